@@ -1,0 +1,254 @@
+//! Motion: from timed visemes to one [`FaceMotion`] per video frame.
+//!
+//! Mouth shapes blend into each other the way speech does (co-articulation,
+//! after Cohen and Massaro's dominance model): every phoneme pulls the mouth
+//! towards its viseme's target with a weight that peaks at the phoneme's
+//! centre and fades around it; consonants that the lips barely show pull
+//! weakly and take the shape of the vowels beside them, while p, b and m
+//! press the lips shut outright. Eyes blink every few seconds and the head
+//! drifts and nods a little, more while speaking.
+//!
+//! Pure: the same input and seed always give the same track.
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use speech::{TimedPhoneme, Viseme};
+
+/// The frame rate of every Mouthpiece video (HeyGen's).
+pub const FPS: u32 = 25;
+
+/// The face's pose and expression in one frame. Mouth values are unitless
+/// (0 = relaxed); lengths are in eye distances; angles in radians.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct FaceMotion {
+    /// Jaw opening, 0 (closed) to 1 (wide open).
+    pub jaw: f32,
+    /// Lip spread, −1 (narrow) to 1 (wide).
+    pub width: f32,
+    /// Lip rounding, 0 to 1.
+    pub round: f32,
+    /// Eyelid closure per eye (subject's right, left), 0 open to 1 shut.
+    pub blink: [f32; 2],
+    /// Head roll, and shift in eye distances (x right, y down).
+    pub roll: f32,
+    pub shift: [f32; 2],
+    /// Head nod: positive tips the face down (moves features down a little).
+    pub nod: f32,
+}
+
+/// Target mouth shape (jaw, width, round) and dominance of a viseme.
+fn target(viseme: Viseme) -> ([f32; 3], f32) {
+    match viseme {
+        Viseme::Rest => ([0.0, 0.0, 0.0], 0.5),
+        Viseme::Closed => ([0.0, 0.0, 0.0], 1.0),
+        Viseme::LipTeeth => ([0.12, 0.05, 0.0], 0.9),
+        Viseme::Dental => ([0.25, 0.1, 0.0], 0.5),
+        Viseme::Alveolar => ([0.2, 0.05, 0.0], 0.3),
+        Viseme::PostAlveolar => ([0.2, -0.25, 0.55], 0.6),
+        Viseme::Velar => ([0.3, 0.0, 0.0], 0.25),
+        Viseme::Rhotic => ([0.22, -0.15, 0.4], 0.5),
+        Viseme::Rounded => ([0.22, -0.45, 0.9], 0.8),
+        Viseme::RoundedOpen => ([0.5, -0.3, 0.65], 0.8),
+        Viseme::Spread => ([0.22, 0.55, 0.0], 0.7),
+        Viseme::Mid => ([0.45, 0.15, 0.0], 0.7),
+        Viseme::Open => ([0.8, 0.1, 0.0], 0.8),
+    }
+}
+
+/// Number of frames for audio of `duration` seconds: the video never cuts
+/// the audio short and is at most one frame longer.
+pub fn frame_count(duration: f32) -> usize {
+    ((duration * FPS as f32).ceil() as usize).max(1)
+}
+
+/// The whole motion track for speech of `duration` seconds.
+pub fn motion_track(phonemes: &[TimedPhoneme], duration: f32, seed: u64) -> Vec<FaceMotion> {
+    let frames = frame_count(duration);
+    let blinks = blink_times(duration + 1.0, seed);
+    let phase = (seed % 1000) as f32 * 0.37;
+    let mouth: Vec<[f32; 3]> = (0..frames)
+        .map(|frame| {
+            // Average three instants across the frame so quick shapes still show.
+            let t0 = frame as f32 / FPS as f32;
+            let mut sum = [0.0f32; 3];
+            for k in 0..3 {
+                let shape = mouth_at(phonemes, t0 + (k as f32 - 1.0) / (3.0 * FPS as f32));
+                for (s, v) in sum.iter_mut().zip(shape) {
+                    *s += v / 3.0;
+                }
+            }
+            sum
+        })
+        .collect();
+    mouth
+        .iter()
+        .enumerate()
+        .map(|(frame, &[jaw, width, round])| {
+            let t = frame as f32 / FPS as f32;
+            // Speaking energy over the last half second drives livelier head motion.
+            let recent = mouth[frame.saturating_sub(12)..=frame]
+                .iter()
+                .map(|m| m[0])
+                .sum::<f32>()
+                / 13.0;
+            let blink = blinks
+                .iter()
+                .map(|&at| blink_shape(t - at))
+                .fold(0.0, f32::max);
+            FaceMotion {
+                jaw,
+                width,
+                round,
+                blink: [blink, blink],
+                roll: 0.012 * (t * 1.19 + phase).sin() + 0.006 * (t * 2.3 + phase * 1.7).sin(),
+                shift: [
+                    0.01 * (t * 0.83 + phase).sin(),
+                    0.006 * (t * 1.07 + phase * 0.5).sin(),
+                ],
+                nod: 0.02 * recent * (t * 5.1).sin().max(0.0) + 0.004 * (t * 0.7 + phase).sin(),
+            }
+        })
+        .collect()
+}
+
+/// The blended mouth shape at time `t`.
+fn mouth_at(phonemes: &[TimedPhoneme], t: f32) -> [f32; 3] {
+    let mut sum = [0.0f32; 3];
+    let mut total = 0.0f32;
+    let mut press = 0.0f32;
+    for p in phonemes {
+        let centre = (p.start + p.end) / 2.0;
+        let half = ((p.end - p.start) / 2.0).max(0.02);
+        let distance = (t - centre).abs();
+        if distance > half + 0.25 {
+            continue;
+        }
+        let (shape, dominance) = target(p.viseme);
+        let spread = half + 0.06;
+        let weight = dominance * (-(distance / spread).powi(2)).exp();
+        for (s, v) in sum.iter_mut().zip(shape) {
+            *s += weight * v;
+        }
+        total += weight;
+        if p.viseme == Viseme::Closed {
+            // Full closure inside the consonant, easing in and out over 30 ms.
+            let edge = (distance - half * 0.6) / 0.03;
+            press = press.max((1.0 - edge).clamp(0.0, 1.0));
+        }
+    }
+    if total <= f32::EPSILON {
+        return [0.0; 3];
+    }
+    let [jaw, width, round] = sum.map(|s| s / total);
+    [jaw * (1.0 - press), width, round]
+}
+
+/// Start times of blinks: every 2.5–5.5 s, the first within 0.5–2 s.
+fn blink_times(until: f32, seed: u64) -> Vec<f32> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut times = Vec::new();
+    let mut t = rng.random_range(0.5..2.0);
+    while t < until {
+        times.push(t);
+        t += rng.random_range(2.5..5.5);
+    }
+    times
+}
+
+/// Lid closure `dt` seconds after a blink starts: 70 ms down, 50 ms shut,
+/// 130 ms up (lids open more slowly than they close).
+fn blink_shape(dt: f32) -> f32 {
+    match dt {
+        dt if !(0.0..0.25).contains(&dt) => 0.0,
+        dt if dt < 0.07 => smooth(dt / 0.07),
+        dt if dt < 0.12 => 1.0,
+        dt => 1.0 - smooth((dt - 0.12) / 0.13),
+    }
+}
+
+fn smooth(x: f32) -> f32 {
+    let x = x.clamp(0.0, 1.0);
+    x * x * (3.0 - 2.0 * x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phoneme(start: f32, end: f32, viseme: Viseme) -> TimedPhoneme {
+        TimedPhoneme {
+            start,
+            end,
+            phoneme: String::new(),
+            viseme,
+        }
+    }
+
+    #[test]
+    fn frame_count_covers_the_audio() {
+        assert_eq!(frame_count(1.0), 25);
+        assert_eq!(frame_count(1.01), 26);
+        assert_eq!(frame_count(0.0), 1);
+    }
+
+    #[test]
+    fn open_vowel_opens_and_bilabial_closes() {
+        let track = motion_track(
+            &[
+                phoneme(0.0, 0.2, Viseme::Rest),
+                phoneme(0.2, 0.4, Viseme::Open),
+                phoneme(0.4, 0.5, Viseme::Closed),
+                phoneme(0.5, 0.7, Viseme::Open),
+            ],
+            0.8,
+            1,
+        );
+        let at = |t: f32| track[(t * FPS as f32) as usize];
+        assert!(at(0.3).jaw > 0.5, "open vowel: {:?}", at(0.3));
+        assert!(at(0.44).jaw < 0.05, "lips shut on the m: {:?}", at(0.44));
+        assert!(at(0.0).jaw < 0.1, "rest before speech");
+    }
+
+    #[test]
+    fn shapes_change_smoothly() {
+        let phonemes: Vec<_> = (0..20)
+            .map(|i| {
+                phoneme(
+                    i as f32 * 0.1,
+                    i as f32 * 0.1 + 0.1,
+                    if i % 2 == 0 {
+                        Viseme::Open
+                    } else {
+                        Viseme::Spread
+                    },
+                )
+            })
+            .collect();
+        let track = motion_track(&phonemes, 2.0, 7);
+        let biggest_step = track
+            .windows(2)
+            .map(|w| (w[1].jaw - w[0].jaw).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            biggest_step < 0.35,
+            "jaw jumps by {biggest_step} in one frame"
+        );
+    }
+
+    #[test]
+    fn eyes_blink_every_few_seconds() {
+        let track = motion_track(&[], 12.0, 42);
+        let shut_frames = track.iter().filter(|m| m.blink[0] > 0.9).count();
+        let blinks = track
+            .windows(2)
+            .filter(|w| w[0].blink[0] <= 0.9 && w[1].blink[0] > 0.9)
+            .count();
+        assert!((2..=5).contains(&blinks), "{blinks} blinks in 12 s");
+        assert!(
+            shut_frames >= blinks,
+            "each blink is seen shut in at least one frame"
+        );
+        assert_eq!(track, motion_track(&[], 12.0, 42), "deterministic");
+    }
+}

@@ -1,0 +1,86 @@
+//! MediaPipe's 468-point face-landmark model on a rotated square crop
+//! (region of interest) around the face.
+
+use crate::FaceError;
+use crate::detect::Detection;
+use crate::model::{self, Plan};
+use image::RgbImage;
+
+const MODEL: &[u8] = include_bytes!("../../../assets/models/face_landmark.onnx");
+const INPUT: usize = 192;
+/// The face-presence score below which the crop is taken to hold no face.
+pub(crate) const MIN_PRESENCE: f32 = 0.5;
+/// MediaPipe enlarges the face box by this much so the whole head fits.
+const ROI_SCALE: f32 = 1.5;
+
+/// A rotated square in photo pixels: the crop fed to the landmark model.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Roi {
+    center: [f32; 2],
+    side: f32,
+    /// Radians; the crop's x axis points along the eye line.
+    rotation: f32,
+}
+
+impl Roi {
+    /// From a detection: the box, squared and enlarged, turned so the eyes
+    /// (keypoints 0 and 1) lie level.
+    pub(crate) fn from_detection(face: &Detection) -> Self {
+        let [right_eye, left_eye] = [face.keypoints[0], face.keypoints[1]];
+        Roi {
+            center: face.center,
+            side: face.size[0].max(face.size[1]) * ROI_SCALE,
+            rotation: (left_eye[1] - right_eye[1]).atan2(left_eye[0] - right_eye[0]),
+        }
+    }
+
+    /// Maps a point of the model's input (pixels of the 192² crop) to the photo.
+    fn to_photo(&self, u: f32, v: f32) -> [f32; 2] {
+        let (a, b) = (
+            (u / INPUT as f32 - 0.5) * self.side,
+            (v / INPUT as f32 - 0.5) * self.side,
+        );
+        let (sin, cos) = self.rotation.sin_cos();
+        [
+            self.center[0] + a * cos - b * sin,
+            self.center[1] + a * sin + b * cos,
+        ]
+    }
+}
+
+pub(crate) struct Landmarks {
+    pub(crate) points: Vec<[f32; 2]>,
+    pub(crate) presence: f32,
+}
+
+pub(crate) struct Landmarker {
+    plan: Plan,
+}
+
+impl Landmarker {
+    pub(crate) fn new() -> Result<Self, FaceError> {
+        Ok(Self {
+            plan: model::load(MODEL, INPUT)?,
+        })
+    }
+
+    pub(crate) fn landmarks(&self, photo: &RgbImage, roi: &Roi) -> Result<Landmarks, FaceError> {
+        let pixels = model::sample_input(photo, INPUT, 1.0 / 255.0, 0.0, |u, v| {
+            let [x, y] = roi.to_photo(u, v);
+            (x, y)
+        });
+        let outputs = model::run(&self.plan, INPUT, pixels)?;
+        let points = outputs[0]
+            .chunks_exact(3)
+            .map(|xyz| roi.to_photo(xyz[0], xyz[1]))
+            .collect::<Vec<_>>();
+        if points.len() != crate::mesh::LANDMARKS {
+            return Err(FaceError::Model(format!(
+                "landmark model gave {} points",
+                points.len()
+            )));
+        }
+        let presence = 1.0 / (1.0 + (-outputs[1][0]).exp());
+        Ok(Landmarks { points, presence })
+    }
+}

@@ -1,0 +1,67 @@
+//! Face analysis: from a portrait photo to an avatar [`Rig`].
+//!
+//! This is the "training" stage of Mouthpiece. It decodes the photo with
+//! sane limits, finds faces with MediaPipe's BlazeFace short-range detector,
+//! places 468 landmarks with MediaPipe's face-landmark model on a crop turned
+//! upright by the detected eyes (one pass, as MediaPipe's own static-image
+//! mode does, which keeps us within a pixel of its output), and builds the
+//! triangle mesh the renderer warps. Both models run in-process through
+//! `tract-onnx`; the ONNX files are embedded in the binary.
+//!
+//! Everything here is pure: bytes or pixels in, data out.
+
+mod detect;
+mod error;
+mod landmarks;
+pub mod mesh;
+mod model;
+mod photo;
+mod rig;
+
+pub use detect::Detection;
+pub use error::FaceError;
+pub use photo::{PhotoLimits, decode_photo};
+pub use rig::Rig;
+
+use image::RgbImage;
+
+/// Loaded face models, ready to analyse photos. Cheap to share between
+/// threads (the models are immutable once optimised).
+pub struct FaceAnalyzer {
+    detector: detect::Detector,
+    landmarker: landmarks::Landmarker,
+}
+
+impl FaceAnalyzer {
+    /// Loads and optimises the embedded models (a few hundred milliseconds).
+    pub fn new() -> Result<Self, FaceError> {
+        Ok(Self {
+            detector: detect::Detector::new()?,
+            landmarker: landmarks::Landmarker::new()?,
+        })
+    }
+
+    /// Finds every face in the photo, largest first.
+    pub fn detect(&self, photo: &RgbImage) -> Result<Vec<Detection>, FaceError> {
+        self.detector.detect(photo)
+    }
+
+    /// Analyses a decoded photo: the largest face becomes the rig.
+    pub fn analyze(&self, photo: &RgbImage) -> Result<Rig, FaceError> {
+        let faces = self.detect(photo)?;
+        let largest = faces.first().ok_or(FaceError::NoFace)?;
+        let refined = self
+            .landmarker
+            .landmarks(photo, &landmarks::Roi::from_detection(largest))?;
+        if refined.presence < landmarks::MIN_PRESENCE {
+            return Err(FaceError::NoFace);
+        }
+        Ok(Rig::new(
+            photo.width(),
+            photo.height(),
+            refined.points,
+            largest.score,
+            faces.len(),
+        ))
+    }
+}

@@ -1,0 +1,97 @@
+//! Landmarks on the bundled portrait against MediaPipe's own Python package.
+//!
+//! Reference produced with `mediapipe==0.10.21` (FaceMesh, static image mode,
+//! no refinement) by `scripts/reference-landmarks.py assets/portraits/astronaut.png`.
+
+use face::{FaceAnalyzer, FaceError, PhotoLimits, decode_photo};
+
+const ASTRONAUT: &[u8] = include_bytes!("../../../assets/portraits/astronaut.png");
+
+/// (landmark index, x, y) in pixels of the 512×512 photo.
+const REFERENCE: [(usize, f32, f32); 19] = [
+    (1, 224.10, 131.18),
+    (4, 224.37, 126.95),
+    (13, 223.55, 142.74),
+    (14, 223.13, 149.60),
+    (33, 194.65, 100.94),
+    (61, 201.85, 139.45),
+    (133, 213.82, 103.65),
+    (152, 221.34, 175.49),
+    (159, 202.84, 97.82),
+    (145, 204.43, 104.17),
+    (199, 221.89, 168.35),
+    (263, 256.71, 104.08),
+    (291, 245.91, 142.24),
+    (362, 237.44, 104.77),
+    (386, 248.90, 100.16),
+    (374, 246.72, 106.20),
+    (10, 227.50, 72.43),
+    (234, 179.03, 111.05),
+    (454, 270.86, 116.26),
+];
+
+#[test]
+fn landmarks_match_mediapipe_within_three_percent_of_eye_distance() {
+    let photo = decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode portrait");
+    let rig = FaceAnalyzer::new()
+        .expect("models load")
+        .analyze(&photo)
+        .expect("face found");
+    assert_eq!(rig.faces_found, 1);
+    let reference_eye_distance = {
+        let eye = |a: usize, b: usize| {
+            let (pa, pb) = (
+                REFERENCE.iter().find(|r| r.0 == a).unwrap(),
+                REFERENCE.iter().find(|r| r.0 == b).unwrap(),
+            );
+            [(pa.1 + pb.1) / 2.0, (pa.2 + pb.2) / 2.0]
+        };
+        let (right, left) = (eye(33, 133), eye(263, 362));
+        ((left[0] - right[0]).powi(2) + (left[1] - right[1]).powi(2)).sqrt()
+    };
+    let tolerance = 0.03 * reference_eye_distance;
+    let mut worst = 0.0f32;
+    for (index, x, y) in REFERENCE {
+        let [px, py] = rig.landmarks()[index];
+        let error = ((px - x).powi(2) + (py - y).powi(2)).sqrt();
+        worst = worst.max(error);
+        assert!(
+            error < tolerance,
+            "landmark {index}: ({px:.2}, {py:.2}) vs MediaPipe ({x}, {y}), off by {error:.2} px > {tolerance:.2}"
+        );
+    }
+    eprintln!(
+        "worst landmark error {worst:.2} px, tolerance {tolerance:.2} px (eye distance {reference_eye_distance:.1})"
+    );
+}
+
+#[test]
+fn blank_photo_has_no_face() {
+    let photo = image::RgbImage::from_pixel(320, 240, image::Rgb([200, 180, 160]));
+    let err = FaceAnalyzer::new()
+        .expect("models load")
+        .analyze(&photo)
+        .unwrap_err();
+    assert!(matches!(err, FaceError::NoFace), "{err}");
+}
+
+#[test]
+fn largest_of_several_faces_is_used() {
+    let photo = decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode portrait");
+    // Two copies of the head, one twice the size of the other.
+    let head = image::imageops::crop_imm(&photo, 130, 20, 180, 200).to_image();
+    let large = image::imageops::resize(&head, 360, 400, image::imageops::FilterType::Triangle);
+    let mut group = image::RgbImage::from_pixel(640, 420, image::Rgb([128, 128, 128]));
+    image::imageops::replace(&mut group, &head, 40, 110);
+    image::imageops::replace(&mut group, &large, 270, 10);
+    let rig = FaceAnalyzer::new()
+        .expect("models load")
+        .analyze(&group)
+        .expect("faces found");
+    assert_eq!(rig.faces_found, 2, "both faces are reported");
+    let nose = rig.landmarks()[1];
+    assert!(
+        nose[0] > 270.0,
+        "the larger face (on the right) is the one rigged, nose at {nose:?}"
+    );
+}

@@ -1,0 +1,213 @@
+//! A small FFI binding to libespeak-ng: just what synchronous synthesis with
+//! phoneme and word events needs.
+//!
+//! espeak-ng keeps global state and is not thread-safe, so every call goes
+//! through one process-wide lock. In synchronous mode the synthesis callback
+//! runs on the calling thread, inside `espeak_Synth`, which is what lets the
+//! callback write into a thread-local collector.
+
+use crate::{SpeechError, Voice};
+use std::cell::RefCell;
+use std::ffi::{CString, c_char, c_int, c_short, c_uint, c_void};
+use std::sync::Mutex;
+
+const AUDIO_OUTPUT_SYNCHRONOUS: c_int = 2;
+const INITIALIZE_PHONEME_EVENTS: c_int = 0x0001;
+const INITIALIZE_PHONEME_IPA: c_int = 0x0002;
+const INITIALIZE_DONT_EXIT: c_int = 0x8000;
+const CHARS_UTF8: c_uint = 1;
+const POS_CHARACTER: c_int = 1;
+const EE_OK: c_int = 0;
+
+const EVENT_LIST_TERMINATED: c_int = 0;
+const EVENT_WORD: c_int = 1;
+const EVENT_PHONEME: c_int = 7;
+
+#[repr(C)]
+union EventId {
+    number: c_int,
+    name: *const c_char,
+    string: [c_char; 8],
+}
+
+#[repr(C)]
+struct Event {
+    kind: c_int,
+    unique_identifier: c_uint,
+    text_position: c_int,
+    length: c_int,
+    audio_position: c_int,
+    sample: c_int,
+    user_data: *mut c_void,
+    id: EventId,
+}
+
+type SynthCallback = unsafe extern "C" fn(*mut c_short, c_int, *mut Event) -> c_int;
+
+#[link(name = "espeak-ng")]
+unsafe extern "C" {
+    fn espeak_Initialize(
+        output: c_int,
+        buflength: c_int,
+        path: *const c_char,
+        options: c_int,
+    ) -> c_int;
+    fn espeak_SetSynthCallback(callback: SynthCallback);
+    fn espeak_SetVoiceByName(name: *const c_char) -> c_int;
+    fn espeak_Synth(
+        text: *const c_void,
+        size: usize,
+        position: c_uint,
+        position_type: c_int,
+        end_position: c_uint,
+        flags: c_uint,
+        unique_identifier: *mut c_uint,
+        user_data: *mut c_void,
+    ) -> c_int;
+    fn espeak_Synchronize() -> c_int;
+}
+
+/// What one synthesis produced, before phonemes become visemes.
+pub(crate) struct RawSpeech {
+    pub sample_rate: u32,
+    pub samples: Vec<i16>,
+    /// (start in seconds, IPA name)
+    pub phonemes: Vec<(f32, String)>,
+    /// (start in seconds, word as written)
+    pub words: Vec<(f32, String)>,
+}
+
+#[derive(Default)]
+struct Collector {
+    samples: Vec<i16>,
+    phonemes: Vec<(c_int, String)>,
+    words: Vec<(c_int, usize, usize)>,
+}
+
+thread_local! {
+    static COLLECTOR: RefCell<Collector> = RefCell::new(Collector::default());
+}
+
+/// The engine's sample rate once initialised; the lock serialises all use.
+static ENGINE: Mutex<Option<u32>> = Mutex::new(None);
+
+unsafe extern "C" fn on_synth(wav: *mut c_short, count: c_int, events: *mut Event) -> c_int {
+    COLLECTOR.with(|collector| {
+        let mut collector = collector.borrow_mut();
+        if !wav.is_null() && count > 0 {
+            // SAFETY: espeak-ng hands us `count` valid samples at `wav`.
+            let chunk = unsafe { std::slice::from_raw_parts(wav, count as usize) };
+            collector.samples.extend_from_slice(chunk);
+        }
+        let mut event = events;
+        // SAFETY: the event list is terminated by an EVENT_LIST_TERMINATED entry.
+        while !event.is_null() && unsafe { (*event).kind } != EVENT_LIST_TERMINATED {
+            let e = unsafe { &*event };
+            match e.kind {
+                EVENT_PHONEME => {
+                    // SAFETY: phoneme events fill `string`, zero-terminated unless all 8 bytes are used.
+                    let bytes = unsafe { e.id.string }.map(|c| c as u8);
+                    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                    let name = String::from_utf8_lossy(&bytes[..end]).into_owned();
+                    collector.phonemes.push((e.audio_position, name));
+                }
+                EVENT_WORD => {
+                    collector.words.push((
+                        e.audio_position,
+                        e.text_position.max(1) as usize - 1,
+                        e.length.max(0) as usize,
+                    ));
+                }
+                _ => {}
+            }
+            event = unsafe { event.add(1) };
+        }
+    });
+    0
+}
+
+/// Speaks `text` with `voice`, collecting samples and events.
+pub(crate) fn speak(text: &str, voice: &Voice) -> Result<RawSpeech, SpeechError> {
+    let mut engine = ENGINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let sample_rate = match *engine {
+        Some(rate) => rate,
+        None => {
+            let options = INITIALIZE_PHONEME_EVENTS | INITIALIZE_PHONEME_IPA | INITIALIZE_DONT_EXIT;
+            // SAFETY: a null path means the default data directory.
+            let rate = unsafe {
+                espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 200, std::ptr::null(), options)
+            };
+            if rate <= 0 {
+                return Err(SpeechError::Engine(
+                    "espeak-ng could not start; is the espeak-ng-data package installed?".into(),
+                ));
+            }
+            unsafe { espeak_SetSynthCallback(on_synth) };
+            *engine = Some(rate as u32);
+            rate as u32
+        }
+    };
+    let name =
+        CString::new(voice.espeak_name.as_str()).map_err(|e| SpeechError::Engine(e.to_string()))?;
+    if unsafe { espeak_SetVoiceByName(name.as_ptr()) } != EE_OK {
+        return Err(SpeechError::Engine(format!(
+            "espeak-ng has no voice '{}'",
+            voice.espeak_name
+        )));
+    }
+    // Interior NULs would end the text early; spaces read the same.
+    let clean: String = text
+        .chars()
+        .map(|c| if c == '\0' { ' ' } else { c })
+        .collect();
+    let c_text = CString::new(clean.as_str()).map_err(|e| SpeechError::Engine(e.to_string()))?;
+    COLLECTOR.with(|c| *c.borrow_mut() = Collector::default());
+    let status = unsafe {
+        espeak_Synth(
+            c_text.as_ptr().cast(),
+            c_text.as_bytes_with_nul().len(),
+            0,
+            POS_CHARACTER,
+            0,
+            CHARS_UTF8,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    unsafe { espeak_Synchronize() };
+    let collected = COLLECTOR.with(|c| std::mem::take(&mut *c.borrow_mut()));
+    drop(engine);
+    if status != EE_OK {
+        return Err(SpeechError::Engine(format!(
+            "espeak-ng synthesis failed with status {status}"
+        )));
+    }
+    let seconds = |ms: c_int| ms.max(0) as f32 / 1000.0;
+    let chars: Vec<char> = clean.chars().collect();
+    let words = collected
+        .words
+        .iter()
+        .map(|&(at, start, length)| {
+            let end = (start + length).min(chars.len());
+            let word: String = chars[start.min(end)..end].iter().collect();
+            (
+                seconds(at),
+                word.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_string(),
+            )
+        })
+        .collect();
+    let phonemes = collected
+        .phonemes
+        .into_iter()
+        .map(|(at, name)| (seconds(at), name))
+        .collect();
+    Ok(RawSpeech {
+        sample_rate,
+        samples: collected.samples,
+        phonemes,
+        words,
+    })
+}
