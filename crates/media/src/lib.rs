@@ -1,1 +1,63 @@
-//! media
+//! Media: small wrappers around the `ffmpeg` and `ffprobe` processes and
+//! WAV files. Mouthpiece never links a codec; it streams raw frames to
+//! ffmpeg's stdin and reads ffprobe's JSON.
+
+mod encoder;
+mod probe;
+
+pub use encoder::{EncodeSettings, Encoder};
+pub use probe::{MediaInfo, StreamInfo, probe};
+
+use std::path::Path;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum MediaError {
+    #[error("`{0}` was not found; install it (Debian: apt-get install ffmpeg)")]
+    ToolMissing(&'static str),
+    #[error("{tool} failed: {message}")]
+    ToolFailed { tool: &'static str, message: String },
+    #[error("media I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("WAV file error: {0}")]
+    Wav(#[from] hound::Error),
+}
+
+/// Writes mono 16-bit PCM as a WAV file.
+pub fn write_wav(path: &Path, sample_rate: u32, samples: &[i16]) -> Result<(), MediaError> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec)?;
+    let mut samples_out = writer.get_i16_writer(samples.len() as u32);
+    for &sample in samples {
+        samples_out.write_sample(sample);
+    }
+    samples_out.flush()?;
+    writer.finalize()?;
+    Ok(())
+}
+
+/// Checks that ffmpeg and ffprobe can be started.
+pub fn check_tools() -> Result<(), MediaError> {
+    for tool in ["ffmpeg", "ffprobe"] {
+        std::process::Command::new(tool)
+            .arg("-version")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map_err(|_| MediaError::ToolMissing(tool))?;
+    }
+    Ok(())
+}
+
+fn spawn_error(tool: &'static str, error: std::io::Error) -> MediaError {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        MediaError::ToolMissing(tool)
+    } else {
+        MediaError::Io(error)
+    }
+}

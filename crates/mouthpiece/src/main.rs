@@ -1,1 +1,122 @@
-fn main() {}
+//! `mouthpiece`: the command line. Renders videos, runs the
+//! HeyGen-compatible server, lists voices, makes API keys and measures speed.
+
+mod bench;
+mod config;
+mod render;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "mouthpiece",
+    version,
+    about = "Talking-photo videos from one portrait and some text, on a plain CPU"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render one video from a photo and text.
+    Render(render::RenderArgs),
+    /// Run the HeyGen-compatible API server with its render workers.
+    Serve(config::ServeArgs),
+    /// List the voices (voice_id, language, gender, name).
+    Voices {
+        /// Only voices whose language or locale contains this (e.g. "German", "en-").
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Time each stage of a 10-second video and compare with encoding alone.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key; it is printed alone on the last line.
+    Create {
+        #[arg(long, env = "MOUTHPIECE_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// A label for the key.
+        #[arg(long, default_value = "default")]
+        name: String,
+        #[arg(long, env = "MOUTHPIECE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MOUTHPIECE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Render(args) => render::run(args),
+        Command::Serve(args) => {
+            let config = args.resolve()?;
+            runtime()?.block_on(server::serve(config))?;
+            Ok(())
+        }
+        Command::Voices { language } => {
+            list_voices(language.as_deref());
+            Ok(())
+        }
+        Command::Keys {
+            command:
+                KeysCommand::Create {
+                    data_dir,
+                    name,
+                    config,
+                },
+        } => {
+            let data_dir = config::resolve_data_dir(data_dir, config.as_deref())?;
+            let key = runtime()?.block_on(server::create_key(&data_dir, &name))?;
+            println!(
+                "API key created in {} (store it now; it is not shown again):",
+                data_dir.display()
+            );
+            println!("{key}");
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn list_voices(language: Option<&str>) {
+    let filter = language.map(str::to_lowercase);
+    println!("{:<16} {:<12} {:<8} NAME", "VOICE_ID", "LANGUAGE", "GENDER");
+    for voice in speech::voices() {
+        let matches = filter.as_ref().is_none_or(|f| {
+            voice.language.to_lowercase().contains(f.as_str())
+                || voice.locale.to_lowercase().contains(f.as_str())
+        });
+        if matches {
+            println!(
+                "{:<16} {:<12} {:<8} {}",
+                voice.voice_id,
+                voice.language,
+                voice.gender.as_str(),
+                voice.name
+            );
+        }
+    }
+}

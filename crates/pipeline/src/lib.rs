@@ -1,1 +1,230 @@
-//! pipeline
+//! The pipeline: photo + speech → MP4, wiring the pure stages together.
+//!
+//! `face` (training) → `speech` → `animate` → `render` → `media`. Frames are
+//! drawn on the calling thread (each frame in parallel over row bands) and
+//! handed to a writer thread that streams them into ffmpeg, so drawing and
+//! encoding overlap and the whole run costs little more than encoding.
+
+mod colour;
+
+pub use colour::{ColourError, parse_colour};
+
+use animate::FaceMotion;
+use face::{FaceAnalyzer, FaceError, PhotoLimits, Rig};
+use image::RgbImage;
+use media::{EncodeSettings, Encoder, MediaError};
+use render::{Canvas, Renderer};
+use speech::{Speech, SpeechError};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// HeyGen's limits on `dimension`.
+pub const MIN_SIDE: u32 = 128;
+pub const MAX_SIDE: u32 = 4096;
+
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Face(#[from] FaceError),
+    #[error(transparent)]
+    Speech(#[from] SpeechError),
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error(
+        "dimension {width}×{height} is out of range; each side must be {MIN_SIDE}–{MAX_SIDE} pixels"
+    )]
+    Dimension { width: u32, height: u32 },
+    #[error("could not write the thumbnail: {0}")]
+    Thumbnail(String),
+}
+
+/// What the output video looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoSpec {
+    pub width: u32,
+    pub height: u32,
+    pub background: [u8; 3],
+}
+
+impl VideoSpec {
+    /// Checks HeyGen's bounds and rounds odd sides down to even, which
+    /// H.264's 4:2:0 chroma needs.
+    pub fn new(width: u32, height: u32, background: [u8; 3]) -> Result<VideoSpec, PipelineError> {
+        if !(MIN_SIDE..=MAX_SIDE).contains(&width) || !(MIN_SIDE..=MAX_SIDE).contains(&height) {
+            return Err(PipelineError::Dimension { width, height });
+        }
+        Ok(VideoSpec {
+            width: width & !1,
+            height: height & !1,
+            background,
+        })
+    }
+}
+
+/// Files a render produced.
+#[derive(Debug, Clone)]
+pub struct RenderedVideo {
+    pub video: PathBuf,
+    pub thumbnail: PathBuf,
+    pub frames: usize,
+    /// Seconds of video.
+    pub duration: f32,
+    pub timings: StageTimings,
+}
+
+/// Wall-clock time of each stage of one render.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimings {
+    pub prepare: Duration,
+    pub motion: Duration,
+    /// Time spent drawing frames (the writer overlaps it with encoding).
+    pub draw: Duration,
+    /// From the first frame drawn until ffmpeg has written the file.
+    pub render_and_encode: Duration,
+}
+
+/// Loads the face models once; cheap to share.
+pub struct Studio {
+    analyzer: FaceAnalyzer,
+    limits: PhotoLimits,
+}
+
+impl Studio {
+    pub fn new() -> Result<Studio, PipelineError> {
+        Ok(Studio {
+            analyzer: FaceAnalyzer::new()?,
+            limits: PhotoLimits::default(),
+        })
+    }
+
+    /// Decodes a photo with the studio's limits.
+    pub fn decode(&self, bytes: &[u8]) -> Result<RgbImage, PipelineError> {
+        Ok(face::decode_photo(bytes, self.limits)?)
+    }
+
+    /// "Training": analyses a photo into a rig.
+    pub fn train(&self, photo: &RgbImage) -> Result<Rig, PipelineError> {
+        Ok(self.analyzer.analyze(photo)?)
+    }
+
+    /// Renders `speech` spoken by the face of `photo` into `video` (MP4)
+    /// and a JPEG `thumbnail`, reporting progress from 0 to 1.
+    pub fn render(
+        &self,
+        photo: &RgbImage,
+        rig: &Rig,
+        speech: &Speech,
+        spec: VideoSpec,
+        video: &Path,
+        thumbnail: &Path,
+        progress: &mut dyn FnMut(f32),
+    ) -> Result<RenderedVideo, PipelineError> {
+        let started = Instant::now();
+        let canvas = Canvas {
+            width: spec.width,
+            height: spec.height,
+            background: spec.background,
+        };
+        let renderer = Renderer::new(photo, rig, canvas);
+        let audio = video.with_extension("wav");
+        media::write_wav(&audio, speech.sample_rate, &speech.samples)?;
+        let prepare = started.elapsed();
+
+        let started = Instant::now();
+        let seed =
+            speech.samples.len() as u64 ^ u64::from(rig.width) << 20 ^ u64::from(rig.height) << 40;
+        let track = animate::motion_track(&speech.phonemes, speech.duration(), seed);
+        let motion = started.elapsed();
+
+        let settings = EncodeSettings {
+            width: spec.width,
+            height: spec.height,
+            fps: animate::FPS,
+            audio: Some(audio.clone()),
+            output: video.to_path_buf(),
+        };
+        let started = Instant::now();
+        let result = stream_frames(&renderer, &track, &settings, thumbnail, progress);
+        let _ = std::fs::remove_file(&audio);
+        let draw = result?;
+        let timings = StageTimings {
+            prepare,
+            motion,
+            draw,
+            render_and_encode: started.elapsed(),
+        };
+        Ok(RenderedVideo {
+            video: video.to_path_buf(),
+            thumbnail: thumbnail.to_path_buf(),
+            frames: track.len(),
+            duration: track.len() as f32 / animate::FPS as f32,
+            timings,
+        })
+    }
+}
+
+/// Frames in flight between the drawing thread and the ffmpeg writer.
+const QUEUE_FRAMES: usize = 4;
+
+/// Draws every frame and streams it to ffmpeg; returns the drawing time.
+fn stream_frames(
+    renderer: &Renderer,
+    track: &[FaceMotion],
+    settings: &EncodeSettings,
+    thumbnail: &Path,
+    progress: &mut dyn FnMut(f32),
+) -> Result<Duration, PipelineError> {
+    let mut encoder = Encoder::start(settings)?;
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(QUEUE_FRAMES);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+    let writer = std::thread::spawn(move || -> Result<Encoder, MediaError> {
+        for frame in full_rx {
+            encoder.write_frame(&frame)?;
+            // The drawing side may already be gone after an error; the buffer is then simply freed.
+            let _ = empty_tx.send(frame);
+        }
+        Ok(encoder)
+    });
+    let mut drawing = Duration::ZERO;
+    let mut send_failed = false;
+    for (index, motion) in track.iter().enumerate() {
+        let mut frame = empty_rx
+            .try_recv()
+            .unwrap_or_else(|_| vec![0; renderer.frame_len()]);
+        let started = Instant::now();
+        renderer.render_into(motion, &mut frame);
+        drawing += started.elapsed();
+        if index == 0 {
+            save_thumbnail(&frame, renderer.canvas(), thumbnail)?;
+        }
+        if full_tx.send(frame).is_err() {
+            send_failed = true;
+            break;
+        }
+        progress((index + 1) as f32 / track.len() as f32);
+    }
+    drop(full_tx);
+    let encoder = writer.join().map_err(|_| MediaError::ToolFailed {
+        tool: "ffmpeg",
+        message: "frame writer panicked".into(),
+    })??;
+    if send_failed {
+        return Err(MediaError::ToolFailed {
+            tool: "ffmpeg",
+            message: "encoder stopped early".into(),
+        }
+        .into());
+    }
+    encoder.finish()?;
+    Ok(drawing)
+}
+
+fn save_thumbnail(frame: &[u8], canvas: Canvas, path: &Path) -> Result<(), PipelineError> {
+    let image = RgbImage::from_raw(canvas.width, canvas.height, frame.to_vec())
+        .ok_or_else(|| PipelineError::Thumbnail("frame size mismatch".into()))?;
+    image
+        .save_with_format(path, image::ImageFormat::Jpeg)
+        .map_err(|e| PipelineError::Thumbnail(e.to_string()))
+}

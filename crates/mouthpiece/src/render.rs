@@ -1,0 +1,97 @@
+//! `mouthpiece render`: one video from the command line, with a progress bar.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use pipeline::{Studio, VideoSpec};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct RenderArgs {
+    /// Portrait photo (PNG, JPEG or WebP).
+    #[arg(long)]
+    photo: PathBuf,
+    /// What the person says.
+    #[arg(long)]
+    text: String,
+    /// Voice id (see `mouthpiece voices`).
+    #[arg(long, default_value = speech::DEFAULT_VOICE_ID)]
+    voice: String,
+    /// Output size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    size: (u32, u32),
+    /// Background colour around the photo.
+    #[arg(long, default_value = "#ffffff")]
+    background: String,
+    /// Output MP4 (a JPEG thumbnail is written beside it).
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+}
+
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{text}' is not WIDTHxHEIGHT, e.g. 720x406"))?;
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("'{text}' is not WIDTHxHEIGHT, e.g. 720x406"))
+    };
+    Ok((parse(w)?, parse(h)?))
+}
+
+pub fn run(args: RenderArgs) -> Result<()> {
+    let background = pipeline::parse_colour(&args.background)?;
+    let spec = VideoSpec::new(args.size.0, args.size.1, background)?;
+    if spec.width != args.size.0 || spec.height != args.size.1 {
+        eprintln!(
+            "note: H.264 needs even sides; rendering {}x{}",
+            spec.width, spec.height
+        );
+    }
+    if args.output.extension().and_then(|e| e.to_str()) != Some("mp4") {
+        bail!("the output file must end in .mp4");
+    }
+    let bytes =
+        std::fs::read(&args.photo).with_context(|| format!("reading {}", args.photo.display()))?;
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:<18} [{bar:40}] {percent:>3}% {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("analysing face");
+    let studio = Studio::new()?;
+    let photo = studio.decode(&bytes)?;
+    let rig = studio.train(&photo)?;
+    if rig.faces_found > 1 {
+        bar.println(format!(
+            "{} faces found; animating the largest",
+            rig.faces_found
+        ));
+    }
+    bar.set_message("speaking");
+    let speech = speech::synthesize(&args.text, &args.voice)?;
+    bar.set_message("rendering");
+    let thumbnail = args.output.with_extension("jpg");
+    let done = studio.render(
+        &photo,
+        &rig,
+        &speech,
+        spec,
+        &args.output,
+        &thumbnail,
+        &mut |f| bar.set_position((f * 1000.0) as u64),
+    )?;
+    bar.finish_with_message("done");
+    println!(
+        "{} ({:.2} s, {} frames at {}x{}), thumbnail {}",
+        done.video.display(),
+        done.duration,
+        done.frames,
+        spec.width,
+        spec.height,
+        done.thumbnail.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! The HTTP routes, one module per API resource, and the JSON body
+//! extractor that answers malformed bodies in HeyGen's error shape.
+
+mod assets;
+mod avatars;
+mod videos;
+mod voices;
+
+use crate::App;
+use crate::error::{ApiError, V2Error, for_path};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+use tower_http::services::ServeDir;
+
+pub(crate) fn router(app: App) -> Router {
+    let files = ServeDir::new(app.store.root());
+    Router::new()
+        .route(
+            "/v1/asset",
+            post(assets::upload).layer(DefaultBodyLimit::max(assets::MAX_ASSET_BYTES)),
+        )
+        .route(
+            "/v2/photo_avatar/avatar_group/create",
+            post(avatars::create_group),
+        )
+        .route("/v2/photo_avatar/train", post(avatars::train))
+        .route(
+            "/v2/photo_avatar/train/status/{group_id}",
+            get(avatars::train_status),
+        )
+        .route("/v2/voices", get(voices::list))
+        .route("/voice-previews/{file}", get(voices::preview))
+        .route("/v2/video/generate", post(videos::generate))
+        .route("/v1/video_status.get", get(videos::status))
+        .nest_service("/files", files)
+        .fallback(unknown_route)
+        .with_state(app)
+}
+
+async fn unknown_route(request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    let message = format!(
+        "{} {path} is not an endpoint of this server",
+        request.method()
+    );
+    for_path(&path, ApiError::not_found(message))
+}
+
+/// A JSON request body for a v2 endpoint; a malformed body is a 400 in the
+/// v2 error shape with serde's explanation of what is wrong.
+pub(crate) struct V2Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for V2Json<T> {
+    type Rejection = V2Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(V2Json(value)),
+            Err(rejection) => Err(V2Error(ApiError::bad_request(format!(
+                "invalid JSON body: {}",
+                rejection.body_text()
+            )))),
+        }
+    }
+}

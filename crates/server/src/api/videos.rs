@@ -1,0 +1,232 @@
+//! `POST /v2/video/generate` and `GET /v1/video_status.get`: queueing a
+//! talking-photo video and following it to its files.
+
+use super::V2Json;
+use crate::App;
+use crate::auth::Tenant;
+use crate::db::{Video, new_id, now};
+use crate::error::{ApiError, V1Error, V2Error};
+use crate::worker::{VIDEO_JOB, VideoOrder};
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// HeyGen's default output size.
+const DEFAULT_DIMENSION: (u32, u32) = (1280, 720);
+const MAX_SCENES: usize = 50;
+
+#[derive(Deserialize)]
+pub(crate) struct GenerateRequest {
+    video_inputs: Vec<VideoInput>,
+    dimension: Option<Dimension>,
+    callback_id: Option<String>,
+    title: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct VideoInput {
+    character: Character,
+    voice: VoiceInput,
+    background: Option<Background>,
+}
+
+#[derive(Deserialize)]
+struct Character {
+    #[serde(rename = "type")]
+    kind: String,
+    talking_photo_id: Option<String>,
+    avatar_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct VoiceInput {
+    #[serde(rename = "type")]
+    kind: String,
+    input_text: Option<String>,
+    voice_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Background {
+    #[serde(rename = "type")]
+    kind: String,
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Dimension {
+    width: u32,
+    height: u32,
+}
+
+pub(crate) async fn generate(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    V2Json(request): V2Json<GenerateRequest>,
+) -> Result<Json<Value>, V2Error> {
+    let order = validate(&app, &key_id, &request).await?;
+    let id = new_id();
+    let stored = serde_json::to_string(&order).map_err(ApiError::internal)?;
+    app.db
+        .insert_video(
+            &id,
+            &key_id,
+            &stored,
+            request.callback_id.as_deref(),
+            request.title.as_deref(),
+        )
+        .await?;
+    app.db.enqueue(VIDEO_JOB, &id).await?;
+    app.jobs_queued.notify_one();
+    Ok(Json(json!({"error": null, "data": {"video_id": id}})))
+}
+
+/// Checks everything a client can get wrong before anything is queued.
+async fn validate(
+    app: &App,
+    key_id: &str,
+    request: &GenerateRequest,
+) -> Result<VideoOrder, ApiError> {
+    let scenes = request.video_inputs.len();
+    if scenes == 0 || scenes > MAX_SCENES {
+        return Err(ApiError::bad_request(format!(
+            "video_inputs has {scenes} scenes; give 1 to {MAX_SCENES}"
+        )));
+    }
+    if scenes > 1 {
+        return Err(ApiError::bad_request(
+            "videos of more than one scene are not supported yet; send one entry in video_inputs",
+        ));
+    }
+    let scene = &request.video_inputs[0];
+    let talking_photo_id = match scene.character.kind.as_str() {
+        "talking_photo" => scene.character.talking_photo_id.as_deref(),
+        "avatar" => scene.character.avatar_id.as_deref(),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "character.type '{other}' is not supported; use \"talking_photo\" with a talking_photo_id"
+            )));
+        }
+    }
+    .filter(|id| !id.is_empty())
+    .ok_or_else(|| ApiError::bad_request("character.talking_photo_id is required"))?;
+    let group = app
+        .db
+        .avatar_group(Some(key_id), talking_photo_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("talking photo '{talking_photo_id}' not found"))
+        })?;
+    if group.status == "failed" {
+        return Err(ApiError::bad_request(format!(
+            "talking photo '{talking_photo_id}' cannot be used: {}",
+            group.error_msg.unwrap_or_default()
+        )));
+    }
+    if scene.voice.kind != "text" {
+        return Err(ApiError::bad_request(format!(
+            "voice.type '{}' is not supported yet; use \"text\" with input_text and voice_id",
+            scene.voice.kind
+        )));
+    }
+    let text = scene.voice.input_text.clone().unwrap_or_default();
+    speech::validate_text(&text)
+        .map_err(|e| ApiError::bad_request(format!("voice.input_text: {e}")))?;
+    let voice_id = scene
+        .voice
+        .voice_id
+        .clone()
+        .unwrap_or_else(|| speech::DEFAULT_VOICE_ID.to_string());
+    if speech::find_voice(&voice_id).is_none() {
+        return Err(ApiError::bad_request(
+            speech::SpeechError::UnknownVoice(voice_id).to_string(),
+        ));
+    }
+    let background = match &scene.background {
+        None => [255, 255, 255],
+        Some(b) if b.kind == "color" => pipeline::parse_colour(b.value.as_deref().unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(format!("background.value: {e}")))?,
+        Some(b) => {
+            return Err(ApiError::bad_request(format!(
+                "background.type '{}' is not supported yet; use \"color\" with a value like \"#ffffff\"",
+                b.kind
+            )));
+        }
+    };
+    let (width, height) = request
+        .dimension
+        .as_ref()
+        .map_or(DEFAULT_DIMENSION, |d| (d.width, d.height));
+    let spec = pipeline::VideoSpec::new(width, height, background)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(VideoOrder {
+        talking_photo_id: group.id,
+        text,
+        voice_id,
+        width: spec.width,
+        height: spec.height,
+        background,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StatusQuery {
+    video_id: Option<String>,
+}
+
+pub(crate) async fn status(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    Query(query): Query<StatusQuery>,
+) -> Result<Json<Value>, V1Error> {
+    let video_id = query
+        .video_id
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| ApiError::bad_request("video_id is required"))?;
+    let video = app
+        .db
+        .video(Some(&key_id), &video_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("video '{video_id}' not found")))?;
+    Ok(Json(
+        json!({"code": 100, "message": "Success", "data": status_data(&app, &video)}),
+    ))
+}
+
+fn status_data(app: &App, video: &Video) -> Value {
+    let url = |file: &Option<String>| {
+        file.as_ref()
+            .map(|f| format!("{}/files/{f}", app.public_url))
+    };
+    let completed = video.status == "completed";
+    let error = (video.status == "failed").then(|| {
+        json!({
+            "code": video.error_code.unwrap_or(400_140),
+            "message": video.error_message.clone().unwrap_or_default(),
+            "detail": video.error_message.clone().unwrap_or_default(),
+        })
+    });
+    // Estimated seconds left, from the pace so far (extra field; strict clients ignore it).
+    let eta = match (video.status.as_str(), video.started_at) {
+        ("processing", Some(started)) if video.progress > 0.02 => {
+            let elapsed = (now() - started).max(0) as f64;
+            Some((elapsed / video.progress * (1.0 - video.progress)).round())
+        }
+        _ => None,
+    };
+    json!({
+        "id": video.id,
+        "status": video.status,
+        "video_url": if completed { url(&video.video_file) } else { None },
+        "thumbnail_url": if completed { url(&video.thumbnail_file) } else { None },
+        "gif_url": null,
+        "caption_url": null,
+        "duration": video.duration,
+        "created_at": video.created_at,
+        "callback_id": video.callback_id,
+        "error": error,
+        "progress": (video.progress * 100.0).round(),
+        "eta_seconds": eta,
+    })
+}

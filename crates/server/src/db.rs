@@ -1,0 +1,389 @@
+//! The repository: every SQL statement of the service lives here, behind
+//! methods named for what they mean.
+
+use rand::RngCore;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{FromRow, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Seconds a job's claim lasts without a heartbeat.
+pub(crate) const LEASE_SECONDS: i64 = 30;
+/// Attempts before a job is given up as failed.
+pub(crate) const MAX_ATTEMPTS: i64 = 3;
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct Asset {
+    pub id: String,
+    pub name: String,
+    pub file_type: String,
+    pub file: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct AvatarGroup {
+    pub id: String,
+    pub key_id: String,
+    pub name: String,
+    pub image_asset_id: String,
+    pub status: String,
+    pub error_msg: Option<String>,
+    pub rig_file: Option<String>,
+    pub faces_found: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct Video {
+    pub id: String,
+    pub status: String,
+    pub request: String,
+    pub progress: f64,
+    pub error_code: Option<i64>,
+    pub error_message: Option<String>,
+    pub video_file: Option<String>,
+    pub thumbnail_file: Option<String>,
+    pub duration: Option<f64>,
+    pub callback_id: Option<String>,
+    pub started_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub target_id: String,
+    pub attempts: i64,
+}
+
+impl Db {
+    /// Opens (creating if needed) `mouthpiece.db` in `data_dir` and brings
+    /// its schema up to date.
+    pub async fn open(data_dir: &Path) -> Result<Db, crate::ServerError> {
+        std::fs::create_dir_all(data_dir)?;
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(data_dir.join("mouthpiece.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Db { pool })
+    }
+
+    // --- keys ---
+
+    pub(crate) async fn create_key(&self, name: &str) -> Result<String, sqlx::Error> {
+        let mut secret = [0u8; 24];
+        rand::rng().fill_bytes(&mut secret);
+        let key = format!("mp_{}", hex::encode(secret));
+        sqlx::query("INSERT INTO api_keys (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(new_id())
+            .bind(name)
+            .bind(crate::auth::hash_key(&key))
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(key)
+    }
+
+    pub(crate) async fn key_id_for_hash(&self, hash: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    // --- assets ---
+
+    pub(crate) async fn insert_asset(
+        &self,
+        key_id: &str,
+        asset: &Asset,
+        content_type: &str,
+        size: usize,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO assets (id, key_id, name, file_type, content_type, file, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&asset.id)
+        .bind(key_id)
+        .bind(&asset.name)
+        .bind(&asset.file_type)
+        .bind(content_type)
+        .bind(&asset.file)
+        .bind(size as i64)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn asset(&self, key_id: &str, id: &str) -> Result<Option<Asset>, sqlx::Error> {
+        sqlx::query_as("SELECT id, name, file_type, file FROM assets WHERE id = ? AND key_id = ?")
+            .bind(id)
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    // --- avatar groups ---
+
+    pub(crate) async fn insert_avatar_group(&self, group: &AvatarGroup) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO avatar_groups (id, key_id, name, image_asset_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&group.id)
+        .bind(&group.key_id)
+        .bind(&group.name)
+        .bind(&group.image_asset_id)
+        .bind(&group.status)
+        .bind(group.created_at)
+        .bind(group.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// An avatar group; `key_id` None reads any tenant's (for workers).
+    pub(crate) async fn avatar_group(
+        &self,
+        key_id: Option<&str>,
+        id: &str,
+    ) -> Result<Option<AvatarGroup>, sqlx::Error> {
+        sqlx::query_as("SELECT * FROM avatar_groups WHERE id = ? AND (? IS NULL OR key_id = ?)")
+            .bind(id)
+            .bind(key_id)
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    pub(crate) async fn set_avatar_status(
+        &self,
+        id: &str,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE avatar_groups SET status = ?, error_msg = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn set_avatar_rig(
+        &self,
+        id: &str,
+        rig_file: &str,
+        faces_found: usize,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE avatar_groups SET status = 'ready', error_msg = NULL, rig_file = ?, faces_found = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(rig_file)
+        .bind(faces_found as i64)
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    // --- videos ---
+
+    pub(crate) async fn insert_video(
+        &self,
+        id: &str,
+        key_id: &str,
+        request: &str,
+        callback_id: Option<&str>,
+        title: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        let at = now();
+        sqlx::query(
+            "INSERT INTO videos (id, key_id, status, request, callback_id, title, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(key_id)
+        .bind(request)
+        .bind(callback_id)
+        .bind(title)
+        .bind(at)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn video(
+        &self,
+        key_id: Option<&str>,
+        id: &str,
+    ) -> Result<Option<Video>, sqlx::Error> {
+        sqlx::query_as("SELECT * FROM videos WHERE id = ? AND (? IS NULL OR key_id = ?)")
+            .bind(id)
+            .bind(key_id)
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    pub(crate) async fn start_video(&self, id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE videos SET status = 'processing', progress = 0, started_at = ?, updated_at = ? WHERE id = ?")
+            .bind(now())
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn set_video_progress(
+        &self,
+        id: &str,
+        progress: f64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE videos SET progress = ?, updated_at = ? WHERE id = ? AND status = 'processing'",
+        )
+        .bind(progress)
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn complete_video(
+        &self,
+        id: &str,
+        video_file: &str,
+        thumbnail_file: &str,
+        duration: f64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE videos SET status = 'completed', progress = 1, video_file = ?, thumbnail_file = ?, duration = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(video_file)
+        .bind(thumbnail_file)
+        .bind(duration)
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn fail_video(
+        &self,
+        id: &str,
+        code: i64,
+        message: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE videos SET status = 'failed', error_code = ?, error_message = ?, updated_at = ? WHERE id = ?")
+            .bind(code)
+            .bind(message)
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // --- job queue ---
+
+    pub(crate) async fn enqueue(&self, kind: &str, target_id: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("INSERT INTO jobs (kind, target_id, state, created_at) VALUES (?, ?, 'queued', ?) RETURNING id")
+            .bind(kind)
+            .bind(target_id)
+            .bind(now())
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// Claims the oldest queued job, or one whose lease has run out, for
+    /// `worker_id`. The single UPDATE is atomic, so two workers never
+    /// claim the same job.
+    pub(crate) async fn claim_job(&self, worker_id: &str) -> Result<Option<Job>, sqlx::Error> {
+        let at = now();
+        sqlx::query_as(
+            "UPDATE jobs SET state = 'running', worker_id = ?, lease_until = ?, attempts = attempts + 1
+             WHERE id = (SELECT id FROM jobs WHERE state = 'queued' OR (state = 'running' AND lease_until < ?) ORDER BY id LIMIT 1)
+             RETURNING id, kind, target_id, attempts",
+        )
+        .bind(worker_id)
+        .bind(at + LEASE_SECONDS)
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Extends the lease of a job this worker still holds.
+    pub(crate) async fn heartbeat(&self, job_id: i64, worker_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE jobs SET lease_until = ? WHERE id = ? AND worker_id = ? AND state = 'running'",
+        )
+        .bind(now() + LEASE_SECONDS)
+        .bind(job_id)
+        .bind(worker_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn finish_job(
+        &self,
+        job_id: i64,
+        state: &str,
+        error: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE jobs SET state = ?, last_error = ?, lease_until = NULL WHERE id = ?")
+            .bind(state)
+            .bind(error)
+            .bind(job_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// At start-up no worker of this process holds anything: jobs still
+    /// marked running were cut off by a crash or restart and go back in line.
+    pub(crate) async fn requeue_abandoned_jobs(&self) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("UPDATE jobs SET state = 'queued', worker_id = NULL, lease_until = NULL WHERE state = 'running'")
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("UPDATE videos SET status = 'pending' WHERE status = 'processing'")
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

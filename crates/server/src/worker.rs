@@ -1,0 +1,252 @@
+//! Render workers: each claims a job from the queue, renews its lease with
+//! a heartbeat while it works, and records the outcome. A job whose worker
+//! vanished is claimed again once its lease runs out.
+
+use crate::App;
+use crate::db::{self, AvatarGroup, Job};
+use face::Rig;
+use image::RgbImage;
+use pipeline::{PipelineError, VideoSpec};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// What a video job renders, validated and normalised by the API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct VideoOrder {
+    pub talking_photo_id: String,
+    pub text: String,
+    pub voice_id: String,
+    pub width: u32,
+    pub height: u32,
+    pub background: [u8; 3],
+}
+
+pub(crate) const TRAIN_JOB: &str = "train";
+pub(crate) const VIDEO_JOB: &str = "video";
+
+/// Why a job did not finish.
+enum JobError {
+    /// The input cannot work (no face, unknown avatar): retrying is pointless.
+    Rejected(String),
+    /// Something broke on our side; the job may succeed on another attempt.
+    Failed(String),
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(error: sqlx::Error) -> Self {
+        JobError::Failed(format!("database error: {error}"))
+    }
+}
+
+impl From<std::io::Error> for JobError {
+    fn from(error: std::io::Error) -> Self {
+        JobError::Failed(format!("storage error: {error}"))
+    }
+}
+
+impl From<PipelineError> for JobError {
+    fn from(error: PipelineError) -> Self {
+        match error {
+            PipelineError::Face(_)
+            | PipelineError::Speech(speech::SpeechError::UnknownVoice(_))
+            | PipelineError::Speech(speech::SpeechError::EmptyText)
+            | PipelineError::Speech(speech::SpeechError::TextTooLong { .. })
+            | PipelineError::Dimension { .. } => JobError::Rejected(error.to_string()),
+            other => JobError::Failed(other.to_string()),
+        }
+    }
+}
+
+pub(crate) async fn run(app: App, worker_id: String) {
+    loop {
+        match app.db.claim_job(&worker_id).await {
+            Ok(Some(job)) => process(&app, &worker_id, job).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = app.jobs_queued.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, worker = %worker_id, "cannot claim jobs");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn process(app: &App, worker_id: &str, job: Job) {
+    tracing::info!(job = job.id, kind = %job.kind, target = %job.target_id, attempt = job.attempts, "job started");
+    let progress = Arc::new(AtomicU32::new(0));
+    let heartbeat = {
+        let (app, worker_id, progress) = (app.clone(), worker_id.to_string(), progress.clone());
+        let (job_id, kind, target) = (job.id, job.kind.clone(), job.target_id.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let _ = app.db.heartbeat(job_id, &worker_id).await;
+                if kind == VIDEO_JOB {
+                    let fraction = f64::from(f32::from_bits(progress.load(Ordering::Relaxed)));
+                    let _ = app.db.set_video_progress(&target, fraction).await;
+                }
+            }
+        })
+    };
+    let result = match job.kind.as_str() {
+        TRAIN_JOB => train(app, &job.target_id).await.map(|_| ()),
+        VIDEO_JOB => render(app, &job.target_id, progress).await,
+        other => Err(JobError::Rejected(format!("unknown job kind '{other}'"))),
+    };
+    heartbeat.abort();
+    let outcome = match result {
+        Ok(()) => app.db.finish_job(job.id, "done", None).await,
+        Err(JobError::Failed(message)) if job.attempts < db::MAX_ATTEMPTS => {
+            tracing::warn!(job = job.id, %message, "job failed, will retry");
+            app.db.finish_job(job.id, "queued", Some(&message)).await
+        }
+        Err(JobError::Rejected(message) | JobError::Failed(message)) => {
+            tracing::warn!(job = job.id, %message, "job failed");
+            let marked = match job.kind.as_str() {
+                TRAIN_JOB => {
+                    app.db
+                        .set_avatar_status(&job.target_id, "failed", Some(&message))
+                        .await
+                }
+                _ => app.db.fail_video(&job.target_id, 400_140, &message).await,
+            };
+            match marked {
+                Ok(()) => app.db.finish_job(job.id, "failed", Some(&message)).await,
+                Err(error) => Err(error),
+            }
+        }
+    };
+    if let Err(error) = outcome {
+        tracing::error!(job = job.id, %error, "could not record the job's outcome");
+    }
+}
+
+/// Analyses an avatar's photo into its rig (once; later calls reuse it).
+async fn train(app: &App, group_id: &str) -> Result<(RgbImage, Rig), JobError> {
+    let group = app
+        .db
+        .avatar_group(None, group_id)
+        .await?
+        .ok_or_else(|| JobError::Rejected(format!("avatar group {group_id} does not exist")))?;
+    let photo_bytes = photo_of(app, &group).await?;
+    if let Some(rig_file) = &group.rig_file {
+        if let Ok(json) = app.store.get(rig_file).await {
+            if let Ok(rig) = serde_json::from_slice::<Rig>(&json) {
+                let studio = app.studio.clone();
+                let photo = tokio::task::spawn_blocking(move || studio.decode(&photo_bytes))
+                    .await
+                    .map_err(|e| JobError::Failed(e.to_string()))??;
+                return Ok((photo, rig));
+            }
+        }
+    }
+    app.db.set_avatar_status(group_id, "training", None).await?;
+    let studio = app.studio.clone();
+    let analysed =
+        tokio::task::spawn_blocking(move || -> Result<(RgbImage, Rig), PipelineError> {
+            let photo = studio.decode(&photo_bytes)?;
+            let rig = studio.train(&photo)?;
+            Ok((photo, rig))
+        })
+        .await
+        .map_err(|e| JobError::Failed(e.to_string()))?;
+    let (photo, rig) = match analysed {
+        Ok(done) => done,
+        Err(error) => {
+            let error = JobError::from(error);
+            if let JobError::Rejected(message) = &error {
+                app.db
+                    .set_avatar_status(group_id, "failed", Some(message))
+                    .await?;
+            }
+            return Err(error);
+        }
+    };
+    let rig_file = format!("rigs/{group_id}.json");
+    let json = serde_json::to_vec(&rig).map_err(|e| JobError::Failed(e.to_string()))?;
+    app.store.put(&rig_file, &json).await?;
+    app.db
+        .set_avatar_rig(group_id, &rig_file, rig.faces_found)
+        .await?;
+    Ok((photo, rig))
+}
+
+async fn photo_of(app: &App, group: &AvatarGroup) -> Result<Vec<u8>, JobError> {
+    let asset = app
+        .db
+        .asset(&group.key_id, &group.image_asset_id)
+        .await?
+        .ok_or_else(|| JobError::Rejected(format!("the photo of avatar {} is gone", group.id)))?;
+    Ok(app.store.get(&asset.file).await?)
+}
+
+async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(), JobError> {
+    let video = app
+        .db
+        .video(None, video_id)
+        .await?
+        .ok_or_else(|| JobError::Rejected(format!("video {video_id} does not exist")))?;
+    let order: VideoOrder = serde_json::from_str(&video.request)
+        .map_err(|e| JobError::Rejected(format!("unreadable request: {e}")))?;
+    app.db.start_video(video_id).await?;
+    let (photo, rig) = match train(app, &order.talking_photo_id).await {
+        Ok(done) => done,
+        Err(JobError::Rejected(message)) => {
+            return Err(JobError::Rejected(format!(
+                "talking photo {} cannot be used: {message}",
+                order.talking_photo_id
+            )));
+        }
+        Err(error) => return Err(error),
+    };
+    let set = |fraction: f32| progress.store(fraction.to_bits(), Ordering::Relaxed);
+    set(0.05);
+    let video_file = format!("videos/{video_id}.mp4");
+    let thumbnail_file = format!("videos/{video_id}.jpg");
+    let (video_path, thumbnail_path) =
+        (app.store.path(&video_file), app.store.path(&thumbnail_file));
+    let partial = video_path.with_extension("partial.mp4");
+    let studio = app.studio.clone();
+    let progress_for_render = progress.clone();
+    let partial_for_render = partial.clone();
+    let rendered = tokio::task::spawn_blocking(move || -> Result<f32, PipelineError> {
+        let speech = speech::synthesize(&order.text, &order.voice_id)?;
+        progress_for_render.store(0.1f32.to_bits(), Ordering::Relaxed);
+        let spec = VideoSpec::new(order.width, order.height, order.background)?;
+        let mut report = |fraction: f32| {
+            progress_for_render.store((0.1 + 0.9 * fraction).to_bits(), Ordering::Relaxed)
+        };
+        let done = studio.render(
+            &photo,
+            &rig,
+            &speech,
+            spec,
+            &partial_for_render,
+            &thumbnail_path,
+            &mut report,
+        )?;
+        Ok(done.duration)
+    })
+    .await
+    .map_err(|e| JobError::Failed(e.to_string()))?;
+    let duration = match rendered {
+        Ok(duration) => duration,
+        Err(error) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(error.into());
+        }
+    };
+    // Only a complete file ever carries the video's real name.
+    tokio::fs::rename(&partial, &video_path).await?;
+    app.db
+        .complete_video(video_id, &video_file, &thumbnail_file, f64::from(duration))
+        .await?;
+    tracing::info!(video = video_id, duration, "video completed");
+    Ok(())
+}
