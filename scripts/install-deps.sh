@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Mouthpiece needs at build and run time, if
 # any are missing: ffmpeg (encoding, probing), espeak-ng and its library
-# (speech), pkg-config and a C toolchain (linking). Nothing is downloaded
+# (speech) and a C toolchain (linking). Nothing is downloaded
 # from anywhere but Debian's package archive.
 set -euo pipefail
 
-packages=(ffmpeg espeak-ng libespeak-ng-dev pkg-config build-essential)
+packages=(ffmpeg espeak-ng libespeak-ng-dev build-essential)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

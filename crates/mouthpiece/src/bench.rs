@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 /// About ten seconds of speech with the default voice.
 const SENTENCE: &str = "Hello, and welcome to Mouthpiece. I am a photo that learned to talk. \
-    Give me any portrait and a few lines of text, and I will say them for you, \
-    with my lips in sync, my eyes blinking, and my head alive.";
+    Give me a portrait and a few lines of text, and I will say them, with my lips in sync and my eyes blinking.";
 
 const BUNDLED_PORTRAIT: &[u8] = include_bytes!("../../../assets/portraits/astronaut.png");
 

@@ -77,6 +77,18 @@ pub fn validate_text(text: &str) -> Result<(), SpeechError> {
     }
 }
 
+/// Turns a list of start times into spans: each item ends where the next
+/// begins, the last at the end of the audio.
+fn spans<T>(starts: &[(f32, T)], duration: f32) -> impl Iterator<Item = (f32, f32, &T)> {
+    starts.iter().enumerate().map(move |(i, (start, item))| {
+        let end = starts
+            .get(i + 1)
+            .map_or(duration, |next| next.0)
+            .max(*start);
+        (*start, end, item)
+    })
+}
+
 /// Speaks `text` with the voice `voice_id`.
 pub fn synthesize(text: &str, voice_id: &str) -> Result<Speech, SpeechError> {
     validate_text(text)?;
@@ -84,39 +96,19 @@ pub fn synthesize(text: &str, voice_id: &str) -> Result<Speech, SpeechError> {
         find_voice(voice_id).ok_or_else(|| SpeechError::UnknownVoice(voice_id.to_string()))?;
     let raw = espeak::speak(text, voice)?;
     let duration = raw.samples.len() as f32 / raw.sample_rate as f32;
-    let phonemes = raw
-        .phonemes
-        .iter()
-        .enumerate()
-        .map(|(i, (start, name))| {
-            let end = raw
-                .phonemes
-                .get(i + 1)
-                .map_or(duration, |next| next.0)
-                .max(*start);
-            TimedPhoneme {
-                start: *start,
-                end,
-                phoneme: name.clone(),
-                viseme: Viseme::from_ipa(name),
-            }
+    let phonemes = spans(&raw.phonemes, duration)
+        .map(|(start, end, name)| TimedPhoneme {
+            start,
+            end,
+            phoneme: name.clone(),
+            viseme: Viseme::from_ipa(name),
         })
         .collect();
-    let words = raw
-        .words
-        .iter()
-        .enumerate()
-        .map(|(i, (start, text))| {
-            let end = raw
-                .words
-                .get(i + 1)
-                .map_or(duration, |next| next.0)
-                .max(*start);
-            TimedWord {
-                start: *start,
-                end,
-                text: text.clone(),
-            }
+    let words = spans(&raw.words, duration)
+        .map(|(start, end, text)| TimedWord {
+            start,
+            end,
+            text: text.clone(),
         })
         .collect();
     Ok(Speech {
