@@ -35,7 +35,7 @@ impl Roi {
     }
 
     /// Maps a point of the model's input (pixels of the 192² crop) to the photo.
-    fn to_photo(&self, u: f32, v: f32) -> [f32; 2] {
+    fn to_photo(self, u: f32, v: f32) -> [f32; 2] {
         let (a, b) = (
             (u / INPUT as f32 - 0.5) * self.side,
             (v / INPUT as f32 - 0.5) * self.side,

@@ -113,8 +113,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 &rig,
                 &speech,
                 spec,
-                &work.join("video.mp4"),
-                &work.join("video.jpg"),
+                pipeline::OutputFiles {
+                    video: &work.join("video.mp4"),
+                    thumbnail: &work.join("video.jpg"),
+                },
                 &mut |_| {},
             )?;
             Ok(done.timings.render_and_encode)

@@ -79,8 +79,10 @@ pub fn run(args: RenderArgs) -> Result<()> {
         &rig,
         &speech,
         spec,
-        &args.output,
-        &thumbnail,
+        pipeline::OutputFiles {
+            video: &args.output,
+            thumbnail: &thumbnail,
+        },
         &mut |f| bar.set_position((f * 1000.0) as u64),
     )?;
     bar.finish_with_message("done");

@@ -85,6 +85,13 @@ pub struct StageTimings {
     pub render_and_encode: Duration,
 }
 
+/// Where a render writes: the MP4 and its JPEG thumbnail.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputFiles<'a> {
+    pub video: &'a Path,
+    pub thumbnail: &'a Path,
+}
+
 /// Loads the face models once; cheap to share.
 pub struct Studio {
     analyzer: FaceAnalyzer,
@@ -109,18 +116,18 @@ impl Studio {
         Ok(self.analyzer.analyze(photo)?)
     }
 
-    /// Renders `speech` spoken by the face of `photo` into `video` (MP4)
-    /// and a JPEG `thumbnail`, reporting progress from 0 to 1.
+    /// Renders `speech` spoken by the face of `photo` into the output
+    /// files, reporting progress from 0 to 1.
     pub fn render(
         &self,
         photo: &RgbImage,
         rig: &Rig,
         speech: &Speech,
         spec: VideoSpec,
-        video: &Path,
-        thumbnail: &Path,
+        files: OutputFiles<'_>,
         progress: &mut dyn FnMut(f32),
     ) -> Result<RenderedVideo, PipelineError> {
+        let OutputFiles { video, thumbnail } = files;
         let started = Instant::now();
         let canvas = Canvas {
             width: spec.width,

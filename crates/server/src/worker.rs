@@ -227,8 +227,10 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
             &rig,
             &speech,
             spec,
-            &partial_for_render,
-            &thumbnail_path,
+            pipeline::OutputFiles {
+                video: &partial_for_render,
+                thumbnail: &thumbnail_path,
+            },
             &mut report,
         )?;
         Ok(done.duration)
