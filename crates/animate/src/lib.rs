@@ -13,7 +13,7 @@
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use speech::{TimedPhoneme, Viseme};
+use speech::{Speech, TimedPhoneme, Viseme};
 
 /// The frame rate of every Mouthpiece video (HeyGen's).
 pub const FPS: u32 = 25;
@@ -62,23 +62,40 @@ pub fn frame_count(duration: f32) -> usize {
     ((duration * FPS as f32).ceil() as usize).max(1)
 }
 
-/// The whole motion track for speech of `duration` seconds.
-pub fn motion_track(phonemes: &[TimedPhoneme], duration: f32, seed: u64) -> Vec<FaceMotion> {
+/// How far the mouth runs ahead of the sound: lips and jaw move into a
+/// shape before the sound of it starts (anticipatory co-articulation).
+const ANTICIPATION: f32 = 0.04;
+
+/// How much of the jaw's opening follows the loudness of the voice; the
+/// rest comes from the visemes' targets. Louder syllables open wider.
+const LOUDNESS_SHARE: f32 = 0.8;
+
+/// Jaw opening of a syllable at the loudness of the loudest tenth of the speech.
+const JAW_AT_FULL_VOICE: f32 = 0.6;
+
+/// The whole motion track for a piece of speech.
+pub fn motion_track(speech: &Speech, seed: u64) -> Vec<FaceMotion> {
+    let phonemes = &speech.phonemes;
+    let duration = speech.duration();
     let frames = frame_count(duration);
+    let envelope = loudness(speech, frames);
     let blinks = blink_times(duration + 1.0, seed);
     let phase = (seed % 1000) as f32 * 0.37;
     let mouth: Vec<[f32; 3]> = (0..frames)
         .map(|frame| {
             // Average three instants across the frame so quick shapes still show.
-            let t0 = frame as f32 / FPS as f32;
-            let mut sum = [0.0f32; 3];
+            let t0 = frame as f32 / FPS as f32 + ANTICIPATION;
+            let mut sum = [0.0f32; 4];
             for k in 0..3 {
                 let shape = mouth_at(phonemes, t0 + (k as f32 - 1.0) / (3.0 * FPS as f32));
                 for (s, v) in sum.iter_mut().zip(shape) {
                     *s += v / 3.0;
                 }
             }
-            sum
+            let [viseme_jaw, width, round, free] = sum;
+            let jaw =
+                ((1.0 - LOUDNESS_SHARE) * viseme_jaw + LOUDNESS_SHARE * envelope[frame] * JAW_AT_FULL_VOICE) * free;
+            [jaw, width, round]
         })
         .collect();
     mouth
@@ -87,33 +104,43 @@ pub fn motion_track(phonemes: &[TimedPhoneme], duration: f32, seed: u64) -> Vec<
         .map(|(frame, &[jaw, width, round])| {
             let t = frame as f32 / FPS as f32;
             // Speaking energy over the last half second drives livelier head motion.
-            let recent = mouth[frame.saturating_sub(12)..=frame]
-                .iter()
-                .map(|m| m[0])
-                .sum::<f32>()
-                / 13.0;
-            let blink = blinks
-                .iter()
-                .map(|&at| blink_shape(t - at))
-                .fold(0.0, f32::max);
+            let recent = mouth[frame.saturating_sub(12)..=frame].iter().map(|m| m[0]).sum::<f32>() / 13.0;
+            let blink = blinks.iter().map(|&at| blink_shape(t - at)).fold(0.0, f32::max);
             FaceMotion {
                 jaw,
                 width,
                 round,
                 blink: [blink, blink],
                 roll: 0.012 * (t * 1.19 + phase).sin() + 0.006 * (t * 2.3 + phase * 1.7).sin(),
-                shift: [
-                    0.01 * (t * 0.83 + phase).sin(),
-                    0.006 * (t * 1.07 + phase * 0.5).sin(),
-                ],
+                shift: [0.01 * (t * 0.83 + phase).sin(), 0.006 * (t * 1.07 + phase * 0.5).sin()],
                 nod: 0.02 * recent * (t * 5.1).sin().max(0.0) + 0.004 * (t * 0.7 + phase).sin(),
             }
         })
         .collect()
 }
 
-/// The blended mouth shape at time `t`.
-fn mouth_at(phonemes: &[TimedPhoneme], t: f32) -> [f32; 3] {
+/// Loudness per frame (RMS over the frame's span of audio, taken
+/// `ANTICIPATION` ahead), scaled so loud speech reaches 1.
+fn loudness(speech: &Speech, frames: usize) -> Vec<f32> {
+    let rate = speech.sample_rate as f32;
+    let rms: Vec<f32> = (0..frames)
+        .map(|frame| {
+            let start = ((frame as f32 / FPS as f32 + ANTICIPATION - 0.5 / FPS as f32) * rate).max(0.0) as usize;
+            let end = (start + (rate / FPS as f32) as usize).min(speech.samples.len());
+            let window = &speech.samples[start.min(end)..end];
+            let power = window.iter().map(|&s| (f32::from(s) / 32768.0).powi(2)).sum::<f32>();
+            (power / window.len().max(1) as f32).sqrt()
+        })
+        .collect();
+    let mut sorted: Vec<f32> = rms.iter().copied().filter(|&v| v > 1e-4).collect();
+    sorted.sort_by(f32::total_cmp);
+    let loud = sorted.get(sorted.len() * 9 / 10).copied().unwrap_or(1.0).max(1e-4);
+    rms.iter().map(|v| (v / loud).min(1.0)).collect()
+}
+
+/// The blended mouth shape at time `t`: jaw, width, round, and how free the
+/// lips are to part (0 while p, b, m press them shut).
+fn mouth_at(phonemes: &[TimedPhoneme], t: f32) -> [f32; 4] {
     let mut sum = [0.0f32; 3];
     let mut total = 0.0f32;
     let mut press = 0.0f32;
@@ -138,10 +165,10 @@ fn mouth_at(phonemes: &[TimedPhoneme], t: f32) -> [f32; 3] {
         }
     }
     if total <= f32::EPSILON {
-        return [0.0; 3];
+        return [0.0, 0.0, 0.0, 1.0];
     }
     let [jaw, width, round] = sum.map(|s| s / total);
-    [jaw * (1.0 - press), width, round]
+    [jaw, width, round, 1.0 - press]
 }
 
 /// Start times of blinks: every 2.5–5.5 s, the first within 0.5–2 s.
@@ -177,12 +204,20 @@ mod tests {
     use super::*;
 
     fn phoneme(start: f32, end: f32, viseme: Viseme) -> TimedPhoneme {
-        TimedPhoneme {
-            start,
-            end,
-            phoneme: String::new(),
-            viseme,
-        }
+        TimedPhoneme { start, end, phoneme: String::new(), viseme }
+    }
+
+    /// Speech with a tone wherever a phoneme other than rest is spoken.
+    fn speech(phonemes: Vec<TimedPhoneme>, duration: f32) -> Speech {
+        let rate = 16_000;
+        let samples = (0..(duration * rate as f32) as usize)
+            .map(|i| {
+                let t = i as f32 / rate as f32;
+                let voiced = phonemes.iter().any(|p| p.viseme != Viseme::Rest && p.start <= t && t < p.end);
+                if voiced { (12_000.0 * (t * 200.0 * std::f32::consts::TAU).sin()) as i16 } else { 0 }
+            })
+            .collect();
+        Speech { sample_rate: rate, samples, phonemes, words: Vec::new() }
     }
 
     #[test]
@@ -195,18 +230,21 @@ mod tests {
     #[test]
     fn open_vowel_opens_and_bilabial_closes() {
         let track = motion_track(
-            &[
-                phoneme(0.0, 0.2, Viseme::Rest),
-                phoneme(0.2, 0.4, Viseme::Open),
-                phoneme(0.4, 0.5, Viseme::Closed),
-                phoneme(0.5, 0.7, Viseme::Open),
-            ],
-            0.8,
+            &speech(
+                vec![
+                    phoneme(0.0, 0.2, Viseme::Rest),
+                    phoneme(0.2, 0.4, Viseme::Open),
+                    phoneme(0.4, 0.5, Viseme::Closed),
+                    phoneme(0.5, 0.7, Viseme::Open),
+                ],
+                0.8,
+            ),
             1,
         );
-        let at = |t: f32| track[(t * FPS as f32) as usize];
+        // The mouth leads the sound by ANTICIPATION.
+        let at = |t: f32| track[((t - ANTICIPATION) * FPS as f32).round() as usize];
         assert!(at(0.3).jaw > 0.5, "open vowel: {:?}", at(0.3));
-        assert!(at(0.44).jaw < 0.05, "lips shut on the m: {:?}", at(0.44));
+        assert!(at(0.45).jaw < 0.05, "lips shut on the m: {:?}", at(0.45));
         assert!(at(0.0).jaw < 0.1, "rest before speech");
     }
 
@@ -214,41 +252,21 @@ mod tests {
     fn shapes_change_smoothly() {
         let phonemes: Vec<_> = (0..20)
             .map(|i| {
-                phoneme(
-                    i as f32 * 0.1,
-                    i as f32 * 0.1 + 0.1,
-                    if i % 2 == 0 {
-                        Viseme::Open
-                    } else {
-                        Viseme::Spread
-                    },
-                )
+                phoneme(i as f32 * 0.1, i as f32 * 0.1 + 0.1, if i % 2 == 0 { Viseme::Open } else { Viseme::Spread })
             })
             .collect();
-        let track = motion_track(&phonemes, 2.0, 7);
-        let biggest_step = track
-            .windows(2)
-            .map(|w| (w[1].jaw - w[0].jaw).abs())
-            .fold(0.0, f32::max);
-        assert!(
-            biggest_step < 0.35,
-            "jaw jumps by {biggest_step} in one frame"
-        );
+        let track = motion_track(&speech(phonemes, 2.0), 7);
+        let biggest_step = track.windows(2).map(|w| (w[1].jaw - w[0].jaw).abs()).fold(0.0, f32::max);
+        assert!(biggest_step < 0.35, "jaw jumps by {biggest_step} in one frame");
     }
 
     #[test]
     fn eyes_blink_every_few_seconds() {
-        let track = motion_track(&[], 12.0, 42);
+        let track = motion_track(&speech(Vec::new(), 12.0), 42);
         let shut_frames = track.iter().filter(|m| m.blink[0] > 0.9).count();
-        let blinks = track
-            .windows(2)
-            .filter(|w| w[0].blink[0] <= 0.9 && w[1].blink[0] > 0.9)
-            .count();
+        let blinks = track.windows(2).filter(|w| w[0].blink[0] <= 0.9 && w[1].blink[0] > 0.9).count();
         assert!((2..=5).contains(&blinks), "{blinks} blinks in 12 s");
-        assert!(
-            shut_frames >= blinks,
-            "each blink is seen shut in at least one frame"
-        );
-        assert_eq!(track, motion_track(&[], 12.0, 42), "deterministic");
+        assert!(shut_frames >= blinks, "each blink is seen shut in at least one frame");
+        assert_eq!(track, motion_track(&speech(Vec::new(), 12.0), 42), "deterministic");
     }
 }

@@ -30,10 +30,8 @@ impl Detection {
 
     fn iou(&self, other: &Detection) -> f32 {
         let overlap = |axis: usize| {
-            let lo = (self.center[axis] - self.size[axis] / 2.0)
-                .max(other.center[axis] - other.size[axis] / 2.0);
-            let hi = (self.center[axis] + self.size[axis] / 2.0)
-                .min(other.center[axis] + other.size[axis] / 2.0);
+            let lo = (self.center[axis] - self.size[axis] / 2.0).max(other.center[axis] - other.size[axis] / 2.0);
+            let hi = (self.center[axis] + self.size[axis] / 2.0).min(other.center[axis] + other.size[axis] / 2.0);
             (hi - lo).max(0.0)
         };
         let intersection = overlap(0) * overlap(1);
@@ -48,10 +46,7 @@ pub(crate) struct Detector {
 
 impl Detector {
     pub(crate) fn new() -> Result<Self, FaceError> {
-        Ok(Self {
-            plan: model::load(MODEL, INPUT)?,
-            anchors: anchors(),
-        })
+        Ok(Self { plan: model::load(MODEL, INPUT)?, anchors: anchors() })
     }
 
     /// All faces above the score threshold, largest first.
@@ -75,10 +70,7 @@ impl Detector {
             (photo, 1.0)
         };
         let pixels = model::sample_input(source, INPUT, 1.0 / 127.5, -1.0, |u, v| {
-            (
-                (u * scale - pad_x) / source_scale,
-                (v * scale - pad_y) / source_scale,
-            )
+            ((u * scale - pad_x) / source_scale, (v * scale - pad_y) / source_scale)
         });
         let outputs = model::run(&self.plan, INPUT, pixels)?;
         let (boxes, scores) = (&outputs[0], &outputs[1]);
@@ -93,12 +85,7 @@ impl Detector {
                     return None;
                 }
                 let raw = &boxes[index * 16..index * 16 + 16];
-                let at = |i: usize| {
-                    to_photo(
-                        raw[i] / INPUT as f32 + anchor[0],
-                        raw[i + 1] / INPUT as f32 + anchor[1],
-                    )
-                };
+                let at = |i: usize| to_photo(raw[i] / INPUT as f32 + anchor[0], raw[i + 1] / INPUT as f32 + anchor[1]);
                 let mut keypoints = [[0.0; 2]; 6];
                 for (k, keypoint) in keypoints.iter_mut().enumerate() {
                     *keypoint = at(4 + 2 * k);
@@ -130,10 +117,7 @@ fn anchors() -> Vec<[f32; 2]> {
         for y in 0..grid {
             for x in 0..grid {
                 for _ in 0..per_cell {
-                    anchors.push([
-                        (x as f32 + 0.5) / grid as f32,
-                        (y as f32 + 0.5) / grid as f32,
-                    ]);
+                    anchors.push([(x as f32 + 0.5) / grid as f32, (y as f32 + 0.5) / grid as f32]);
                 }
             }
         }
@@ -146,16 +130,10 @@ fn anchors() -> Vec<[f32; 2]> {
 fn weighted_nms(mut candidates: Vec<Detection>) -> Vec<Detection> {
     let mut faces = Vec::new();
     while let Some(best) = candidates.first().cloned() {
-        let (cluster, rest): (Vec<_>, Vec<_>) =
-            candidates.into_iter().partition(|c| c.iou(&best) > NMS_IOU);
+        let (cluster, rest): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|c| c.iou(&best) > NMS_IOU);
         candidates = rest;
         let total: f32 = cluster.iter().map(|c| c.score).sum();
-        let mut merged = Detection {
-            center: [0.0; 2],
-            size: [0.0; 2],
-            keypoints: [[0.0; 2]; 6],
-            score: best.score,
-        };
+        let mut merged = Detection { center: [0.0; 2], size: [0.0; 2], keypoints: [[0.0; 2]; 6], score: best.score };
         for c in &cluster {
             let w = c.score / total;
             for axis in 0..2 {
@@ -185,12 +163,8 @@ mod tests {
 
     #[test]
     fn nms_merges_overlaps_and_keeps_separate_faces() {
-        let face = |x: f32, score: f32| Detection {
-            center: [x, 50.0],
-            size: [20.0, 20.0],
-            keypoints: [[x, 50.0]; 6],
-            score,
-        };
+        let face =
+            |x: f32, score: f32| Detection { center: [x, 50.0], size: [20.0, 20.0], keypoints: [[x, 50.0]; 6], score };
         let merged = weighted_nms(vec![face(50.0, 0.9), face(52.0, 0.9), face(200.0, 0.8)]);
         assert_eq!(merged.len(), 2);
         assert!((merged[0].center[0] - 51.0).abs() < 1e-4);

@@ -11,15 +11,8 @@ pub enum FaceError {
     #[error(
         "the image is {width}×{height} pixels ({pixels} in all); at most {max} pixels are accepted, so scale it down"
     )]
-    TooLarge {
-        width: u32,
-        height: u32,
-        pixels: u64,
-        max: u64,
-    },
-    #[error(
-        "no face was found in the photo; use a photo with one face looking at the camera, well lit"
-    )]
+    TooLarge { width: u32, height: u32, pixels: u64, max: u64 },
+    #[error("no face was found in the photo; use a photo with one face looking at the camera, well lit")]
     NoFace,
     #[error("face model failed: {0}")]
     Model(String),

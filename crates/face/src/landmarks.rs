@@ -36,15 +36,9 @@ impl Roi {
 
     /// Maps a point of the model's input (pixels of the 192² crop) to the photo.
     fn to_photo(self, u: f32, v: f32) -> [f32; 2] {
-        let (a, b) = (
-            (u / INPUT as f32 - 0.5) * self.side,
-            (v / INPUT as f32 - 0.5) * self.side,
-        );
+        let (a, b) = ((u / INPUT as f32 - 0.5) * self.side, (v / INPUT as f32 - 0.5) * self.side);
         let (sin, cos) = self.rotation.sin_cos();
-        [
-            self.center[0] + a * cos - b * sin,
-            self.center[1] + a * sin + b * cos,
-        ]
+        [self.center[0] + a * cos - b * sin, self.center[1] + a * sin + b * cos]
     }
 }
 
@@ -59,9 +53,7 @@ pub(crate) struct Landmarker {
 
 impl Landmarker {
     pub(crate) fn new() -> Result<Self, FaceError> {
-        Ok(Self {
-            plan: model::load(MODEL, INPUT)?,
-        })
+        Ok(Self { plan: model::load(MODEL, INPUT)? })
     }
 
     pub(crate) fn landmarks(&self, photo: &RgbImage, roi: &Roi) -> Result<Landmarks, FaceError> {
@@ -70,15 +62,9 @@ impl Landmarker {
             (x, y)
         });
         let outputs = model::run(&self.plan, INPUT, pixels)?;
-        let points = outputs[0]
-            .chunks_exact(3)
-            .map(|xyz| roi.to_photo(xyz[0], xyz[1]))
-            .collect::<Vec<_>>();
+        let points = outputs[0].chunks_exact(3).map(|xyz| roi.to_photo(xyz[0], xyz[1])).collect::<Vec<_>>();
         if points.len() != crate::mesh::LANDMARKS {
-            return Err(FaceError::Model(format!(
-                "landmark model gave {} points",
-                points.len()
-            )));
+            return Err(FaceError::Model(format!("landmark model gave {} points", points.len())));
         }
         let presence = 1.0 / (1.0 + (-outputs[1][0]).exp());
         Ok(Landmarks { points, presence })

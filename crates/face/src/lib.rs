@@ -35,10 +35,7 @@ pub struct FaceAnalyzer {
 impl FaceAnalyzer {
     /// Loads and optimises the embedded models (a few hundred milliseconds).
     pub fn new() -> Result<Self, FaceError> {
-        Ok(Self {
-            detector: detect::Detector::new()?,
-            landmarker: landmarks::Landmarker::new()?,
-        })
+        Ok(Self { detector: detect::Detector::new()?, landmarker: landmarks::Landmarker::new()? })
     }
 
     /// Finds every face in the photo, largest first.
@@ -50,18 +47,10 @@ impl FaceAnalyzer {
     pub fn analyze(&self, photo: &RgbImage) -> Result<Rig, FaceError> {
         let faces = self.detect(photo)?;
         let largest = faces.first().ok_or(FaceError::NoFace)?;
-        let refined = self
-            .landmarker
-            .landmarks(photo, &landmarks::Roi::from_detection(largest))?;
+        let refined = self.landmarker.landmarks(photo, &landmarks::Roi::from_detection(largest))?;
         if refined.presence < landmarks::MIN_PRESENCE {
             return Err(FaceError::NoFace);
         }
-        Ok(Rig::new(
-            photo.width(),
-            photo.height(),
-            refined.points,
-            largest.score,
-            faces.len(),
-        ))
+        Ok(Rig::new(photo.width(), photo.height(), refined.points, largest.score, faces.len()))
     }
 }

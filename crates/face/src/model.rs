@@ -22,16 +22,11 @@ pub(crate) fn load(onnx: &[u8], size: usize) -> Result<Plan, FaceError> {
 /// Runs a plan on one NHWC image and returns every output flattened.
 pub(crate) fn run(plan: &Plan, size: usize, pixels: Vec<f32>) -> Result<Vec<Vec<f32>>, FaceError> {
     let input = Tensor::from_shape(&[1, size, size, 3], &pixels).map_err(FaceError::model)?;
-    let outputs = plan
-        .run(tvec!(input.into_tvalue()))
-        .map_err(FaceError::model)?;
+    let outputs = plan.run(tvec!(input.into_tvalue())).map_err(FaceError::model)?;
     outputs
         .iter()
         .map(|output| {
-            output
-                .to_plain_array_view::<f32>()
-                .map(|view| view.iter().copied().collect())
-                .map_err(FaceError::model)
+            output.to_plain_array_view::<f32>().map(|view| view.iter().copied().collect()).map_err(FaceError::model)
         })
         .collect()
 }

@@ -14,10 +14,7 @@ pub struct PhotoLimits {
 
 impl Default for PhotoLimits {
     fn default() -> Self {
-        Self {
-            min_side: 128,
-            max_pixels: 40_000_000,
-        }
+        Self { min_side: 128, max_pixels: 40_000_000 }
     }
 }
 
@@ -25,9 +22,8 @@ impl Default for PhotoLimits {
 /// that phone cameras write instead of rotating pixels.
 pub fn decode_photo(bytes: &[u8], limits: PhotoLimits) -> Result<RgbImage, FaceError> {
     let not_image = |e: image::ImageError| FaceError::NotAnImage(e.to_string());
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| FaceError::NotAnImage(e.to_string()))?;
+    let reader =
+        ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| FaceError::NotAnImage(e.to_string()))?;
     if reader.format().is_none() {
         return Err(FaceError::NotAnImage("unrecognised file format".into()));
     }
@@ -35,19 +31,10 @@ pub fn decode_photo(bytes: &[u8], limits: PhotoLimits) -> Result<RgbImage, FaceE
     let (width, height) = decoder.dimensions();
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limits.max_pixels {
-        return Err(FaceError::TooLarge {
-            width,
-            height,
-            pixels,
-            max: limits.max_pixels,
-        });
+        return Err(FaceError::TooLarge { width, height, pixels, max: limits.max_pixels });
     }
     if width.min(height) < limits.min_side {
-        return Err(FaceError::TooSmall {
-            width,
-            height,
-            min: limits.min_side,
-        });
+        return Err(FaceError::TooSmall { width, height, min: limits.min_side });
     }
     let orientation = decoder.orientation().map_err(not_image)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(not_image)?;
@@ -83,31 +70,10 @@ mod tests {
     #[test]
     fn rejects_small_and_large() {
         let small = decode_photo(&png(100, 300), PhotoLimits::default()).unwrap_err();
-        assert!(
-            matches!(
-                small,
-                FaceError::TooSmall {
-                    width: 100,
-                    height: 300,
-                    ..
-                }
-            ),
-            "{small}"
-        );
-        let limits = PhotoLimits {
-            min_side: 16,
-            max_pixels: 10_000,
-        };
+        assert!(matches!(small, FaceError::TooSmall { width: 100, height: 300, .. }), "{small}");
+        let limits = PhotoLimits { min_side: 16, max_pixels: 10_000 };
         let large = decode_photo(&png(101, 100), limits).unwrap_err();
-        assert!(
-            matches!(large, FaceError::TooLarge { pixels: 10_100, .. }),
-            "{large}"
-        );
-        assert_eq!(
-            decode_photo(&png(100, 100), limits)
-                .expect("fits")
-                .dimensions(),
-            (100, 100)
-        );
+        assert!(matches!(large, FaceError::TooLarge { pixels: 10_100, .. }), "{large}");
+        assert_eq!(decode_photo(&png(100, 100), limits).expect("fits").dimensions(), (100, 100));
     }
 }

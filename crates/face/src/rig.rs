@@ -25,26 +25,16 @@ pub struct Rig {
 }
 
 impl Rig {
-    pub(crate) fn new(
-        width: u32,
-        height: u32,
-        landmarks: Vec<[f32; 2]>,
-        score: f32,
-        faces_found: usize,
-    ) -> Self {
+    pub(crate) fn new(width: u32, height: u32, landmarks: Vec<[f32; 2]>, score: f32, faces_found: usize) -> Self {
         let oval: Vec<[f32; 2]> = mesh::FACE_OVAL.iter().map(|&i| landmarks[i]).collect();
         let n = oval.len() as f32;
-        let centre = oval
-            .iter()
-            .fold([0.0, 0.0], |acc, p| [acc[0] + p[0] / n, acc[1] + p[1] / n]);
+        let centre = oval.iter().fold([0.0, 0.0], |acc, p| [acc[0] + p[0] / n, acc[1] + p[1] / n]);
         let mut vertices = landmarks;
         let skirt_start = vertices.len() as u32;
-        vertices.extend(oval.iter().map(|p| {
-            [
-                centre[0] + (p[0] - centre[0]) * SKIRT_SCALE,
-                centre[1] + (p[1] - centre[1]) * SKIRT_SCALE,
-            ]
-        }));
+        vertices.extend(
+            oval.iter()
+                .map(|p| [centre[0] + (p[0] - centre[0]) * SKIRT_SCALE, centre[1] + (p[1] - centre[1]) * SKIRT_SCALE]),
+        );
         let mut triangles = mesh::triangles().to_vec();
         let ring = mesh::FACE_OVAL.len();
         for i in 0..ring {
@@ -54,14 +44,7 @@ impl Rig {
             triangles.push([inner_i, outer_i, outer_j]);
             triangles.push([inner_i, outer_j, inner_j]);
         }
-        Rig {
-            width,
-            height,
-            vertices,
-            triangles,
-            score,
-            faces_found,
-        }
+        Rig { width, height, vertices, triangles, score, faces_found }
     }
 
     /// The 468 face landmarks (without the skirt).
@@ -83,11 +66,6 @@ impl Rig {
     /// Mean position of some landmarks.
     pub fn centroid(&self, indices: &[usize]) -> [f32; 2] {
         let n = indices.len() as f32;
-        indices.iter().fold([0.0, 0.0], |acc, &i| {
-            [
-                acc[0] + self.vertices[i][0] / n,
-                acc[1] + self.vertices[i][1] / n,
-            ]
-        })
+        indices.iter().fold([0.0, 0.0], |acc, &i| [acc[0] + self.vertices[i][0] / n, acc[1] + self.vertices[i][1] / n])
     }
 }

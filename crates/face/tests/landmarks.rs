@@ -33,17 +33,11 @@ const REFERENCE: [(usize, f32, f32); 19] = [
 #[test]
 fn landmarks_match_mediapipe_within_three_percent_of_eye_distance() {
     let photo = decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode portrait");
-    let rig = FaceAnalyzer::new()
-        .expect("models load")
-        .analyze(&photo)
-        .expect("face found");
+    let rig = FaceAnalyzer::new().expect("models load").analyze(&photo).expect("face found");
     assert_eq!(rig.faces_found, 1);
     let reference_eye_distance = {
         let eye = |a: usize, b: usize| {
-            let (pa, pb) = (
-                REFERENCE.iter().find(|r| r.0 == a).unwrap(),
-                REFERENCE.iter().find(|r| r.0 == b).unwrap(),
-            );
+            let (pa, pb) = (REFERENCE.iter().find(|r| r.0 == a).unwrap(), REFERENCE.iter().find(|r| r.0 == b).unwrap());
             [(pa.1 + pb.1) / 2.0, (pa.2 + pb.2) / 2.0]
         };
         let (right, left) = (eye(33, 133), eye(263, 362));
@@ -68,10 +62,7 @@ fn landmarks_match_mediapipe_within_three_percent_of_eye_distance() {
 #[test]
 fn blank_photo_has_no_face() {
     let photo = image::RgbImage::from_pixel(320, 240, image::Rgb([200, 180, 160]));
-    let err = FaceAnalyzer::new()
-        .expect("models load")
-        .analyze(&photo)
-        .unwrap_err();
+    let err = FaceAnalyzer::new().expect("models load").analyze(&photo).unwrap_err();
     assert!(matches!(err, FaceError::NoFace), "{err}");
 }
 
@@ -84,14 +75,8 @@ fn largest_of_several_faces_is_used() {
     let mut group = image::RgbImage::from_pixel(640, 420, image::Rgb([128, 128, 128]));
     image::imageops::replace(&mut group, &head, 40, 110);
     image::imageops::replace(&mut group, &large, 270, 10);
-    let rig = FaceAnalyzer::new()
-        .expect("models load")
-        .analyze(&group)
-        .expect("faces found");
+    let rig = FaceAnalyzer::new().expect("models load").analyze(&group).expect("faces found");
     assert_eq!(rig.faces_found, 2, "both faces are reported");
     let nose = rig.landmarks()[1];
-    assert!(
-        nose[0] > 270.0,
-        "the larger face (on the right) is the one rigged, nose at {nose:?}"
-    );
+    assert!(nose[0] > 270.0, "the larger face (on the right) is the one rigged, nose at {nose:?}");
 }

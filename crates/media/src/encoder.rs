@@ -34,19 +34,12 @@ impl Encoder {
         command.args(["-framerate", &settings.fps.to_string(), "-i", "pipe:0"]);
         if let Some(audio) = &settings.audio {
             command.arg("-i").arg(audio);
-            command.args([
-                "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "128k", "-ar", "44100",
-            ]);
+            command.args(["-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "128k", "-ar", "44100"]);
         }
-        command.args([
-            "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
-        ]);
+        command.args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]);
         command.args(["-movflags", "+faststart"]);
         command.arg(&settings.output);
-        command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        command.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = command.spawn().map_err(|e| spawn_error("ffmpeg", e))?;
         let stdin = child.stdin.take();
         let stderr = child.stderr.take().map(|mut pipe| {
@@ -56,12 +49,7 @@ impl Encoder {
                 text
             })
         });
-        Ok(Encoder {
-            child,
-            stdin,
-            stderr,
-            frame_len: (settings.width * settings.height * 3) as usize,
-        })
+        Ok(Encoder { child, stdin, stderr, frame_len: (settings.width * settings.height * 3) as usize })
     }
 
     /// Sends one RGB24 frame.
@@ -73,10 +61,7 @@ impl Encoder {
             });
         }
         let Some(stdin) = self.stdin.as_mut() else {
-            return Err(MediaError::ToolFailed {
-                tool: "ffmpeg",
-                message: "encoder already finished".into(),
-            });
+            return Err(MediaError::ToolFailed { tool: "ffmpeg", message: "encoder already finished".into() });
         };
         if let Err(error) = stdin.write_all(rgb) {
             // A broken pipe means ffmpeg quit; its own message says why.
@@ -101,15 +86,9 @@ impl Encoder {
             Ok(status) => status,
             Err(error) => return Some(MediaError::Io(error)),
         };
-        let message = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        (!status.success()).then(|| MediaError::ToolFailed {
-            tool: "ffmpeg",
-            message: format!("{status}: {}", message.trim()),
-        })
+        let message = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        (!status.success())
+            .then(|| MediaError::ToolFailed { tool: "ffmpeg", message: format!("{status}: {}", message.trim()) })
     }
 }
 

@@ -25,12 +25,8 @@ pub enum MediaError {
 
 /// Writes mono 16-bit PCM as a WAV file.
 pub fn write_wav(path: &Path, sample_rate: u32, samples: &[i16]) -> Result<(), MediaError> {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut writer = hound::WavWriter::create(path, spec)?;
     let mut samples_out = writer.get_i16_writer(samples.len() as u32);
     for &sample in samples {
@@ -55,9 +51,5 @@ pub fn check_tools() -> Result<(), MediaError> {
 }
 
 fn spawn_error(tool: &'static str, error: std::io::Error) -> MediaError {
-    if error.kind() == std::io::ErrorKind::NotFound {
-        MediaError::ToolMissing(tool)
-    } else {
-        MediaError::Io(error)
-    }
+    if error.kind() == std::io::ErrorKind::NotFound { MediaError::ToolMissing(tool) } else { MediaError::Io(error) }
 }

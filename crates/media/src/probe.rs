@@ -53,10 +53,7 @@ pub struct MediaInfo {
 
 impl MediaInfo {
     pub fn streams_of(&self, codec_type: &str) -> Vec<&StreamInfo> {
-        self.streams
-            .iter()
-            .filter(|s| s.codec_type == codec_type)
-            .collect()
+        self.streams.iter().filter(|s| s.codec_type == codec_type).collect()
     }
 }
 
@@ -70,14 +67,7 @@ struct ProbeOutput {
 /// Streams and duration of a media file.
 pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
     let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_streams",
-            "-show_format",
-        ])
+        .args(["-v", "error", "-print_format", "json", "-show_streams", "-show_format"])
         .arg(path)
         .output()
         .map_err(|e| spawn_error("ffprobe", e))?;
@@ -87,15 +77,9 @@ pub fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
             message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
         });
     }
-    let parsed: ProbeOutput =
-        serde_json::from_slice(&output.stdout).map_err(|e| MediaError::ToolFailed {
-            tool: "ffprobe",
-            message: e.to_string(),
-        })?;
-    let format = parsed.format.unwrap_or(Format {
-        duration: None,
-        format_name: String::new(),
-    });
+    let parsed: ProbeOutput = serde_json::from_slice(&output.stdout)
+        .map_err(|e| MediaError::ToolFailed { tool: "ffprobe", message: e.to_string() })?;
+    let format = parsed.format.unwrap_or(Format { duration: None, format_name: String::new() });
     Ok(MediaInfo {
         streams: parsed.streams,
         duration: format.duration.and_then(|d| d.parse().ok()).unwrap_or(0.0),

@@ -64,13 +64,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
         speech_times.push(elapsed);
     }
     let speech = speech.ok_or_else(|| anyhow::anyhow!("no runs"))?;
-    let (track, motion_time) =
-        time(|| animate::motion_track(&speech.phonemes, speech.duration(), 1));
-    let canvas = render::Canvas {
-        width: spec.width,
-        height: spec.height,
-        background: spec.background,
-    };
+    let (track, motion_time) = time(|| animate::motion_track(&speech, 1));
+    let canvas = render::Canvas { width: spec.width, height: spec.height, background: spec.background };
     let renderer = render::Renderer::new(&photo, &rig, canvas);
     let audio = work.join("speech.wav");
     media::write_wav(&audio, speech.sample_rate, &speech.samples)?;
@@ -113,10 +108,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 &rig,
                 &speech,
                 spec,
-                pipeline::OutputFiles {
-                    video: &work.join("video.mp4"),
-                    thumbnail: &work.join("video.jpg"),
-                },
+                pipeline::OutputFiles { video: &work.join("video.mp4"), thumbnail: &work.join("video.jpg") },
                 &mut |_| {},
             )?;
             Ok(done.timings.render_and_encode)
@@ -138,21 +130,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
         track.len(),
         spec.width,
         spec.height,
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
     println!();
     println!("| stage | time | rate |");
     println!("|---|---:|---:|");
-    println!(
-        "| load face models (once per process) | {:.0} ms | |",
-        ms(load)
-    );
-    println!(
-        "| face analysis (training, once per avatar) | {:.1} ms | |",
-        ms(median(analysis))
-    );
+    println!("| load face models (once per process) | {:.0} ms | |", ms(load));
+    println!("| face analysis (training, once per avatar) | {:.1} ms | |", ms(median(analysis)));
     let speaking = median(speech_times);
     println!(
         "| speech synthesis | {:.0} ms | {:.0}× real time |",
@@ -160,11 +144,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         speech.duration() as f64 / speaking.as_secs_f64()
     );
     println!("| motion track | {:.2} ms | |", ms(motion_time));
-    println!(
-        "| draw frames only | {:.0} ms | {:.0} fps |",
-        ms(draw),
-        frames_count / draw.as_secs_f64()
-    );
+    println!("| draw frames only | {:.0} ms | {:.0} fps |", ms(draw), frames_count / draw.as_secs_f64());
     println!(
         "| encode only (floor: ffmpeg on the same frames) | {:.0} ms | {:.0} fps |",
         ms(floor),
@@ -181,10 +161,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         speech.duration() as f64 / whole.as_secs_f64()
     );
     println!();
-    println!(
-        "draw + encode / encode-only floor = {:.2}",
-        overlapped.as_secs_f64() / floor.as_secs_f64()
-    );
+    println!("draw + encode / encode-only floor = {:.2}", overlapped.as_secs_f64() / floor.as_secs_f64());
     Ok(())
 }
 

@@ -44,8 +44,7 @@ fn load_file(explicit: Option<&Path>) -> Result<FileConfig> {
         None if Path::new("mouthpiece.toml").exists() => PathBuf::from("mouthpiece.toml"),
         None => return Ok(FileConfig::default()),
     };
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -64,7 +63,5 @@ impl ServeArgs {
 
 /// The data directory for commands other than `serve`, from the same layers.
 pub fn resolve_data_dir(flag: Option<PathBuf>, config: Option<&Path>) -> Result<PathBuf> {
-    Ok(flag
-        .or(load_file(config)?.data_dir)
-        .unwrap_or(ServerConfig::default().data_dir))
+    Ok(flag.or(load_file(config)?.data_dir).unwrap_or(ServerConfig::default().data_dir))
 }

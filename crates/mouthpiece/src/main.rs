@@ -10,11 +10,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(
-    name = "mouthpiece",
-    version,
-    about = "Talking-photo videos from one portrait and some text, on a plain CPU"
-)]
+#[command(name = "mouthpiece", version, about = "Talking-photo videos from one portrait and some text, on a plain CPU")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -58,8 +54,7 @@ enum KeysCommand {
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MOUTHPIECE_LOG")
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("MOUTHPIECE_LOG").unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -74,20 +69,10 @@ fn main() -> Result<()> {
             list_voices(language.as_deref());
             Ok(())
         }
-        Command::Keys {
-            command:
-                KeysCommand::Create {
-                    data_dir,
-                    name,
-                    config,
-                },
-        } => {
+        Command::Keys { command: KeysCommand::Create { data_dir, name, config } } => {
             let data_dir = config::resolve_data_dir(data_dir, config.as_deref())?;
             let key = runtime()?.block_on(server::create_key(&data_dir, &name))?;
-            println!(
-                "API key created in {} (store it now; it is not shown again):",
-                data_dir.display()
-            );
+            println!("API key created in {} (store it now; it is not shown again):", data_dir.display());
             println!("{key}");
             Ok(())
         }
@@ -96,9 +81,7 @@ fn main() -> Result<()> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 fn list_voices(language: Option<&str>) {
@@ -106,17 +89,10 @@ fn list_voices(language: Option<&str>) {
     println!("{:<16} {:<12} {:<8} NAME", "VOICE_ID", "LANGUAGE", "GENDER");
     for voice in speech::voices() {
         let matches = filter.as_ref().is_none_or(|f| {
-            voice.language.to_lowercase().contains(f.as_str())
-                || voice.locale.to_lowercase().contains(f.as_str())
+            voice.language.to_lowercase().contains(f.as_str()) || voice.locale.to_lowercase().contains(f.as_str())
         });
         if matches {
-            println!(
-                "{:<16} {:<12} {:<8} {}",
-                voice.voice_id,
-                voice.language,
-                voice.gender.as_str(),
-                voice.name
-            );
+            println!("{:<16} {:<12} {:<8} {}", voice.voice_id, voice.language, voice.gender.as_str(), voice.name);
         }
     }
 }

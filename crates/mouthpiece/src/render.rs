@@ -29,14 +29,8 @@ pub struct RenderArgs {
 }
 
 pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
-    let (w, h) = text
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("'{text}' is not WIDTHxHEIGHT, e.g. 720x406"))?;
-    let parse = |v: &str| {
-        v.trim()
-            .parse::<u32>()
-            .map_err(|_| format!("'{text}' is not WIDTHxHEIGHT, e.g. 720x406"))
-    };
+    let (w, h) = text.split_once(['x', 'X']).ok_or_else(|| format!("'{text}' is not WIDTHxHEIGHT, e.g. 720x406"))?;
+    let parse = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("'{text}' is not WIDTHxHEIGHT, e.g. 720x406"));
     Ok((parse(w)?, parse(h)?))
 }
 
@@ -44,16 +38,12 @@ pub fn run(args: RenderArgs) -> Result<()> {
     let background = pipeline::parse_colour(&args.background)?;
     let spec = VideoSpec::new(args.size.0, args.size.1, background)?;
     if spec.width != args.size.0 || spec.height != args.size.1 {
-        eprintln!(
-            "note: H.264 needs even sides; rendering {}x{}",
-            spec.width, spec.height
-        );
+        eprintln!("note: H.264 needs even sides; rendering {}x{}", spec.width, spec.height);
     }
     if args.output.extension().and_then(|e| e.to_str()) != Some("mp4") {
         bail!("the output file must end in .mp4");
     }
-    let bytes =
-        std::fs::read(&args.photo).with_context(|| format!("reading {}", args.photo.display()))?;
+    let bytes = std::fs::read(&args.photo).with_context(|| format!("reading {}", args.photo.display()))?;
     let bar = ProgressBar::new(1000);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg:<18} [{bar:40}] {percent:>3}% {elapsed}")
@@ -65,10 +55,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
     let photo = studio.decode(&bytes)?;
     let rig = studio.train(&photo)?;
     if rig.faces_found > 1 {
-        bar.println(format!(
-            "{} faces found; animating the largest",
-            rig.faces_found
-        ));
+        bar.println(format!("{} faces found; animating the largest", rig.faces_found));
     }
     bar.set_message("speaking");
     let speech = speech::synthesize(&args.text, &args.voice)?;
@@ -79,10 +66,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
         &rig,
         &speech,
         spec,
-        pipeline::OutputFiles {
-            video: &args.output,
-            thumbnail: &thumbnail,
-        },
+        pipeline::OutputFiles { video: &args.output, thumbnail: &thumbnail },
         &mut |f| bar.set_position((f * 1000.0) as u64),
     )?;
     bar.finish_with_message("done");

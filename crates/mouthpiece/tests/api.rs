@@ -26,38 +26,20 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 async fn start_server() -> Server {
     let data = tempfile::tempdir().expect("temp dir");
-    let created = Command::new(BIN)
-        .args(["keys", "create", "--data-dir"])
-        .arg(data.path())
-        .output()
-        .expect("keys create");
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    let created =
+        Command::new(BIN).args(["keys", "create", "--data-dir"]).arg(data.path()).output().expect("keys create");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     let stdout = String::from_utf8_lossy(&created.stdout).to_string();
     let key = stdout.lines().last().expect("key line").trim().to_string();
-    assert!(
-        key.starts_with("mp_"),
-        "the key is alone on the last line: {stdout}"
-    );
+    assert!(key.starts_with("mp_"), "the key is alone on the last line: {stdout}");
     let port = free_port();
     let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data.path())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -67,21 +49,11 @@ async fn start_server() -> Server {
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("{base}/v2/voices"))
-        .send()
-        .await
-        .is_err()
-    {
+    while client.get(format!("{base}/v2/voices")).send().await.is_err() {
         assert!(Instant::now() < deadline, "server did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Server {
-        child,
-        base,
-        key,
-        _data: data,
-    }
+    Server { child, base, key, _data: data }
 }
 
 /// A client sending exactly the original app's headers.
@@ -94,12 +66,7 @@ fn app_request(server: &Server, method: reqwest::Method, path: &str) -> reqwest:
 }
 
 /// One call with the app's headers and an optional JSON body.
-async fn call(
-    server: &Server,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
+async fn call(server: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let mut request = app_request(server, method, path);
     if let Some(body) = body {
         request = request.json(&body);
@@ -110,10 +77,7 @@ async fn call(
 async fn json_of(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON reply, got {status}: {text}")),
-    )
+    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON reply, got {status}: {text}")))
 }
 
 async fn upload(server: &Server, content_type: &str, body: Vec<u8>) -> (u16, Value) {
@@ -131,10 +95,7 @@ async fn upload(server: &Server, content_type: &str, body: Vec<u8>) -> (u16, Val
 async fn create_avatar(server: &Server, photo: Vec<u8>) -> String {
     let (status, asset) = upload(server, "image/png", photo).await;
     assert_eq!(status, 200, "{asset}");
-    let image_key = asset["data"]["image_key"]
-        .as_str()
-        .expect("image_key")
-        .to_string();
+    let image_key = asset["data"]["image_key"].as_str().expect("image_key").to_string();
     let (status, group) = call(
         server,
         reqwest::Method::POST,
@@ -162,11 +123,7 @@ fn decode_frames(video: &Path, width: usize, height: usize) -> Vec<Vec<u8>> {
         .output()
         .expect("ffmpeg decode");
     assert!(output.status.success());
-    output
-        .stdout
-        .chunks_exact(width * height * 3)
-        .map(<[u8]>::to_vec)
-        .collect()
+    output.stdout.chunks_exact(width * height * 3).map(<[u8]>::to_vec).collect()
 }
 
 #[tokio::test]
@@ -174,40 +131,20 @@ async fn original_app_flow_produces_a_talking_video() {
     let server = start_server().await;
     let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
 
-    let (status, train) = call(
-        &server,
-        reqwest::Method::POST,
-        "/v2/photo_avatar/train",
-        Some(json!({"group_id": group_id})),
-    )
-    .await;
+    let (status, train) =
+        call(&server, reqwest::Method::POST, "/v2/photo_avatar/train", Some(json!({"group_id": group_id}))).await;
     assert_eq!(status, 200, "{train}");
-    assert!(
-        train["error"].is_null() && train["data"]["flow_id"].is_string(),
-        "{train}"
-    );
+    assert!(train["error"].is_null() && train["data"]["flow_id"].is_string(), "{train}");
 
     let (status, voices) = call(&server, reqwest::Method::GET, "/v2/voices", None).await;
     assert_eq!(status, 200);
-    let voices = voices["data"]["voices"]
-        .as_array()
-        .expect("voices list")
-        .clone();
+    let voices = voices["data"]["voices"].as_array().expect("voices list").clone();
     assert!(voices.len() >= 60);
-    let voice = voices
-        .iter()
-        .find(|v| v["language"] == "English")
-        .expect("an English voice");
+    let voice = voices.iter().find(|v| v["language"] == "English").expect("an English voice");
     let preview = voice["preview_audio"].as_str().expect("preview url");
     let wav = tempfile::NamedTempFile::new().expect("temp");
     download(preview, wav.path()).await;
-    assert_eq!(
-        media::probe(wav.path())
-            .expect("probe preview")
-            .streams_of("audio")
-            .len(),
-        1
-    );
+    assert_eq!(media::probe(wav.path()).expect("probe preview").streams_of("audio").len(), 1);
 
     let text = "Hello there! I was a still photo a moment ago, and now I can talk.";
     let (status, generated) = call(
@@ -225,28 +162,17 @@ async fn original_app_flow_produces_a_talking_video() {
     )
     .await;
     assert_eq!(status, 200, "{generated}");
-    let video_id = generated["data"]["video_id"]
-        .as_str()
-        .expect("video_id")
-        .to_string();
+    let video_id = generated["data"]["video_id"].as_str().expect("video_id").to_string();
 
     // Poll every 0.5 s, as the app does.
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(180);
     let done = loop {
-        let (status, reply) = call(
-            &server,
-            reqwest::Method::GET,
-            &format!("/v1/video_status.get?video_id={video_id}"),
-            None,
-        )
-        .await;
+        let (status, reply) =
+            call(&server, reqwest::Method::GET, &format!("/v1/video_status.get?video_id={video_id}"), None).await;
         assert_eq!(status, 200, "{reply}");
         assert_eq!(reply["code"], 100);
-        let state = reply["data"]["status"]
-            .as_str()
-            .expect("status")
-            .to_string();
+        let state = reply["data"]["status"].as_str().expect("status").to_string();
         if seen.last() != Some(&state) {
             seen.push(state.clone());
         }
@@ -255,99 +181,57 @@ async fn original_app_flow_produces_a_talking_video() {
             "pending" | "processing" => {}
             other => panic!("unexpected status {other}: {reply}"),
         }
-        assert!(
-            Instant::now() < deadline,
-            "video not done in time; statuses {seen:?}"
-        );
+        assert!(Instant::now() < deadline, "video not done in time; statuses {seen:?}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    assert!(
-        seen.iter()
-            .all(|s| ["pending", "processing", "completed"].contains(&s.as_str())),
-        "{seen:?}"
-    );
+    assert!(seen.iter().all(|s| ["pending", "processing", "completed"].contains(&s.as_str())), "{seen:?}");
     assert_eq!(done["id"], video_id.as_str());
     assert!(done["error"].is_null());
 
     let dir = tempfile::tempdir().expect("temp");
     let video = dir.path().join("video.mp4");
     let video_url = done["video_url"].as_str().expect("video_url");
-    assert!(
-        video_url.starts_with(&server.base),
-        "absolute URL: {video_url}"
-    );
+    assert!(video_url.starts_with(&server.base), "absolute URL: {video_url}");
     download(video_url, &video).await;
     let thumbnail = dir.path().join("thumb.jpg");
-    download(
-        done["thumbnail_url"].as_str().expect("thumbnail_url"),
-        &thumbnail,
-    )
-    .await;
-    assert_eq!(
-        image::open(&thumbnail)
-            .expect("thumbnail is an image")
-            .width(),
-        720
-    );
+    download(done["thumbnail_url"].as_str().expect("thumbnail_url"), &thumbnail).await;
+    assert_eq!(image::open(&thumbnail).expect("thumbnail is an image").width(), 720);
 
     let info = media::probe(&video).expect("ffprobe");
     let videos = info.streams_of("video");
     let audios = info.streams_of("audio");
-    assert_eq!(
-        (videos.len(), audios.len()),
-        (1, 1),
-        "one video and one audio stream"
-    );
+    assert_eq!((videos.len(), audios.len()), (1, 1), "one video and one audio stream");
     let (v, a) = (videos[0], audios[0]);
     assert_eq!(v.codec_name, "h264");
     assert_eq!((v.width, v.height), (Some(720), Some(406)));
     assert_eq!(v.pix_fmt.as_deref(), Some("yuv420p"));
     assert_eq!(v.frame_rate(), Some(25.0));
     assert_eq!(a.codec_name, "aac");
-    let (video_seconds, audio_seconds) = (
-        v.duration_seconds().expect("video duration"),
-        a.duration_seconds().expect("audio duration"),
-    );
+    let (video_seconds, audio_seconds) =
+        (v.duration_seconds().expect("video duration"), a.duration_seconds().expect("audio duration"));
     assert!(
         (video_seconds - audio_seconds).abs() <= 0.04 + 0.025,
         "video {video_seconds} s vs audio {audio_seconds} s"
     );
     let reported = done["duration"].as_f64().expect("duration");
-    assert!(
-        (reported - video_seconds).abs() < 0.05,
-        "status duration {reported} vs file {video_seconds}"
-    );
+    assert!((reported - video_seconds).abs() < 0.05, "status duration {reported} vs file {video_seconds}");
     assert!(video_seconds > 2.0);
 
     // The output moves where the face is and nowhere else.
     let frames = decode_frames(&video, 720, 406);
     assert!(frames.len() as f64 >= video_seconds * 25.0 - 1.0);
     for frame in &frames {
-        for (x, y) in [
-            (5usize, 5usize),
-            (714, 5),
-            (5, 400),
-            (714, 400),
-            (100, 200),
-            (620, 200),
-        ] {
+        for (x, y) in [(5usize, 5usize), (714, 5), (5, 400), (714, 400), (100, 200), (620, 200)] {
             let pixel = &frame[(y * 720 + x) * 3..(y * 720 + x) * 3 + 3];
-            assert!(
-                pixel.iter().all(|&c| c >= 250),
-                "background stays white at ({x}, {y}): {pixel:?}"
-            );
+            assert!(pixel.iter().all(|&c| c >= 250), "background stays white at ({x}, {y}): {pixel:?}");
         }
     }
     let mut best = (0.0f64, 0usize, 0usize);
     for y in (0..406).step_by(2) {
         for x in (0..720).step_by(2) {
-            let values: Vec<f64> = frames
-                .iter()
-                .map(|f| f64::from(f[(y * 720 + x) * 3 + 1]))
-                .collect();
+            let values: Vec<f64> = frames.iter().map(|f| f64::from(f[(y * 720 + x) * 3 + 1])).collect();
             let mean = values.iter().sum::<f64>() / values.len() as f64;
-            let variance =
-                values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
+            let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
             if variance > best.0 {
                 best = (variance, x, y);
             }
@@ -355,21 +239,16 @@ async fn original_app_flow_produces_a_talking_video() {
     }
     // The astronaut's mouth sits near (334, 114) in the 720×406 frame.
     let (_, x, y) = best;
-    assert!(
-        x.abs_diff(334) < 30 && y.abs_diff(114) < 30,
-        "most motion at ({x}, {y}), expected at the mouth"
-    );
+    assert!(x.abs_diff(334) < 30 && y.abs_diff(114) < 30, "most motion at ({x}, {y}), expected at the mouth");
 }
 
 #[tokio::test]
 async fn requests_without_a_valid_key_are_refused() {
     let server = start_server().await;
     let client = reqwest::Client::new();
-    for (path, key) in [
-        ("/v2/voices", None),
-        ("/v2/voices", Some("mp_wrong")),
-        ("/v1/video_status.get?video_id=x", None),
-    ] {
+    for (path, key) in
+        [("/v2/voices", None), ("/v2/voices", Some("mp_wrong")), ("/v1/video_status.get?video_id=x", None)]
+    {
         let mut request = client.get(format!("{}{path}", server.base));
         if let Some(key) = key {
             request = request.header("X-Api-Key", key);
@@ -377,18 +256,9 @@ async fn requests_without_a_valid_key_are_refused() {
         let (status, body) = json_of(request.send().await.expect("request")).await;
         assert_eq!(status, 401, "{path}: {body}");
         if path.starts_with("/v1/") {
-            assert!(
-                body["code"].is_number() && body["message"].is_string() && body["data"].is_null(),
-                "{body}"
-            );
+            assert!(body["code"].is_number() && body["message"].is_string() && body["data"].is_null(), "{body}");
         } else {
-            assert!(
-                body["error"]["message"]
-                    .as_str()
-                    .expect("message")
-                    .contains("X-Api-Key"),
-                "{body}"
-            );
+            assert!(body["error"]["message"].as_str().expect("message").contains("X-Api-Key"), "{body}");
             assert!(body["data"].is_null());
         }
     }
@@ -397,12 +267,7 @@ async fn requests_without_a_valid_key_are_refused() {
 /// A PNG whose header claims `width`×`height` (the pixels are never read).
 fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     let mut bytes = Vec::new();
-    image::RgbImage::new(1, 1)
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .expect("png");
+    image::RgbImage::new(1, 1).write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).expect("png");
     // IHDR data starts at byte 16: width, height, then 5 bytes, then its CRC.
     bytes[16..20].copy_from_slice(&width.to_be_bytes());
     bytes[20..24].copy_from_slice(&height.to_be_bytes());
@@ -416,11 +281,7 @@ fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -428,12 +289,7 @@ fn crc32(data: &[u8]) -> u32 {
 
 fn png_of(image: &image::RgbImage) -> Vec<u8> {
     let mut bytes = Vec::new();
-    image
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .expect("png");
+    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).expect("png");
     bytes
 }
 
@@ -442,68 +298,33 @@ async fn bad_photos_get_clear_errors() {
     let server = start_server().await;
     let (status, body) = upload(&server, "image/png", b"this is not a picture".to_vec()).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .expect("message")
-            .contains("not an image"),
-        "{body}"
-    );
+    assert!(body["message"].as_str().expect("message").contains("not an image"), "{body}");
     assert!(body["data"].is_null());
 
     let (status, body) = upload(&server, "image/png", png_of(&image::RgbImage::new(64, 64))).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .expect("message")
-            .contains("at least"),
-        "{body}"
-    );
+    assert!(body["message"].as_str().expect("message").contains("at least"), "{body}");
 
     let (status, body) = upload(&server, "image/png", png_claiming(10_000, 9_000)).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .expect("message")
-            .contains("scale it down"),
-        "{body}"
-    );
+    assert!(body["message"].as_str().expect("message").contains("scale it down"), "{body}");
 
     let (status, body) = upload(&server, "text/plain", b"hello".to_vec()).await;
     assert_eq!(status, 415, "{body}");
 
     // A photo without a face uploads, but training fails with a reason.
-    let blank = png_of(&image::RgbImage::from_pixel(
-        400,
-        300,
-        image::Rgb([180, 160, 140]),
-    ));
+    let blank = png_of(&image::RgbImage::from_pixel(400, 300, image::Rgb([180, 160, 140])));
     let group_id = create_avatar(&server, blank).await;
-    let (status, _) = call(
-        &server,
-        reqwest::Method::POST,
-        "/v2/photo_avatar/train",
-        Some(json!({"group_id": group_id})),
-    )
-    .await;
+    let (status, _) =
+        call(&server, reqwest::Method::POST, "/v2/photo_avatar/train", Some(json!({"group_id": group_id}))).await;
     assert_eq!(status, 200);
     let deadline = Instant::now() + Duration::from_secs(60);
     let failure = loop {
-        let (_, reply) = call(
-            &server,
-            reqwest::Method::GET,
-            &format!("/v2/photo_avatar/train/status/{group_id}"),
-            None,
-        )
-        .await;
+        let (_, reply) =
+            call(&server, reqwest::Method::GET, &format!("/v2/photo_avatar/train/status/{group_id}"), None).await;
         match reply["data"]["status"].as_str() {
             Some("failed") => {
-                break reply["data"]["error_msg"]
-                    .as_str()
-                    .expect("error_msg")
-                    .to_string();
+                break reply["data"]["error_msg"].as_str().expect("error_msg").to_string();
             }
             Some("pending" | "training") => {}
             other => panic!("unexpected training status {other:?}: {reply}"),
@@ -514,29 +335,20 @@ async fn bad_photos_get_clear_errors() {
     assert!(failure.contains("no face"), "{failure}");
 
     // Generating with that avatar is refused up front.
-    let (status, body) = generate(&server, json!({
-        "video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
-                          "voice": {"type": "text", "input_text": "Hi", "voice_id": "en-us-female"}}]
-    }))
+    let (status, body) = generate(
+        &server,
+        json!({
+            "video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                              "voice": {"type": "text", "input_text": "Hi", "voice_id": "en-us-female"}}]
+        }),
+    )
     .await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .expect("message")
-            .contains("no face"),
-        "{body}"
-    );
+    assert!(body["error"]["message"].as_str().expect("message").contains("no face"), "{body}");
 }
 
 async fn generate(server: &Server, body: Value) -> (u16, Value) {
-    call(
-        server,
-        reqwest::Method::POST,
-        "/v2/video/generate",
-        Some(body),
-    )
-    .await
+    call(server, reqwest::Method::POST, "/v2/video/generate", Some(body)).await
 }
 
 #[tokio::test]
@@ -548,21 +360,9 @@ async fn bad_video_requests_get_clear_errors() {
                "voice": {"type": "text", "input_text": text, "voice_id": voice_id}})
     };
     let cases = [
-        (
-            json!({"video_inputs": [scene("nope", "Hi")]}),
-            400,
-            "unknown voice_id",
-        ),
-        (
-            json!({"video_inputs": [scene("en-us-female", "")]}),
-            400,
-            "empty",
-        ),
-        (
-            json!({"video_inputs": [scene("en-us-female", &"a".repeat(5001))]}),
-            400,
-            "5000",
-        ),
+        (json!({"video_inputs": [scene("nope", "Hi")]}), 400, "unknown voice_id"),
+        (json!({"video_inputs": [scene("en-us-female", "")]}), 400, "empty"),
+        (json!({"video_inputs": [scene("en-us-female", &"a".repeat(5001))]}), 400, "5000"),
         (json!({"video_inputs": []}), 400, "1 to 50"),
         (
             json!({"video_inputs": [scene("en-us-female", "Hi")], "dimension": {"width": 100, "height": 406}}),
@@ -588,29 +388,13 @@ async fn bad_video_requests_get_clear_errors() {
         let (status, reply) = generate(&server, body.clone()).await;
         assert_eq!(status, expected, "{body} → {reply}");
         assert!(reply["data"].is_null(), "{reply}");
-        let message = reply["error"]["message"]
-            .as_str()
-            .expect("v2 error message");
-        assert!(
-            message.contains(phrase),
-            "'{message}' should mention '{phrase}'"
-        );
+        let message = reply["error"]["message"].as_str().expect("v2 error message");
+        assert!(message.contains(phrase), "'{message}' should mention '{phrase}'");
     }
     let (status, reply) = call(&server, reqwest::Method::GET, "/v1/video_status.get", None).await;
     assert_eq!(status, 400, "{reply}");
-    assert!(
-        reply["message"]
-            .as_str()
-            .expect("message")
-            .contains("video_id")
-    );
-    let (status, reply) = call(
-        &server,
-        reqwest::Method::GET,
-        "/v1/video_status.get?video_id=unknown",
-        None,
-    )
-    .await;
+    assert!(reply["message"].as_str().expect("message").contains("video_id"));
+    let (status, reply) = call(&server, reqwest::Method::GET, "/v1/video_status.get?video_id=unknown", None).await;
     assert_eq!(status, 404, "{reply}");
     let (status, reply) = call(&server, reqwest::Method::GET, "/v2/no/such/endpoint", None).await;
     assert_eq!(status, 404, "{reply}");

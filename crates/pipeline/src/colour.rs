@@ -14,9 +14,7 @@ pub fn parse_colour(text: &str) -> Result<[u8; 3], ColourError> {
         6 => hex.to_string(),
         _ => return Err(error()),
     };
-    let channel = |i: usize| {
-        u8::from_str_radix(expanded.get(i..i + 2).ok_or_else(error)?, 16).map_err(|_| error())
-    };
+    let channel = |i: usize| u8::from_str_radix(expanded.get(i..i + 2).ok_or_else(error)?, 16).map_err(|_| error());
     Ok([channel(0)?, channel(2)?, channel(4)?])
 }
 

@@ -32,9 +32,7 @@ pub enum PipelineError {
     Speech(#[from] SpeechError),
     #[error(transparent)]
     Media(#[from] MediaError),
-    #[error(
-        "dimension {width}×{height} is out of range; each side must be {MIN_SIDE}–{MAX_SIDE} pixels"
-    )]
+    #[error("dimension {width}×{height} is out of range; each side must be {MIN_SIDE}–{MAX_SIDE} pixels")]
     Dimension { width: u32, height: u32 },
     #[error("could not write the thumbnail: {0}")]
     Thumbnail(String),
@@ -55,11 +53,7 @@ impl VideoSpec {
         if !(MIN_SIDE..=MAX_SIDE).contains(&width) || !(MIN_SIDE..=MAX_SIDE).contains(&height) {
             return Err(PipelineError::Dimension { width, height });
         }
-        Ok(VideoSpec {
-            width: width & !1,
-            height: height & !1,
-            background,
-        })
+        Ok(VideoSpec { width: width & !1, height: height & !1, background })
     }
 }
 
@@ -100,10 +94,7 @@ pub struct Studio {
 
 impl Studio {
     pub fn new() -> Result<Studio, PipelineError> {
-        Ok(Studio {
-            analyzer: FaceAnalyzer::new()?,
-            limits: PhotoLimits::default(),
-        })
+        Ok(Studio { analyzer: FaceAnalyzer::new()?, limits: PhotoLimits::default() })
     }
 
     /// Decodes a photo with the studio's limits.
@@ -129,20 +120,15 @@ impl Studio {
     ) -> Result<RenderedVideo, PipelineError> {
         let OutputFiles { video, thumbnail } = files;
         let started = Instant::now();
-        let canvas = Canvas {
-            width: spec.width,
-            height: spec.height,
-            background: spec.background,
-        };
+        let canvas = Canvas { width: spec.width, height: spec.height, background: spec.background };
         let renderer = Renderer::new(photo, rig, canvas);
         let audio = video.with_extension("wav");
         media::write_wav(&audio, speech.sample_rate, &speech.samples)?;
         let prepare = started.elapsed();
 
         let started = Instant::now();
-        let seed =
-            speech.samples.len() as u64 ^ u64::from(rig.width) << 20 ^ u64::from(rig.height) << 40;
-        let track = animate::motion_track(&speech.phonemes, speech.duration(), seed);
+        let seed = speech.samples.len() as u64 ^ u64::from(rig.width) << 20 ^ u64::from(rig.height) << 40;
+        let track = animate::motion_track(speech, seed);
         let motion = started.elapsed();
 
         let settings = EncodeSettings {
@@ -156,12 +142,7 @@ impl Studio {
         let result = stream_frames(&renderer, &track, &settings, thumbnail, progress);
         let _ = std::fs::remove_file(&audio);
         let draw = result?;
-        let timings = StageTimings {
-            prepare,
-            motion,
-            draw,
-            render_and_encode: started.elapsed(),
-        };
+        let timings = StageTimings { prepare, motion, draw, render_and_encode: started.elapsed() };
         Ok(RenderedVideo {
             video: video.to_path_buf(),
             thumbnail: thumbnail.to_path_buf(),
@@ -197,9 +178,7 @@ fn stream_frames(
     let mut drawing = Duration::ZERO;
     let mut send_failed = false;
     for (index, motion) in track.iter().enumerate() {
-        let mut frame = empty_rx
-            .try_recv()
-            .unwrap_or_else(|_| vec![0; renderer.frame_len()]);
+        let mut frame = empty_rx.try_recv().unwrap_or_else(|_| vec![0; renderer.frame_len()]);
         let started = Instant::now();
         renderer.render_into(motion, &mut frame);
         drawing += started.elapsed();
@@ -213,16 +192,11 @@ fn stream_frames(
         progress((index + 1) as f32 / track.len() as f32);
     }
     drop(full_tx);
-    let encoder = writer.join().map_err(|_| MediaError::ToolFailed {
-        tool: "ffmpeg",
-        message: "frame writer panicked".into(),
-    })??;
+    let encoder = writer
+        .join()
+        .map_err(|_| MediaError::ToolFailed { tool: "ffmpeg", message: "frame writer panicked".into() })??;
     if send_failed {
-        return Err(MediaError::ToolFailed {
-            tool: "ffmpeg",
-            message: "encoder stopped early".into(),
-        }
-        .into());
+        return Err(MediaError::ToolFailed { tool: "ffmpeg", message: "encoder stopped early".into() }.into());
     }
     encoder.finish()?;
     Ok(drawing)
@@ -231,7 +205,5 @@ fn stream_frames(
 fn save_thumbnail(frame: &[u8], canvas: Canvas, path: &Path) -> Result<(), PipelineError> {
     let image = RgbImage::from_raw(canvas.width, canvas.height, frame.to_vec())
         .ok_or_else(|| PipelineError::Thumbnail("frame size mismatch".into()))?;
-    image
-        .save_with_format(path, image::ImageFormat::Jpeg)
-        .map_err(|e| PipelineError::Thumbnail(e.to_string()))
+    image.save_with_format(path, image::ImageFormat::Jpeg).map_err(|e| PipelineError::Thumbnail(e.to_string()))
 }

@@ -51,6 +51,8 @@ pub(crate) struct Bases {
     jaw: Vec<Vec2>,
     width: Vec<Vec2>,
     round: Vec<Vec2>,
+    /// Shuts a mouth the photo shows open; always applied.
+    close: Vec<Vec2>,
     blink: [Vec<Vec2>; 2],
     /// How much each vertex follows the head (0 on the skirt).
     head: Vec<f32>,
@@ -60,9 +62,7 @@ impl Bases {
     pub(crate) fn new(rest: &[Vec2], skirt_start: usize) -> Bases {
         let centroid = |indices: &[usize]| {
             let n = indices.len() as f32;
-            indices.iter().fold([0.0, 0.0], |acc, &i| {
-                [acc[0] + rest[i][0] / n, acc[1] + rest[i][1] / n]
-            })
+            indices.iter().fold([0.0, 0.0], |acc, &i| [acc[0] + rest[i][0] / n, acc[1] + rest[i][1] / n])
         };
         let [right_eye, left_eye] = EYES.map(|eye| centroid(&eye.upper));
         let eye_line = sub(left_eye, right_eye);
@@ -75,65 +75,65 @@ impl Bases {
             [dot(d, across) / unit, dot(d, down) / unit]
         };
         // The parting line between the lips, as a function of x in face units.
-        let (xs, mid): (Vec<f32>, Vec<f32>) = UPPER_INNER_LIP
+        let lips: Vec<(f32, f32, f32)> = UPPER_INNER_LIP
             .iter()
             .zip(LOWER_INNER_LIP.iter())
             .map(|(&u, &l)| {
                 let (pu, pl) = (local(rest[u]), local(rest[l]));
-                ((pu[0] + pl[0]) / 2.0, (pu[1] + pl[1]) / 2.0)
+                ((pu[0] + pl[0]) / 2.0, (pu[1] + pl[1]) / 2.0, ((pl[1] - pu[1]) / 2.0).max(0.0))
             })
-            .unzip();
+            .collect();
+        let xs: Vec<f32> = lips.iter().map(|l| l.0).collect();
+        let mid: Vec<f32> = lips.iter().map(|l| l.1).collect();
+        // Half the gap between the lips in the photo: an open mouth is closed
+        // first, so speech always starts from lips that meet.
+        let half_gap: Vec<f32> = lips.iter().map(|l| l.2).collect();
         let mouth_half = (xs[xs.len() - 1] - xs[0]).abs() / 2.0;
-        let jaw_travel = 0.3 * unit;
+        let jaw_travel = 0.36 * unit;
 
         let count = rest.len();
         let mut jaw = vec![[0.0; 2]; count];
         let mut width = vec![[0.0; 2]; count];
         let mut round = vec![[0.0; 2]; count];
+        let mut close = vec![[0.0; 2]; count];
         for (i, &p) in rest.iter().enumerate().take(skirt_start) {
             let [x, y] = local(p);
             let below = y - interpolate(&xs, &mid, x);
+            // Closing: the upper lip comes down a little, the jaw brings the
+            // lower lip up the rest of the way; the pull fades through the
+            // lips into the face.
+            let gap = interpolate(&xs, &half_gap, x);
+            let beyond = below.abs() - gap;
+            close[i] = if below < 0.0 {
+                scaled(down, 0.8 * gap * smoothstep(0.12, 0.0, beyond) * unit)
+            } else {
+                scaled(down, -1.2 * gap * smoothstep(0.35, 0.0, beyond) * unit)
+            };
             let lower = smoothstep(-0.015, 0.015, below);
             // The jaw carries the chin and lower face; its pull fades towards the ears.
             let sideways = smoothstep(0.95, 0.35, x.abs());
-            let upper_lift = (1.0 - lower)
-                * (-(below / 0.12).powi(2)).exp()
-                * smoothstep(mouth_half * 1.4, 0.0, x.abs());
-            let jaw_pull = lower * sideways;
+            let upper_lift =
+                (1.0 - lower) * (-(below / 0.12).powi(2)).exp() * smoothstep(mouth_half * 1.4, 0.0, x.abs());
+            // Near the lips the opening is an oval: fullest at the centre,
+            // less towards the corners; further down the chin moves as one.
+            let taper = 1.0 - 0.55 * (x / mouth_half).clamp(-1.0, 1.0).powi(2);
+            let lip_zone = smoothstep(0.25, 0.05, below);
+            let jaw_pull = lower * sideways * (1.0 - lip_zone + lip_zone * taper);
             jaw[i] = scaled(down, jaw_travel * (jaw_pull - 0.12 * upper_lift));
             // Lips spread or narrow around the mouth centre, fading over a mouth's width.
-            let near_mouth =
-                (-((x / (mouth_half * 1.6)).powi(2) + (y / (mouth_half * 1.1)).powi(2))).exp();
+            let near_mouth = (-((x / (mouth_half * 1.6)).powi(2) + (y / (mouth_half * 1.1)).powi(2))).exp();
             width[i] = scaled(across, 0.3 * x * near_mouth * unit);
             // Rounding narrows the lips and pushes them apart a little.
             let part = if below > 0.0 { 1.0 } else { -1.0 };
             round[i] = [
-                -0.3 * x * near_mouth * unit * across[0]
-                    + part * 0.03 * near_mouth * unit * down[0],
-                -0.3 * x * near_mouth * unit * across[1]
-                    + part * 0.03 * near_mouth * unit * down[1],
+                -0.3 * x * near_mouth * unit * across[0] + part * 0.03 * near_mouth * unit * down[0],
+                -0.3 * x * near_mouth * unit * across[1] + part * 0.03 * near_mouth * unit * down[1],
             ];
         }
         let blink = [0, 1].map(|e| blink_field(rest, skirt_start, e, across, down, unit));
-        let pivot = [
-            rest[CHIN][0] + down[0] * 0.4 * unit,
-            rest[CHIN][1] + down[1] * 0.4 * unit,
-        ];
-        let head = (0..count)
-            .map(|i| if i < skirt_start { 1.0 } else { 0.0 })
-            .collect();
-        Bases {
-            unit,
-            jaw_travel,
-            across,
-            down,
-            pivot,
-            jaw,
-            width,
-            round,
-            blink,
-            head,
-        }
+        let pivot = [rest[CHIN][0] + down[0] * 0.4 * unit, rest[CHIN][1] + down[1] * 0.4 * unit];
+        let head = (0..count).map(|i| if i < skirt_start { 1.0 } else { 0.0 }).collect();
+        Bases { unit, jaw_travel, across, down, pivot, jaw, width, round, close, blink, head }
     }
 
     /// Deformed vertex positions for one frame.
@@ -148,6 +148,7 @@ impl Bases {
             .map(|(i, &p)| {
                 let mut q = p;
                 for (field, amount) in [
+                    (&self.close, 1.0),
                     (&self.jaw, motion.jaw),
                     (&self.width, motion.width),
                     (&self.round, motion.round),
@@ -177,26 +178,14 @@ impl Bases {
 
 /// The displacement that shuts one eye: the upper lid comes down to the
 /// lower one, the skin above follows less and less, the lower lid rises a bit.
-fn blink_field(
-    rest: &[Vec2],
-    skirt_start: usize,
-    eye: usize,
-    across: Vec2,
-    down: Vec2,
-    unit: f32,
-) -> Vec<Vec2> {
+fn blink_field(rest: &[Vec2], skirt_start: usize, eye: usize, across: Vec2, down: Vec2, unit: f32) -> Vec<Vec2> {
     let lids = EYES[eye];
     let centre = {
         let n = lids.upper.len() as f32;
         lids.upper
             .iter()
             .chain(lids.lower.iter())
-            .fold([0.0, 0.0], |acc, &i| {
-                [
-                    acc[0] + rest[i][0] / (2.0 * n),
-                    acc[1] + rest[i][1] / (2.0 * n),
-                ]
-            })
+            .fold([0.0, 0.0], |acc, &i| [acc[0] + rest[i][0] / (2.0 * n), acc[1] + rest[i][1] / (2.0 * n)])
     };
     let local = |p: Vec2| {
         let d = sub(p, centre);

@@ -39,43 +39,21 @@ impl Renderer {
     /// Fits the photo into the canvas (aspect kept, centred) and prepares
     /// the deformation of its rig. `rig` must have been made from `photo`.
     pub fn new(photo: &RgbImage, rig: &Rig, canvas: Canvas) -> Renderer {
-        let scale = (canvas.width as f32 / photo.width() as f32)
-            .min(canvas.height as f32 / photo.height() as f32);
+        let scale = (canvas.width as f32 / photo.width() as f32).min(canvas.height as f32 / photo.height() as f32);
         let fitted_w = ((photo.width() as f32 * scale).round() as u32).clamp(1, canvas.width);
         let fitted_h = ((photo.height() as f32 * scale).round() as u32).clamp(1, canvas.height);
-        let (x0, y0) = (
-            (canvas.width - fitted_w) / 2,
-            (canvas.height - fitted_h) / 2,
-        );
-        let fitted = image::imageops::resize(
-            photo,
-            fitted_w,
-            fitted_h,
-            image::imageops::FilterType::CatmullRom,
-        );
-        let mut base =
-            RgbImage::from_pixel(canvas.width, canvas.height, image::Rgb(canvas.background));
+        let (x0, y0) = ((canvas.width - fitted_w) / 2, (canvas.height - fitted_h) / 2);
+        let fitted = image::imageops::resize(photo, fitted_w, fitted_h, image::imageops::FilterType::CatmullRom);
+        let mut base = RgbImage::from_pixel(canvas.width, canvas.height, image::Rgb(canvas.background));
         image::imageops::replace(&mut base, &fitted, i64::from(x0), i64::from(y0));
-        let (sx, sy) = (
-            fitted_w as f32 / photo.width() as f32,
-            fitted_h as f32 / photo.height() as f32,
-        );
-        let rest: Vec<[f32; 2]> = rig
-            .vertices
-            .iter()
-            .map(|v| [v[0] * sx + x0 as f32, v[1] * sy + y0 as f32])
-            .collect();
+        let (sx, sy) = (fitted_w as f32 / photo.width() as f32, fitted_h as f32 / photo.height() as f32);
+        let rest: Vec<[f32; 2]> = rig.vertices.iter().map(|v| [v[0] * sx + x0 as f32, v[1] * sy + y0 as f32]).collect();
         let bases = deform::Bases::new(&rest, rig.skirt_start());
         let mouth = mouth::MouthStyle::from_photo(&base, &rest, bases.unit);
         Renderer {
             canvas,
             base: base.into_raw(),
-            photo_rect: [
-                x0 as usize,
-                y0 as usize,
-                (x0 + fitted_w) as usize,
-                (y0 + fitted_h) as usize,
-            ],
+            photo_rect: [x0 as usize, y0 as usize, (x0 + fitted_w) as usize, (y0 + fitted_h) as usize],
             rest,
             triangles: rig.triangles.clone(),
             bases,
@@ -98,18 +76,9 @@ impl Renderer {
         out.copy_from_slice(&self.base);
         let deformed = self.bases.apply(&self.rest, motion);
         let width = self.canvas.width as usize;
-        raster::draw_mesh(
-            out,
-            width,
-            &self.base,
-            self.photo_rect,
-            &self.rest,
-            &deformed,
-            &self.triangles,
-        );
+        raster::draw_mesh(out, width, &self.base, self.photo_rect, &self.rest, &deformed, &self.triangles);
         let opening = motion.jaw * self.bases.jaw_travel;
-        self.mouth
-            .paint(out, width, self.photo_rect, &deformed, opening);
+        self.mouth.paint(out, width, self.photo_rect, &deformed, opening);
     }
 
     /// Draws the frame for `motion` as an image.

@@ -21,8 +21,7 @@ struct Span {
 }
 
 fn prepare(dst: [Vec2; 3], src: [Vec2; 3], clip: [usize; 4]) -> Option<Span> {
-    let area = (dst[1][0] - dst[0][0]) * (dst[2][1] - dst[0][1])
-        - (dst[2][0] - dst[0][0]) * (dst[1][1] - dst[0][1]);
+    let area = (dst[1][0] - dst[0][0]) * (dst[2][1] - dst[0][1]) - (dst[2][0] - dst[0][0]) * (dst[1][1] - dst[0][1]);
     if area.abs() < 1e-6 {
         return None;
     }
@@ -47,13 +46,7 @@ fn prepare(dst: [Vec2; 3], src: [Vec2; 3], clip: [usize; 4]) -> Option<Span> {
         map[axis * 3 + 1] = gy;
         map[axis * 3 + 2] = s0 - gx * a[0] - gy * a[1];
     }
-    Some(Span {
-        corners: dst,
-        area,
-        rows: (y0, y1),
-        columns: (x0, x1),
-        map,
-    })
+    Some(Span { corners: dst, area, rows: (y0, y1), columns: (x0, x1), map })
 }
 
 /// Draws every triangle of the mesh into `frame` (RGB24, `width` wide).
@@ -70,11 +63,7 @@ pub(crate) fn draw_mesh(
         .iter()
         .filter_map(|t| {
             let [a, b, c] = t.map(|i| i as usize);
-            prepare(
-                [deformed[a], deformed[b], deformed[c]],
-                [rest[a], rest[b], rest[c]],
-                clip,
-            )
+            prepare([deformed[a], deformed[b], deformed[c]], [rest[a], rest[b], rest[c]], clip)
         })
         .collect();
     let Some(top) = spans.iter().map(|s| s.rows.0).min() else {
@@ -83,28 +72,13 @@ pub(crate) fn draw_mesh(
     let bottom = spans.iter().map(|s| s.rows.1).max().unwrap_or(top);
     let height = base.len() / (width * 3);
     let stride = width * 3;
-    frame[top * stride..bottom * stride]
-        .par_chunks_mut(BAND_ROWS * stride)
-        .enumerate()
-        .for_each(|(band, rows)| {
-            let band_top = top + band * BAND_ROWS;
-            let band_bottom = band_top + rows.len() / stride;
-            for span in spans
-                .iter()
-                .filter(|s| s.rows.0 < band_bottom && s.rows.1 > band_top)
-            {
-                fill(
-                    rows,
-                    band_top,
-                    band_bottom,
-                    stride,
-                    span,
-                    base,
-                    width,
-                    height,
-                );
-            }
-        });
+    frame[top * stride..bottom * stride].par_chunks_mut(BAND_ROWS * stride).enumerate().for_each(|(band, rows)| {
+        let band_top = top + band * BAND_ROWS;
+        let band_bottom = band_top + rows.len() / stride;
+        for span in spans.iter().filter(|s| s.rows.0 < band_bottom && s.rows.1 > band_top) {
+            fill(rows, band_top, band_bottom, stride, span, base, width, height);
+        }
+    });
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -121,9 +95,7 @@ fn fill(
     let [a, b, c] = span.corners;
     // Edge functions, normalised so inside is positive whatever the winding.
     let sign = span.area.signum();
-    let edge = |p: Vec2, q: Vec2, x: f32, y: f32| {
-        sign * ((q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0]))
-    };
+    let edge = |p: Vec2, q: Vec2, x: f32, y: f32| sign * ((q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0]));
     // A hair of slack closes the cracks that rounding would open between neighbours.
     const SLACK: f32 = -1e-3;
     for y in span.rows.0.max(band_top)..span.rows.1.min(band_bottom) {

@@ -14,10 +14,7 @@ pub(crate) const LEASE_SECONDS: i64 = 30;
 pub(crate) const MAX_ATTEMPTS: i64 = 3;
 
 pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 pub(crate) fn new_id() -> String {
@@ -86,10 +83,7 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Db { pool })
     }
@@ -188,24 +182,17 @@ impl Db {
         status: &str,
         error: Option<&str>,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE avatar_groups SET status = ?, error_msg = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(status)
-        .bind(error)
-        .bind(now())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE avatar_groups SET status = ?, error_msg = ?, updated_at = ? WHERE id = ?")
+            .bind(status)
+            .bind(error)
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
-    pub(crate) async fn set_avatar_rig(
-        &self,
-        id: &str,
-        rig_file: &str,
-        faces_found: usize,
-    ) -> Result<(), sqlx::Error> {
+    pub(crate) async fn set_avatar_rig(&self, id: &str, rig_file: &str, faces_found: usize) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE avatar_groups SET status = 'ready', error_msg = NULL, rig_file = ?, faces_found = ?, updated_at = ? WHERE id = ?",
         )
@@ -244,11 +231,7 @@ impl Db {
         Ok(())
     }
 
-    pub(crate) async fn video(
-        &self,
-        key_id: Option<&str>,
-        id: &str,
-    ) -> Result<Option<Video>, sqlx::Error> {
+    pub(crate) async fn video(&self, key_id: Option<&str>, id: &str) -> Result<Option<Video>, sqlx::Error> {
         sqlx::query_as("SELECT * FROM videos WHERE id = ? AND (? IS NULL OR key_id = ?)")
             .bind(id)
             .bind(key_id)
@@ -258,28 +241,24 @@ impl Db {
     }
 
     pub(crate) async fn start_video(&self, id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE videos SET status = 'processing', progress = 0, started_at = ?, updated_at = ? WHERE id = ?")
-            .bind(now())
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    pub(crate) async fn set_video_progress(
-        &self,
-        id: &str,
-        progress: f64,
-    ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE videos SET progress = ?, updated_at = ? WHERE id = ? AND status = 'processing'",
+            "UPDATE videos SET status = 'processing', progress = 0, started_at = ?, updated_at = ? WHERE id = ?",
         )
-        .bind(progress)
+        .bind(now())
         .bind(now())
         .bind(id)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn set_video_progress(&self, id: &str, progress: f64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE videos SET progress = ?, updated_at = ? WHERE id = ? AND status = 'processing'")
+            .bind(progress)
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -303,31 +282,30 @@ impl Db {
         Ok(())
     }
 
-    pub(crate) async fn fail_video(
-        &self,
-        id: &str,
-        code: i64,
-        message: &str,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE videos SET status = 'failed', error_code = ?, error_message = ?, updated_at = ? WHERE id = ?")
-            .bind(code)
-            .bind(message)
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    pub(crate) async fn fail_video(&self, id: &str, code: i64, message: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE videos SET status = 'failed', error_code = ?, error_message = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(code)
+        .bind(message)
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     // --- job queue ---
 
     pub(crate) async fn enqueue(&self, kind: &str, target_id: &str) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("INSERT INTO jobs (kind, target_id, state, created_at) VALUES (?, ?, 'queued', ?) RETURNING id")
-            .bind(kind)
-            .bind(target_id)
-            .bind(now())
-            .fetch_one(&self.pool)
-            .await
+        sqlx::query_scalar(
+            "INSERT INTO jobs (kind, target_id, state, created_at) VALUES (?, ?, 'queued', ?) RETURNING id",
+        )
+        .bind(kind)
+        .bind(target_id)
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await
     }
 
     /// Claims the oldest queued job, or one whose lease has run out, for
@@ -349,23 +327,16 @@ impl Db {
 
     /// Extends the lease of a job this worker still holds.
     pub(crate) async fn heartbeat(&self, job_id: i64, worker_id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE jobs SET lease_until = ? WHERE id = ? AND worker_id = ? AND state = 'running'",
-        )
-        .bind(now() + LEASE_SECONDS)
-        .bind(job_id)
-        .bind(worker_id)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE jobs SET lease_until = ? WHERE id = ? AND worker_id = ? AND state = 'running'")
+            .bind(now() + LEASE_SECONDS)
+            .bind(job_id)
+            .bind(worker_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
-    pub(crate) async fn finish_job(
-        &self,
-        job_id: i64,
-        state: &str,
-        error: Option<&str>,
-    ) -> Result<(), sqlx::Error> {
+    pub(crate) async fn finish_job(&self, job_id: i64, state: &str, error: Option<&str>) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE jobs SET state = ?, last_error = ?, lease_until = NULL WHERE id = ?")
             .bind(state)
             .bind(error)
@@ -378,12 +349,12 @@ impl Db {
     /// At start-up no worker of this process holds anything: jobs still
     /// marked running were cut off by a crash or restart and go back in line.
     pub(crate) async fn requeue_abandoned_jobs(&self) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query("UPDATE jobs SET state = 'queued', worker_id = NULL, lease_until = NULL WHERE state = 'running'")
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("UPDATE videos SET status = 'pending' WHERE status = 'processing'")
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', worker_id = NULL, lease_until = NULL WHERE state = 'running'",
+        )
+        .execute(&self.pool)
+        .await?;
+        sqlx::query("UPDATE videos SET status = 'pending' WHERE status = 'processing'").execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 }

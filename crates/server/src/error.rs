@@ -29,20 +29,12 @@ impl ApiError {
     /// Logs the detail and gives the client a message without internals.
     pub(crate) fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "internal error");
-        ApiError::Internal(
-            "the server failed to handle the request; try again, and report it if it persists"
-                .into(),
-        )
+        ApiError::Internal("the server failed to handle the request; try again, and report it if it persists".into())
     }
 
     fn parts(&self) -> (StatusCode, &'static str, u32, String) {
         match self {
-            ApiError::BadRequest(m) => (
-                StatusCode::BAD_REQUEST,
-                "invalid_parameter",
-                400_100,
-                m.clone(),
-            ),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "invalid_parameter", 400_100, m.clone()),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -50,24 +42,11 @@ impl ApiError {
                 "missing or invalid API key; send it in the X-Api-Key header".into(),
             ),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", 400_104, m.clone()),
-            ApiError::PayloadTooLarge(m) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                400_113,
-                m.clone(),
-            ),
-            ApiError::UnsupportedMediaType(m) => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                400_115,
-                m.clone(),
-            ),
-            ApiError::Internal(m) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                500_000,
-                m.clone(),
-            ),
+            ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", 400_113, m.clone()),
+            ApiError::UnsupportedMediaType(m) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 400_115, m.clone())
+            }
+            ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", 500_000, m.clone()),
         }
     }
 }
@@ -113,31 +92,19 @@ into_shaped!(ApiError, sqlx::Error, std::io::Error);
 impl IntoResponse for V2Error {
     fn into_response(self) -> Response {
         let (status, code, _, message) = self.0.parts();
-        (
-            status,
-            Json(json!({"error": {"code": code, "message": message}, "data": null})),
-        )
-            .into_response()
+        (status, Json(json!({"error": {"code": code, "message": message}, "data": null}))).into_response()
     }
 }
 
 impl IntoResponse for V1Error {
     fn into_response(self) -> Response {
         let (status, _, code, message) = self.0.parts();
-        (
-            status,
-            Json(json!({"code": code, "message": message, "data": null})),
-        )
-            .into_response()
+        (status, Json(json!({"code": code, "message": message, "data": null}))).into_response()
     }
 }
 
 /// Replies in the shape of the API version the path belongs to; used where
 /// one piece of code serves both (authentication, unknown routes).
 pub(crate) fn for_path(path: &str, error: ApiError) -> Response {
-    if path.starts_with("/v1/") {
-        V1Error(error).into_response()
-    } else {
-        V2Error(error).into_response()
-    }
+    if path.starts_with("/v1/") { V1Error(error).into_response() } else { V2Error(error).into_response() }
 }

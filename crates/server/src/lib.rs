@@ -87,31 +87,17 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
 }
 
 /// Serves on an already bound listener (lets tests pick a free port).
-pub async fn serve_on(
-    listener: tokio::net::TcpListener,
-    config: ServerConfig,
-) -> Result<(), ServerError> {
+pub async fn serve_on(listener: tokio::net::TcpListener, config: ServerConfig) -> Result<(), ServerError> {
     media::check_tools()?;
     let address = listener.local_addr()?;
-    let public_url = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{address}"))
-        .trim_end_matches('/')
-        .to_string();
+    let public_url =
+        config.public_url.clone().unwrap_or_else(|| format!("http://{address}")).trim_end_matches('/').to_string();
     let db = Db::open(&config.data_dir).await?;
     let recovered = db.requeue_abandoned_jobs().await?;
     if recovered > 0 {
-        tracing::info!(
-            recovered,
-            "requeued jobs left running by a previous process"
-        );
+        tracing::info!(recovered, "requeued jobs left running by a previous process");
     }
-    let studio = Arc::new(
-        tokio::task::spawn_blocking(Studio::new)
-            .await
-            .map_err(std::io::Error::other)??,
-    );
+    let studio = Arc::new(tokio::task::spawn_blocking(Studio::new).await.map_err(std::io::Error::other)??);
     let app: App = Arc::new(AppState {
         db,
         store: store::FileStore::new(config.data_dir.join("files"))?,
@@ -120,15 +106,10 @@ pub async fn serve_on(
         jobs_queued: Notify::new(),
     });
     for index in 0..config.workers.max(1) {
-        tokio::spawn(worker::run(
-            app.clone(),
-            format!("{}-{index}", std::process::id()),
-        ));
+        tokio::spawn(worker::run(app.clone(), format!("{}-{index}", std::process::id())));
     }
     tracing::info!(%address, "listening");
-    axum::serve(listener, api::router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, api::router(app)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
 }
 

@@ -109,11 +109,7 @@ async fn process(app: &App, worker_id: &str, job: Job) {
         Err(JobError::Rejected(message) | JobError::Failed(message)) => {
             tracing::warn!(job = job.id, %message, "job failed");
             let marked = match job.kind.as_str() {
-                TRAIN_JOB => {
-                    app.db
-                        .set_avatar_status(&job.target_id, "failed", Some(&message))
-                        .await
-                }
+                TRAIN_JOB => app.db.set_avatar_status(&job.target_id, "failed", Some(&message)).await,
                 _ => app.db.fail_video(&job.target_id, 400_140, &message).await,
             };
             match marked {
@@ -148,22 +144,19 @@ async fn train(app: &App, group_id: &str) -> Result<(RgbImage, Rig), JobError> {
     }
     app.db.set_avatar_status(group_id, "training", None).await?;
     let studio = app.studio.clone();
-    let analysed =
-        tokio::task::spawn_blocking(move || -> Result<(RgbImage, Rig), PipelineError> {
-            let photo = studio.decode(&photo_bytes)?;
-            let rig = studio.train(&photo)?;
-            Ok((photo, rig))
-        })
-        .await
-        .map_err(|e| JobError::Failed(e.to_string()))?;
+    let analysed = tokio::task::spawn_blocking(move || -> Result<(RgbImage, Rig), PipelineError> {
+        let photo = studio.decode(&photo_bytes)?;
+        let rig = studio.train(&photo)?;
+        Ok((photo, rig))
+    })
+    .await
+    .map_err(|e| JobError::Failed(e.to_string()))?;
     let (photo, rig) = match analysed {
         Ok(done) => done,
         Err(error) => {
             let error = JobError::from(error);
             if let JobError::Rejected(message) = &error {
-                app.db
-                    .set_avatar_status(group_id, "failed", Some(message))
-                    .await?;
+                app.db.set_avatar_status(group_id, "failed", Some(message)).await?;
             }
             return Err(error);
         }
@@ -171,9 +164,7 @@ async fn train(app: &App, group_id: &str) -> Result<(RgbImage, Rig), JobError> {
     let rig_file = format!("rigs/{group_id}.json");
     let json = serde_json::to_vec(&rig).map_err(|e| JobError::Failed(e.to_string()))?;
     app.store.put(&rig_file, &json).await?;
-    app.db
-        .set_avatar_rig(group_id, &rig_file, rig.faces_found)
-        .await?;
+    app.db.set_avatar_rig(group_id, &rig_file, rig.faces_found).await?;
     Ok((photo, rig))
 }
 
@@ -192,8 +183,8 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
         .video(None, video_id)
         .await?
         .ok_or_else(|| JobError::Rejected(format!("video {video_id} does not exist")))?;
-    let order: VideoOrder = serde_json::from_str(&video.request)
-        .map_err(|e| JobError::Rejected(format!("unreadable request: {e}")))?;
+    let order: VideoOrder =
+        serde_json::from_str(&video.request).map_err(|e| JobError::Rejected(format!("unreadable request: {e}")))?;
     app.db.start_video(video_id).await?;
     let (photo, rig) = match train(app, &order.talking_photo_id).await {
         Ok(done) => done,
@@ -209,8 +200,7 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
     set(0.05);
     let video_file = format!("videos/{video_id}.mp4");
     let thumbnail_file = format!("videos/{video_id}.jpg");
-    let (video_path, thumbnail_path) =
-        (app.store.path(&video_file), app.store.path(&thumbnail_file));
+    let (video_path, thumbnail_path) = (app.store.path(&video_file), app.store.path(&thumbnail_file));
     let partial = video_path.with_extension("partial.mp4");
     let studio = app.studio.clone();
     let progress_for_render = progress.clone();
@@ -219,18 +209,13 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
         let speech = speech::synthesize(&order.text, &order.voice_id)?;
         progress_for_render.store(0.1f32.to_bits(), Ordering::Relaxed);
         let spec = VideoSpec::new(order.width, order.height, order.background)?;
-        let mut report = |fraction: f32| {
-            progress_for_render.store((0.1 + 0.9 * fraction).to_bits(), Ordering::Relaxed)
-        };
+        let mut report = |fraction: f32| progress_for_render.store((0.1 + 0.9 * fraction).to_bits(), Ordering::Relaxed);
         let done = studio.render(
             &photo,
             &rig,
             &speech,
             spec,
-            pipeline::OutputFiles {
-                video: &partial_for_render,
-                thumbnail: &thumbnail_path,
-            },
+            pipeline::OutputFiles { video: &partial_for_render, thumbnail: &thumbnail_path },
             &mut report,
         )?;
         Ok(done.duration)
@@ -246,9 +231,7 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
     };
     // Only a complete file ever carries the video's real name.
     tokio::fs::rename(&partial, &video_path).await?;
-    app.db
-        .complete_video(video_id, &video_file, &thumbnail_file, f64::from(duration))
-        .await?;
+    app.db.complete_video(video_id, &video_file, &thumbnail_file, f64::from(duration)).await?;
     tracing::info!(video = video_id, duration, "video completed");
     Ok(())
 }

@@ -46,12 +46,7 @@ type SynthCallback = unsafe extern "C" fn(*mut c_short, c_int, *mut Event) -> c_
 
 #[link(name = "espeak-ng")]
 unsafe extern "C" {
-    fn espeak_Initialize(
-        output: c_int,
-        buflength: c_int,
-        path: *const c_char,
-        options: c_int,
-    ) -> c_int;
+    fn espeak_Initialize(output: c_int, buflength: c_int, path: *const c_char, options: c_int) -> c_int;
     fn espeak_SetSynthCallback(callback: SynthCallback);
     fn espeak_SetVoiceByName(name: *const c_char) -> c_int;
     fn espeak_Synth(
@@ -128,17 +123,13 @@ unsafe extern "C" fn on_synth(wav: *mut c_short, count: c_int, events: *mut Even
 
 /// Speaks `text` with `voice`, collecting samples and events.
 pub(crate) fn speak(text: &str, voice: &Voice) -> Result<RawSpeech, SpeechError> {
-    let mut engine = ENGINE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut engine = ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let sample_rate = match *engine {
         Some(rate) => rate,
         None => {
             let options = INITIALIZE_PHONEME_EVENTS | INITIALIZE_PHONEME_IPA | INITIALIZE_DONT_EXIT;
             // SAFETY: a null path means the default data directory.
-            let rate = unsafe {
-                espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 200, std::ptr::null(), options)
-            };
+            let rate = unsafe { espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 200, std::ptr::null(), options) };
             if rate <= 0 {
                 return Err(SpeechError::Engine(
                     "espeak-ng could not start; is the espeak-ng-data package installed?".into(),
@@ -149,19 +140,12 @@ pub(crate) fn speak(text: &str, voice: &Voice) -> Result<RawSpeech, SpeechError>
             rate as u32
         }
     };
-    let name =
-        CString::new(voice.espeak_name.as_str()).map_err(|e| SpeechError::Engine(e.to_string()))?;
+    let name = CString::new(voice.espeak_name.as_str()).map_err(|e| SpeechError::Engine(e.to_string()))?;
     if unsafe { espeak_SetVoiceByName(name.as_ptr()) } != EE_OK {
-        return Err(SpeechError::Engine(format!(
-            "espeak-ng has no voice '{}'",
-            voice.espeak_name
-        )));
+        return Err(SpeechError::Engine(format!("espeak-ng has no voice '{}'", voice.espeak_name)));
     }
     // Interior NULs would end the text early; spaces read the same.
-    let clean: String = text
-        .chars()
-        .map(|c| if c == '\0' { ' ' } else { c })
-        .collect();
+    let clean: String = text.chars().map(|c| if c == '\0' { ' ' } else { c }).collect();
     let c_text = CString::new(clean.as_str()).map_err(|e| SpeechError::Engine(e.to_string()))?;
     COLLECTOR.with(|c| *c.borrow_mut() = Collector::default());
     let status = unsafe {
@@ -180,9 +164,7 @@ pub(crate) fn speak(text: &str, voice: &Voice) -> Result<RawSpeech, SpeechError>
     let collected = COLLECTOR.with(|c| std::mem::take(&mut *c.borrow_mut()));
     drop(engine);
     if status != EE_OK {
-        return Err(SpeechError::Engine(format!(
-            "espeak-ng synthesis failed with status {status}"
-        )));
+        return Err(SpeechError::Engine(format!("espeak-ng synthesis failed with status {status}")));
     }
     let seconds = |ms: c_int| ms.max(0) as f32 / 1000.0;
     let chars: Vec<char> = clean.chars().collect();
@@ -192,22 +174,9 @@ pub(crate) fn speak(text: &str, voice: &Voice) -> Result<RawSpeech, SpeechError>
         .map(|&(at, start, length)| {
             let end = (start + length).min(chars.len());
             let word: String = chars[start.min(end)..end].iter().collect();
-            (
-                seconds(at),
-                word.trim_matches(|c: char| !c.is_alphanumeric())
-                    .to_string(),
-            )
+            (seconds(at), word.trim_matches(|c: char| !c.is_alphanumeric()).to_string())
         })
         .collect();
-    let phonemes = collected
-        .phonemes
-        .into_iter()
-        .map(|(at, name)| (seconds(at), name))
-        .collect();
-    Ok(RawSpeech {
-        sample_rate,
-        samples: collected.samples,
-        phonemes,
-        words,
-    })
+    let phonemes = collected.phonemes.into_iter().map(|(at, name)| (seconds(at), name)).collect();
+    Ok(RawSpeech { sample_rate, samples: collected.samples, phonemes, words })
 }

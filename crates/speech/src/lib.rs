@@ -81,10 +81,7 @@ pub fn validate_text(text: &str) -> Result<(), SpeechError> {
 /// begins, the last at the end of the audio.
 fn spans<T>(starts: &[(f32, T)], duration: f32) -> impl Iterator<Item = (f32, f32, &T)> {
     starts.iter().enumerate().map(move |(i, (start, item))| {
-        let end = starts
-            .get(i + 1)
-            .map_or(duration, |next| next.0)
-            .max(*start);
+        let end = starts.get(i + 1).map_or(duration, |next| next.0).max(*start);
         (*start, end, item)
     })
 }
@@ -92,31 +89,15 @@ fn spans<T>(starts: &[(f32, T)], duration: f32) -> impl Iterator<Item = (f32, f3
 /// Speaks `text` with the voice `voice_id`.
 pub fn synthesize(text: &str, voice_id: &str) -> Result<Speech, SpeechError> {
     validate_text(text)?;
-    let voice =
-        find_voice(voice_id).ok_or_else(|| SpeechError::UnknownVoice(voice_id.to_string()))?;
+    let voice = find_voice(voice_id).ok_or_else(|| SpeechError::UnknownVoice(voice_id.to_string()))?;
     let raw = espeak::speak(text, voice)?;
     let duration = raw.samples.len() as f32 / raw.sample_rate as f32;
     let phonemes = spans(&raw.phonemes, duration)
-        .map(|(start, end, name)| TimedPhoneme {
-            start,
-            end,
-            phoneme: name.clone(),
-            viseme: Viseme::from_ipa(name),
-        })
+        .map(|(start, end, name)| TimedPhoneme { start, end, phoneme: name.clone(), viseme: Viseme::from_ipa(name) })
         .collect();
-    let words = spans(&raw.words, duration)
-        .map(|(start, end, text)| TimedWord {
-            start,
-            end,
-            text: text.clone(),
-        })
-        .collect();
-    Ok(Speech {
-        sample_rate: raw.sample_rate,
-        samples: raw.samples,
-        phonemes,
-        words,
-    })
+    let words =
+        spans(&raw.words, duration).map(|(start, end, text)| TimedWord { start, end, text: text.clone() }).collect();
+    Ok(Speech { sample_rate: raw.sample_rate, samples: raw.samples, phonemes, words })
 }
 
 #[cfg(test)]
@@ -127,39 +108,21 @@ mod tests {
     fn english_sentence_has_audio_and_ordered_timing() {
         let speech = synthesize("Hello world, my mouth moves.", DEFAULT_VOICE_ID).expect("speak");
         assert_eq!(speech.sample_rate, 22050);
-        assert!(
-            speech.duration() > 1.0 && speech.duration() < 5.0,
-            "duration {}",
-            speech.duration()
-        );
-        let peak = speech
-            .samples
-            .iter()
-            .map(|s| s.unsigned_abs())
-            .max()
-            .unwrap_or(0);
+        assert!(speech.duration() > 1.0 && speech.duration() < 5.0, "duration {}", speech.duration());
+        let peak = speech.samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
         assert!(peak > 3000, "audible, peak {peak}");
         assert!(speech.phonemes.len() > 15, "{:?}", speech.phonemes);
         assert!(speech.phonemes.windows(2).all(|w| w[0].start <= w[1].start));
-        assert!(
-            speech.phonemes.iter().any(|p| p.viseme == Viseme::Closed),
-            "m of 'my' and 'moves' closes the lips"
-        );
+        assert!(speech.phonemes.iter().any(|p| p.viseme == Viseme::Closed), "m of 'my' and 'moves' closes the lips");
         let words: Vec<&str> = speech.words.iter().map(|w| w.text.as_str()).collect();
         assert_eq!(words, ["Hello", "world", "my", "mouth", "moves"]);
-        assert!(
-            speech
-                .words
-                .iter()
-                .all(|w| w.end <= speech.duration() + 1e-3)
-        );
+        assert!(speech.words.iter().all(|w| w.end <= speech.duration() + 1e-3));
     }
 
     #[test]
     fn every_catalogue_voice_speaks() {
         for voice in voices() {
-            let speech = synthesize("1 2 3 4 5", &voice.voice_id)
-                .unwrap_or_else(|e| panic!("{}: {e}", voice.voice_id));
+            let speech = synthesize("1 2 3 4 5", &voice.voice_id).unwrap_or_else(|e| panic!("{}: {e}", voice.voice_id));
             assert!(speech.duration() > 0.5, "{}", voice.voice_id);
             assert!(!speech.phonemes.is_empty(), "{}", voice.voice_id);
         }
@@ -167,18 +130,9 @@ mod tests {
 
     #[test]
     fn bad_requests_are_refused() {
-        assert!(matches!(
-            synthesize("hi", "nope"),
-            Err(SpeechError::UnknownVoice(_))
-        ));
-        assert!(matches!(
-            synthesize("  ", DEFAULT_VOICE_ID),
-            Err(SpeechError::EmptyText)
-        ));
+        assert!(matches!(synthesize("hi", "nope"), Err(SpeechError::UnknownVoice(_))));
+        assert!(matches!(synthesize("  ", DEFAULT_VOICE_ID), Err(SpeechError::EmptyText)));
         let long = "a".repeat(MAX_TEXT_CHARS + 1);
-        assert!(matches!(
-            synthesize(&long, DEFAULT_VOICE_ID),
-            Err(SpeechError::TextTooLong { chars: 5001 })
-        ));
+        assert!(matches!(synthesize(&long, DEFAULT_VOICE_ID), Err(SpeechError::TextTooLong { chars: 5001 })));
     }
 }

@@ -41,12 +41,7 @@ impl Viseme {
     pub fn from_ipa(phoneme: &str) -> Viseme {
         let core: String = phoneme
             .chars()
-            .filter(|c| {
-                !matches!(
-                    c,
-                    'ˈ' | 'ˌ' | 'ː' | 'ˑ' | '\u{0303}' | '\u{0329}' | '\u{032F}' | '-' | '#' | '\''
-                )
-            })
+            .filter(|c| !matches!(c, 'ˈ' | 'ˌ' | 'ː' | 'ˑ' | '\u{0303}' | '\u{0329}' | '\u{032F}' | '-' | '#' | '\''))
             .collect();
         if core.is_empty() || core == "_" || core.starts_with('_') {
             return Viseme::Rest;
@@ -66,16 +61,12 @@ impl Viseme {
             'p' | 'b' | 'm' | 'ɓ' | 'ʙ' => Viseme::Closed,
             'f' | 'v' | 'ɱ' | 'ʋ' => Viseme::LipTeeth,
             'θ' | 'ð' => Viseme::Dental,
-            't' | 'd' | 'n' | 'l' | 's' | 'z' | 'ɾ' | 'ɫ' | 'ʎ' | 'ɲ' | 'ɬ' | 'ɗ' | 'ʈ' | 'ɖ'
-            | 'ɳ' | 'ɭ' | 'c' | 'ɟ' => Viseme::Alveolar,
+            't' | 'd' | 'n' | 'l' | 's' | 'z' | 'ɾ' | 'ɫ' | 'ʎ' | 'ɲ' | 'ɬ' | 'ɗ' | 'ʈ' | 'ɖ' | 'ɳ' | 'ɭ' | 'c'
+            | 'ɟ' => Viseme::Alveolar,
             'ʃ' | 'ʒ' | 'ɕ' | 'ʑ' | 'ç' | 'ʂ' | 'ʐ' => Viseme::PostAlveolar,
-            'k' | 'g' | 'ɡ' | 'ŋ' | 'h' | 'x' | 'ɣ' | 'χ' | 'ʁ' | 'q' | 'ɦ' | 'ʔ' | 'ħ' | 'ʕ' => {
-                Viseme::Velar
-            }
+            'k' | 'g' | 'ɡ' | 'ŋ' | 'h' | 'x' | 'ɣ' | 'χ' | 'ʁ' | 'q' | 'ɦ' | 'ʔ' | 'ħ' | 'ʕ' => Viseme::Velar,
             'r' | 'ɹ' | 'ɻ' | 'ʀ' | 'ɚ' | 'ɝ' => Viseme::Rhotic,
-            'w' | 'ʍ' | 'u' | 'ʊ' | 'y' | 'ʏ' | 'ɥ' | 'ø' | 'ɵ' | 'ʉ' | 'ɯ' => {
-                Viseme::Rounded
-            }
+            'w' | 'ʍ' | 'u' | 'ʊ' | 'y' | 'ʏ' | 'ɥ' | 'ø' | 'ɵ' | 'ʉ' | 'ɯ' => Viseme::Rounded,
             'o' | 'ɔ' | 'ɒ' | 'œ' | 'ɶ' => Viseme::RoundedOpen,
             'i' | 'ɪ' | 'e' | 'j' | 'ɨ' => Viseme::Spread,
             'ɛ' | 'ə' | 'ɜ' | 'æ' | 'ʌ' | 'ɘ' | 'ɞ' | 'ɤ' => Viseme::Mid,

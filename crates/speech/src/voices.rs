@@ -108,9 +108,7 @@ fn espeak_variant(espeak: &str, gender: Gender) -> String {
 }
 
 pub fn find_voice(voice_id: &str) -> Option<&'static Voice> {
-    voices()
-        .iter()
-        .find(|voice| voice.voice_id.eq_ignore_ascii_case(voice_id))
+    voices().iter().find(|voice| voice.voice_id.eq_ignore_ascii_case(voice_id))
 }
 
 #[cfg(test)]
@@ -126,9 +124,6 @@ mod tests {
         assert_eq!(ids.len(), count);
         assert!(count >= 60);
         assert!(find_voice(DEFAULT_VOICE_ID).is_some());
-        assert_eq!(
-            find_voice("EN-US-MALE").map(|v| v.gender),
-            Some(Gender::Male)
-        );
+        assert_eq!(find_voice("EN-US-MALE").map(|v| v.gender), Some(Gender::Male));
     }
 }

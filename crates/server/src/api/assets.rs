@@ -41,17 +41,9 @@ pub(crate) async fn upload(
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let Some(&(_, file_type, extension)) =
-        ACCEPTED.iter().find(|(mime, _, _)| *mime == content_type)
-    else {
+    let Some(&(_, file_type, extension)) = ACCEPTED.iter().find(|(mime, _, _)| *mime == content_type) else {
         let accepted: Vec<&str> = ACCEPTED.iter().map(|a| a.0).collect();
         return Err(ApiError::UnsupportedMediaType(format!(
             "Content-Type '{content_type}' is not accepted; send one of {}",
@@ -67,10 +59,7 @@ pub(crate) async fn upload(
         ))
     })?;
     if body.is_empty() {
-        return Err(ApiError::bad_request(
-            "the request body is empty; send the file's bytes as the body",
-        )
-        .into());
+        return Err(ApiError::bad_request("the request body is empty; send the file's bytes as the body").into());
     }
     if file_type == "image" {
         // Refuse unreadable or out-of-limit photos now, not when training.
@@ -84,19 +73,9 @@ pub(crate) async fn upload(
     let id = new_id();
     let file = format!("assets/{id}.{extension}");
     app.store.put(&file, &body).await?;
-    let name = query
-        .name
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| id.clone());
-    let asset = Asset {
-        id: id.clone(),
-        name,
-        file_type: file_type.to_string(),
-        file: file.clone(),
-    };
-    app.db
-        .insert_asset(&key_id, &asset, &content_type, body.len())
-        .await?;
+    let name = query.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| id.clone());
+    let asset = Asset { id: id.clone(), name, file_type: file_type.to_string(), file: file.clone() };
+    app.db.insert_asset(&key_id, &asset, &content_type, body.len()).await?;
     Ok(Json(json!({
         "code": 100,
         "message": "Success",
@@ -117,7 +96,5 @@ pub(crate) fn image_key(asset_id: &str) -> String {
 
 /// The asset id inside an image key (or the id itself, which some clients send).
 pub(crate) fn asset_id_of_image_key(key: &str) -> &str {
-    key.strip_prefix("image/")
-        .map(|rest| rest.split('/').next().unwrap_or(rest))
-        .unwrap_or(key)
+    key.strip_prefix("image/").map(|rest| rest.split('/').next().unwrap_or(rest)).unwrap_or(key)
 }

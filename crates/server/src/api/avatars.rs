@@ -25,27 +25,18 @@ pub(crate) async fn create_group(
     V2Json(request): V2Json<CreateGroup>,
 ) -> Result<Json<Value>, V2Error> {
     let asset_id = asset_id_of_image_key(&request.image_key);
-    let asset = app.db.asset(&key_id, asset_id).await?.ok_or_else(|| {
-        ApiError::not_found(format!(
-            "image_key '{}' matches no uploaded image",
-            request.image_key
-        ))
-    })?;
+    let asset =
+        app.db.asset(&key_id, asset_id).await?.ok_or_else(|| {
+            ApiError::not_found(format!("image_key '{}' matches no uploaded image", request.image_key))
+        })?;
     if asset.file_type != "image" {
-        return Err(ApiError::bad_request(format!(
-            "asset {} is {}, not an image",
-            asset.id, asset.file_type
-        ))
-        .into());
+        return Err(ApiError::bad_request(format!("asset {} is {}, not an image", asset.id, asset.file_type)).into());
     }
     let at = now();
     let group = AvatarGroup {
         id: new_id(),
         key_id,
-        name: request
-            .name
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| asset.name.clone()),
+        name: request.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| asset.name.clone()),
         image_asset_id: asset.id,
         status: "pending".into(),
         error_msg: None,
@@ -84,9 +75,7 @@ pub(crate) async fn train(
     }
     let job = app.db.enqueue(TRAIN_JOB, &group.id).await?;
     app.jobs_queued.notify_one();
-    Ok(Json(
-        json!({"error": null, "data": {"flow_id": job.to_string()}}),
-    ))
+    Ok(Json(json!({"error": null, "data": {"flow_id": job.to_string()}})))
 }
 
 pub(crate) async fn train_status(

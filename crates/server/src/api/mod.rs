@@ -18,19 +18,10 @@ use tower_http::services::ServeDir;
 pub(crate) fn router(app: App) -> Router {
     let files = ServeDir::new(app.store.root());
     Router::new()
-        .route(
-            "/v1/asset",
-            post(assets::upload).layer(DefaultBodyLimit::max(assets::MAX_ASSET_BYTES)),
-        )
-        .route(
-            "/v2/photo_avatar/avatar_group/create",
-            post(avatars::create_group),
-        )
+        .route("/v1/asset", post(assets::upload).layer(DefaultBodyLimit::max(assets::MAX_ASSET_BYTES)))
+        .route("/v2/photo_avatar/avatar_group/create", post(avatars::create_group))
         .route("/v2/photo_avatar/train", post(avatars::train))
-        .route(
-            "/v2/photo_avatar/train/status/{group_id}",
-            get(avatars::train_status),
-        )
+        .route("/v2/photo_avatar/train/status/{group_id}", get(avatars::train_status))
         .route("/v2/voices", get(voices::list))
         .route("/voice-previews/{file}", get(voices::preview))
         .route("/v2/video/generate", post(videos::generate))
@@ -42,10 +33,7 @@ pub(crate) fn router(app: App) -> Router {
 
 async fn unknown_route(request: Request) -> Response {
     let path = request.uri().path().to_string();
-    let message = format!(
-        "{} {path} is not an endpoint of this server",
-        request.method()
-    );
+    let message = format!("{} {path} is not an endpoint of this server", request.method());
     for_path(&path, ApiError::not_found(message))
 }
 
@@ -59,10 +47,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for V2Json<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(V2Json(value)),
-            Err(rejection) => Err(V2Error(ApiError::bad_request(format!(
-                "invalid JSON body: {}",
-                rejection.body_text()
-            )))),
+            Err(rejection) => {
+                Err(V2Error(ApiError::bad_request(format!("invalid JSON body: {}", rejection.body_text()))))
+            }
         }
     }
 }

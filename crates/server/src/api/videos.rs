@@ -68,31 +68,17 @@ pub(crate) async fn generate(
     let order = validate(&app, &key_id, &request).await?;
     let id = new_id();
     let stored = serde_json::to_string(&order).map_err(ApiError::internal)?;
-    app.db
-        .insert_video(
-            &id,
-            &key_id,
-            &stored,
-            request.callback_id.as_deref(),
-            request.title.as_deref(),
-        )
-        .await?;
+    app.db.insert_video(&id, &key_id, &stored, request.callback_id.as_deref(), request.title.as_deref()).await?;
     app.db.enqueue(VIDEO_JOB, &id).await?;
     app.jobs_queued.notify_one();
     Ok(Json(json!({"error": null, "data": {"video_id": id}})))
 }
 
 /// Checks everything a client can get wrong before anything is queued.
-async fn validate(
-    app: &App,
-    key_id: &str,
-    request: &GenerateRequest,
-) -> Result<VideoOrder, ApiError> {
+async fn validate(app: &App, key_id: &str, request: &GenerateRequest) -> Result<VideoOrder, ApiError> {
     let scenes = request.video_inputs.len();
     if scenes == 0 || scenes > MAX_SCENES {
-        return Err(ApiError::bad_request(format!(
-            "video_inputs has {scenes} scenes; give 1 to {MAX_SCENES}"
-        )));
+        return Err(ApiError::bad_request(format!("video_inputs has {scenes} scenes; give 1 to {MAX_SCENES}")));
     }
     if scenes > 1 {
         return Err(ApiError::bad_request(
@@ -115,9 +101,7 @@ async fn validate(
         .db
         .avatar_group(Some(key_id), talking_photo_id)
         .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!("talking photo '{talking_photo_id}' not found"))
-        })?;
+        .ok_or_else(|| ApiError::not_found(format!("talking photo '{talking_photo_id}' not found")))?;
     if group.status == "failed" {
         return Err(ApiError::bad_request(format!(
             "talking photo '{talking_photo_id}' cannot be used: {}",
@@ -131,17 +115,10 @@ async fn validate(
         )));
     }
     let text = scene.voice.input_text.clone().unwrap_or_default();
-    speech::validate_text(&text)
-        .map_err(|e| ApiError::bad_request(format!("voice.input_text: {e}")))?;
-    let voice_id = scene
-        .voice
-        .voice_id
-        .clone()
-        .unwrap_or_else(|| speech::DEFAULT_VOICE_ID.to_string());
+    speech::validate_text(&text).map_err(|e| ApiError::bad_request(format!("voice.input_text: {e}")))?;
+    let voice_id = scene.voice.voice_id.clone().unwrap_or_else(|| speech::DEFAULT_VOICE_ID.to_string());
     if speech::find_voice(&voice_id).is_none() {
-        return Err(ApiError::bad_request(
-            speech::SpeechError::UnknownVoice(voice_id).to_string(),
-        ));
+        return Err(ApiError::bad_request(speech::SpeechError::UnknownVoice(voice_id).to_string()));
     }
     let background = match &scene.background {
         None => [255, 255, 255],
@@ -154,20 +131,9 @@ async fn validate(
             )));
         }
     };
-    let (width, height) = request
-        .dimension
-        .as_ref()
-        .map_or(DEFAULT_DIMENSION, |d| (d.width, d.height));
-    let spec = pipeline::VideoSpec::new(width, height, background)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(VideoOrder {
-        talking_photo_id: group.id,
-        text,
-        voice_id,
-        width: spec.width,
-        height: spec.height,
-        background,
-    })
+    let (width, height) = request.dimension.as_ref().map_or(DEFAULT_DIMENSION, |d| (d.width, d.height));
+    let spec = pipeline::VideoSpec::new(width, height, background).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(VideoOrder { talking_photo_id: group.id, text, voice_id, width: spec.width, height: spec.height, background })
 }
 
 #[derive(Deserialize)]
@@ -180,25 +146,18 @@ pub(crate) async fn status(
     Tenant(key_id): Tenant,
     Query(query): Query<StatusQuery>,
 ) -> Result<Json<Value>, V1Error> {
-    let video_id = query
-        .video_id
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| ApiError::bad_request("video_id is required"))?;
+    let video_id =
+        query.video_id.filter(|id| !id.is_empty()).ok_or_else(|| ApiError::bad_request("video_id is required"))?;
     let video = app
         .db
         .video(Some(&key_id), &video_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("video '{video_id}' not found")))?;
-    Ok(Json(
-        json!({"code": 100, "message": "Success", "data": status_data(&app, &video)}),
-    ))
+    Ok(Json(json!({"code": 100, "message": "Success", "data": status_data(&app, &video)})))
 }
 
 fn status_data(app: &App, video: &Video) -> Value {
-    let url = |file: &Option<String>| {
-        file.as_ref()
-            .map(|f| format!("{}/files/{f}", app.public_url))
-    };
+    let url = |file: &Option<String>| file.as_ref().map(|f| format!("{}/files/{f}", app.public_url));
     let completed = video.status == "completed";
     let error = (video.status == "failed").then(|| {
         json!({

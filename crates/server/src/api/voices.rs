@@ -29,27 +29,19 @@ pub(crate) async fn list(State(app): State<App>, Tenant(_): Tenant) -> Json<Valu
     Json(json!({"error": null, "data": {"voices": voices}}))
 }
 
-pub(crate) async fn preview(
-    State(app): State<App>,
-    Path(file): Path<String>,
-) -> Result<impl IntoResponse, V2Error> {
+pub(crate) async fn preview(State(app): State<App>, Path(file): Path<String>) -> Result<impl IntoResponse, V2Error> {
     let voice_id = file.strip_suffix(".wav").unwrap_or(&file).to_string();
-    let voice = speech::find_voice(&voice_id)
-        .ok_or_else(|| ApiError::not_found(format!("no voice '{voice_id}'")))?;
+    let voice = speech::find_voice(&voice_id).ok_or_else(|| ApiError::not_found(format!("no voice '{voice_id}'")))?;
     let name = format!("voices/{}.wav", voice.voice_id);
     let path = app.store.path(&name);
     if !path.exists() {
-        let text = format!(
-            "Hello, I am {}.",
-            voice.name.split(' ').next().unwrap_or("Mouthpiece")
-        );
+        let text = format!("Hello, I am {}.", voice.name.split(' ').next().unwrap_or("Mouthpiece"));
         let voice_id = voice.voice_id.clone();
         let temporary = path.with_extension(format!("tmp-{}.wav", crate::db::new_id()));
         let target = temporary.clone();
         tokio::task::spawn_blocking(move || -> Result<(), String> {
             let speech = speech::synthesize(&text, &voice_id).map_err(|e| e.to_string())?;
-            media::write_wav(&target, speech.sample_rate, &speech.samples)
-                .map_err(|e| e.to_string())
+            media::write_wav(&target, speech.sample_rate, &speech.samples).map_err(|e| e.to_string())
         })
         .await
         .map_err(ApiError::internal)?

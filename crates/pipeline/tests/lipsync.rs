@@ -1,0 +1,134 @@
+//! Objective lip sync: render real MP4s, run the face landmark model on
+//! every decoded frame, and compare the mouth opening with the loudness of
+//! the decoded audio track. The best-matching offset must be within one
+//! frame and the correlation at least 0.6, on the bundled portrait and on
+//! two photos made from it (cropped and turned; greyscale).
+
+use face::{FaceAnalyzer, PhotoLimits, decode_photo};
+use image::RgbImage;
+use pipeline::{OutputFiles, Studio, VideoSpec};
+use std::path::Path;
+use std::process::Command;
+
+const ASTRONAUT: &[u8] = include_bytes!("../../../assets/portraits/astronaut.png");
+const SENTENCE: &str = "Good morning! My name is Eileen, and I flew the space shuttle. \
+    Today I will tell you about the view from orbit, which is simply wonderful.";
+const WIDTH: usize = 640;
+const HEIGHT: usize = 480;
+
+/// Decodes a video's frames (RGB24) and its audio (mono 16 kHz PCM).
+fn decode(video: &Path) -> (Vec<RgbImage>, Vec<f32>) {
+    let frames = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(video)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("decode video");
+    let audio = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(video)
+        .args(["-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-"])
+        .output()
+        .expect("decode audio");
+    let frames = frames
+        .stdout
+        .chunks_exact(WIDTH * HEIGHT * 3)
+        .map(|f| RgbImage::from_raw(WIDTH as u32, HEIGHT as u32, f.to_vec()).expect("frame"))
+        .collect();
+    let samples = audio.stdout.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).collect();
+    (frames, samples)
+}
+
+fn pearson(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len()) as f32;
+    let (ma, mb) = (a.iter().sum::<f32>() / n, b.iter().sum::<f32>() / n);
+    let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        cov += (x - ma) * (y - mb);
+        va += (x - ma).powi(2);
+        vb += (y - mb).powi(2);
+    }
+    cov / (va.sqrt() * vb.sqrt()).max(f32::EPSILON)
+}
+
+/// (best offset in frames, correlation at it): a positive offset means the
+/// mouth moves after the sound.
+fn lip_sync(photo: &RgbImage) -> (i32, f32) {
+    let studio = Studio::new().expect("models");
+    let rig = studio.train(photo).expect("face in test photo");
+    let speech = speech::synthesize(SENTENCE, speech::DEFAULT_VOICE_ID).expect("speech");
+    let dir = tempfile::tempdir().expect("temp");
+    let (video, thumbnail) = (dir.path().join("v.mp4"), dir.path().join("v.jpg"));
+    let spec = VideoSpec::new(WIDTH as u32, HEIGHT as u32, [255, 255, 255]).expect("spec");
+    studio
+        .render(photo, &rig, &speech, spec, OutputFiles { video: &video, thumbnail: &thumbnail }, &mut |_| {})
+        .expect("render");
+    let (frames, samples) = decode(&video);
+    let analyzer = FaceAnalyzer::new().expect("models");
+    let opening: Vec<f32> = frames
+        .iter()
+        .map(|frame| {
+            let rig = analyzer.analyze(frame).expect("face in every frame");
+            let points = rig.landmarks();
+            let gap = ((points[14][0] - points[13][0]).powi(2) + (points[14][1] - points[13][1]).powi(2)).sqrt();
+            gap / rig.eye_distance()
+        })
+        .collect();
+    let per_frame = 16_000 / 25;
+    let loudness: Vec<f32> = (0..frames.len())
+        .map(|i| {
+            let window = &samples[(i * per_frame).min(samples.len())..((i + 1) * per_frame).min(samples.len())];
+            (window.iter().map(|s| s * s).sum::<f32>() / window.len().max(1) as f32).sqrt()
+        })
+        .collect();
+    (-5i32..=5)
+        .map(|offset| {
+            let (mouth, sound): (Vec<f32>, Vec<f32>) = (0..frames.len() as i32)
+                .filter_map(|i| {
+                    let j = i + offset;
+                    (j >= 0 && (j as usize) < frames.len()).then(|| (opening[j as usize], loudness[i as usize]))
+                })
+                .unzip();
+            (offset, pearson(&mouth, &sound))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("offsets")
+}
+
+fn assert_in_sync(name: &str, photo: &RgbImage) {
+    let (offset, correlation) = lip_sync(photo);
+    eprintln!("lip sync {name}: best offset {offset} frames, correlation {correlation:.3}");
+    assert!(offset.abs() <= 1, "{name}: mouth is {offset} frames off the sound");
+    assert!(correlation >= 0.6, "{name}: mouth opening correlates {correlation:.3} with loudness");
+}
+
+fn astronaut() -> RgbImage {
+    decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode")
+}
+
+#[test]
+fn bundled_portrait_is_in_sync() {
+    assert_in_sync("astronaut", &astronaut());
+}
+
+#[test]
+fn cropped_turned_portrait_is_in_sync() {
+    // A tighter crop, turned by 12 degrees about its centre.
+    let crop = image::imageops::crop_imm(&astronaut(), 80, 0, 300, 330).to_image();
+    let (w, h) = crop.dimensions();
+    let (sin, cos) = 12f32.to_radians().sin_cos();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    let turned = RgbImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+        let (sx, sy) = (cos * dx + sin * dy + cx, -sin * dx + cos * dy + cy);
+        let (sx, sy) = (sx.clamp(0.0, w as f32 - 1.0) as u32, sy.clamp(0.0, h as f32 - 1.0) as u32);
+        *crop.get_pixel(sx, sy)
+    });
+    assert_in_sync("cropped and turned", &turned);
+}
+
+#[test]
+fn greyscale_portrait_is_in_sync() {
+    let grey = image::DynamicImage::ImageLuma8(image::DynamicImage::ImageRgb8(astronaut()).to_luma8()).to_rgb8();
+    assert_in_sync("greyscale", &grey);
+}
