@@ -35,6 +35,29 @@ pub struct FaceMotion {
     pub shift: [f32; 2],
     /// Head nod: positive tips the face down (moves features down a little).
     pub nod: f32,
+    /// Smile: mouth corners up and out, 0 to 1.
+    pub smile: f32,
+}
+
+/// HeyGen's `talking_style` and `expression` for a talking photo.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Expression {
+    /// Scales head motion: 1 for HeyGen's "stable", more for "expressive".
+    pub liveliness: f32,
+    /// Resting smile: 0 for "default", more for "happy".
+    pub smile: f32,
+}
+
+impl Default for Expression {
+    fn default() -> Self {
+        Expression { liveliness: 1.0, smile: 0.0 }
+    }
+}
+
+impl Expression {
+    pub const STABLE: Expression = Expression { liveliness: 1.0, smile: 0.0 };
+    pub const EXPRESSIVE: Expression = Expression { liveliness: 2.2, smile: 0.0 };
+    pub const HAPPY_SMILE: f32 = 0.8;
 }
 
 /// Target mouth shape (jaw, width, round) and dominance of a viseme.
@@ -74,7 +97,8 @@ const LOUDNESS_SHARE: f32 = 0.8;
 const JAW_AT_FULL_VOICE: f32 = 0.6;
 
 /// The whole motion track for a piece of speech.
-pub fn motion_track(speech: &Speech, seed: u64) -> Vec<FaceMotion> {
+pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<FaceMotion> {
+    let lively = expression.liveliness;
     let phonemes = &speech.phonemes;
     let duration = speech.duration();
     let frames = frame_count(duration);
@@ -111,9 +135,11 @@ pub fn motion_track(speech: &Speech, seed: u64) -> Vec<FaceMotion> {
                 width,
                 round,
                 blink: [blink, blink],
-                roll: 0.012 * (t * 1.19 + phase).sin() + 0.006 * (t * 2.3 + phase * 1.7).sin(),
-                shift: [0.01 * (t * 0.83 + phase).sin(), 0.006 * (t * 1.07 + phase * 0.5).sin()],
-                nod: 0.02 * recent * (t * 5.1).sin().max(0.0) + 0.004 * (t * 0.7 + phase).sin(),
+                roll: lively * (0.012 * (t * 1.19 + phase).sin() + 0.006 * (t * 2.3 + phase * 1.7).sin()),
+                shift: [lively * 0.01 * (t * 0.83 + phase).sin(), lively * 0.006 * (t * 1.07 + phase * 0.5).sin()],
+                nod: lively * (0.02 * recent * (t * 5.1).sin().max(0.0) + 0.004 * (t * 0.7 + phase).sin()),
+                // A smile eases a little while the mouth opens wide.
+                smile: expression.smile * (1.0 - 0.4 * jaw.min(1.0)),
             }
         })
         .collect()
@@ -240,6 +266,7 @@ mod tests {
                 0.8,
             ),
             1,
+            Expression::default(),
         );
         // The mouth leads the sound by ANTICIPATION.
         let at = |t: f32| track[((t - ANTICIPATION) * FPS as f32).round() as usize];
@@ -255,18 +282,18 @@ mod tests {
                 phoneme(i as f32 * 0.1, i as f32 * 0.1 + 0.1, if i % 2 == 0 { Viseme::Open } else { Viseme::Spread })
             })
             .collect();
-        let track = motion_track(&speech(phonemes, 2.0), 7);
+        let track = motion_track(&speech(phonemes, 2.0), 7, Expression::default());
         let biggest_step = track.windows(2).map(|w| (w[1].jaw - w[0].jaw).abs()).fold(0.0, f32::max);
         assert!(biggest_step < 0.35, "jaw jumps by {biggest_step} in one frame");
     }
 
     #[test]
     fn eyes_blink_every_few_seconds() {
-        let track = motion_track(&speech(Vec::new(), 12.0), 42);
+        let track = motion_track(&speech(Vec::new(), 12.0), 42, Expression::default());
         let shut_frames = track.iter().filter(|m| m.blink[0] > 0.9).count();
         let blinks = track.windows(2).filter(|w| w[0].blink[0] <= 0.9 && w[1].blink[0] > 0.9).count();
         assert!((2..=5).contains(&blinks), "{blinks} blinks in 12 s");
         assert!(shut_frames >= blinks, "each blink is seen shut in at least one frame");
-        assert_eq!(track, motion_track(&speech(Vec::new(), 12.0), 42), "deterministic");
+        assert_eq!(track, motion_track(&speech(Vec::new(), 12.0), 42, Expression::default()), "deterministic");
     }
 }

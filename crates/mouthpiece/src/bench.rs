@@ -64,9 +64,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         speech_times.push(elapsed);
     }
     let speech = speech.ok_or_else(|| anyhow::anyhow!("no runs"))?;
-    let (track, motion_time) = time(|| animate::motion_track(&speech, 1));
+    let (track, motion_time) = time(|| animate::motion_track(&speech, 1, spec.expression));
     let canvas = render::Canvas { width: spec.width, height: spec.height, background: spec.background };
-    let renderer = render::Renderer::new(&photo, &rig, canvas);
+    let renderer = render::Renderer::new(&photo, &rig, canvas, spec.layout, None);
     let audio = work.join("speech.wav");
     media::write_wav(&audio, speech.sample_rate, &speech.samples)?;
 
@@ -107,7 +107,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 &photo,
                 &rig,
                 &speech,
-                spec,
+                spec.clone(),
                 pipeline::OutputFiles { video: &work.join("video.mp4"), thumbnail: &work.join("video.jpg") },
                 &mut |_| {},
             )?;

@@ -65,7 +65,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
         &photo,
         &rig,
         &speech,
-        spec,
+        spec.clone(),
         pipeline::OutputFiles { video: &args.output, thumbnail: &thumbnail },
         &mut |f| bar.set_position((f * 1000.0) as u64),
     )?;

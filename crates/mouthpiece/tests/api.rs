@@ -383,6 +383,39 @@ async fn bad_video_requests_get_clear_errors() {
             "#rrggbb",
         ),
         (json!({"video_inputs": "nope"}), 400, "invalid JSON body"),
+        (
+            json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id, "scale": 3.0},
+                                  "voice": {"type": "text", "input_text": "Hi"}}]}),
+            400,
+            "character.scale",
+        ),
+        (
+            json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id,
+                                                "talking_photo_style": "triangle"},
+                                  "voice": {"type": "text", "input_text": "Hi"}}]}),
+            400,
+            "talking_photo_style",
+        ),
+        (
+            json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id, "matting": true},
+                                  "voice": {"type": "text", "input_text": "Hi"}}]}),
+            400,
+            "matting",
+        ),
+        (
+            json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                                  "voice": {"type": "text", "input_text": "Hi"},
+                                  "background": {"type": "image", "url": "http://example.com/a.png"}}]}),
+            400,
+            "image_asset_id",
+        ),
+        (
+            json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                                  "voice": {"type": "text", "input_text": "Hi"},
+                                  "background": {"type": "image", "image_asset_id": "missing"}}]}),
+            404,
+            "not found",
+        ),
     ];
     for (body, expected, phrase) in cases {
         let (status, reply) = generate(&server, body.clone()).await;
@@ -399,4 +432,58 @@ async fn bad_video_requests_get_clear_errors() {
     let (status, reply) = call(&server, reqwest::Method::GET, "/v2/no/such/endpoint", None).await;
     assert_eq!(status, 404, "{reply}");
     assert!(reply["error"]["message"].is_string());
+}
+
+/// Polls a video until it completes and returns its status data.
+async fn wait_for_video(server: &Server, video_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let (_, reply) =
+            call(server, reqwest::Method::GET, &format!("/v1/video_status.get?video_id={video_id}"), None).await;
+        match reply["data"]["status"].as_str() {
+            Some("completed") => return reply["data"].clone(),
+            Some("pending" | "processing") => {}
+            other => panic!("unexpected status {other:?}: {reply}"),
+        }
+        assert!(Instant::now() < deadline, "video not done in time");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+async fn talking_photo_options_shape_the_video() {
+    let server = start_server().await;
+    let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let green = png_of(&image::RgbImage::from_pixel(320, 180, image::Rgb([0, 200, 0])));
+    let (status, asset) = upload(&server, "image/png", green).await;
+    assert_eq!(status, 200, "{asset}");
+    let (status, generated) = generate(
+        &server,
+        json!({
+            "video_inputs": [{
+                "character": {"type": "talking_photo", "talking_photo_id": group_id, "talking_photo_style": "circle",
+                              "scale": 0.8, "offset": {"x": 0.1, "y": 0.0}, "talking_style": "expressive",
+                              "expression": "happy"},
+                "voice": {"type": "text", "input_text": "Hello from inside a circle.", "voice_id": "en-gb-male"},
+                "background": {"type": "image", "image_asset_id": asset["data"]["id"]}
+            }],
+            "dimension": {"width": 640, "height": 360}
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{generated}");
+    let done = wait_for_video(&server, generated["data"]["video_id"].as_str().expect("video_id")).await;
+    let dir = tempfile::tempdir().expect("temp");
+    let video = dir.path().join("circle.mp4");
+    download(done["video_url"].as_str().expect("video_url"), &video).await;
+    let frames = decode_frames(&video, 640, 360);
+    let first = &frames[0];
+    let pixel = |x: usize, y: usize| first[(y * 640 + x) * 3..(y * 640 + x) * 3 + 3].to_vec();
+    for (x, y) in [(5, 5), (5, 350), (120, 180)] {
+        let p = pixel(x, y);
+        assert!(p[1] > 180 && p[0] < 30 && p[2] < 30, "the background image shows at ({x}, {y}): {p:?}");
+    }
+    // Circle of diameter 0.8 × 360 = 288 px centred at x = 320 + 64: its centre shows the photo.
+    let centre = pixel(384, 180);
+    assert!(!(centre[1] > 180 && centre[0] < 30), "the photo shows in the circle: {centre:?}");
 }

@@ -14,6 +14,10 @@ use face::{FaceAnalyzer, FaceError, PhotoLimits, Rig};
 use image::RgbImage;
 use media::{EncodeSettings, Encoder, MediaError};
 use render::{Canvas, Renderer};
+use std::sync::Arc;
+
+pub use animate::Expression;
+pub use render::{Layout, PhotoFrame};
 use speech::{Speech, SpeechError};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -39,11 +43,15 @@ pub enum PipelineError {
 }
 
 /// What the output video looks like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct VideoSpec {
     pub width: u32,
     pub height: u32,
     pub background: [u8; 3],
+    /// An image behind the photo instead of the colour, scaled to cover the frame.
+    pub background_image: Option<Arc<RgbImage>>,
+    pub layout: Layout,
+    pub expression: Expression,
 }
 
 impl VideoSpec {
@@ -53,7 +61,14 @@ impl VideoSpec {
         if !(MIN_SIDE..=MAX_SIDE).contains(&width) || !(MIN_SIDE..=MAX_SIDE).contains(&height) {
             return Err(PipelineError::Dimension { width, height });
         }
-        Ok(VideoSpec { width: width & !1, height: height & !1, background })
+        Ok(VideoSpec {
+            width: width & !1,
+            height: height & !1,
+            background,
+            background_image: None,
+            layout: Layout::default(),
+            expression: Expression::default(),
+        })
     }
 }
 
@@ -121,14 +136,14 @@ impl Studio {
         let OutputFiles { video, thumbnail } = files;
         let started = Instant::now();
         let canvas = Canvas { width: spec.width, height: spec.height, background: spec.background };
-        let renderer = Renderer::new(photo, rig, canvas);
+        let renderer = Renderer::new(photo, rig, canvas, spec.layout, spec.background_image.as_deref());
         let audio = video.with_extension("wav");
         media::write_wav(&audio, speech.sample_rate, &speech.samples)?;
         let prepare = started.elapsed();
 
         let started = Instant::now();
         let seed = speech.samples.len() as u64 ^ u64::from(rig.width) << 20 ^ u64::from(rig.height) << 40;
-        let track = animate::motion_track(speech, seed);
+        let track = animate::motion_track(speech, seed, spec.expression);
         let motion = started.elapsed();
 
         let settings = EncodeSettings {

@@ -53,6 +53,7 @@ pub(crate) struct Bases {
     round: Vec<Vec2>,
     /// Shuts a mouth the photo shows open; always applied.
     close: Vec<Vec2>,
+    smile: Vec<Vec2>,
     blink: [Vec<Vec2>; 2],
     /// How much each vertex follows the head (0 on the skirt).
     head: Vec<f32>,
@@ -133,7 +134,8 @@ impl Bases {
         let blink = [0, 1].map(|e| blink_field(rest, skirt_start, e, across, down, unit));
         let pivot = [rest[CHIN][0] + down[0] * 0.4 * unit, rest[CHIN][1] + down[1] * 0.4 * unit];
         let head = (0..count).map(|i| if i < skirt_start { 1.0 } else { 0.0 }).collect();
-        Bases { unit, jaw_travel, across, down, pivot, jaw, width, round, close, blink, head }
+        let smile = smile_field(rest, skirt_start, &local, across, down, unit);
+        Bases { unit, jaw_travel, across, down, pivot, jaw, width, round, close, smile, blink, head }
     }
 
     /// Deformed vertex positions for one frame.
@@ -149,6 +151,7 @@ impl Bases {
                 let mut q = p;
                 for (field, amount) in [
                     (&self.close, 1.0),
+                    (&self.smile, motion.smile),
                     (&self.jaw, motion.jaw),
                     (&self.width, motion.width),
                     (&self.round, motion.round),
@@ -174,6 +177,36 @@ impl Bases {
             })
             .collect()
     }
+}
+
+/// A smile: the mouth corners go up and out, pulling the skin around them
+/// (cheeks rise a little); fades over a quarter of an eye distance.
+fn smile_field(
+    rest: &[Vec2],
+    skirt_start: usize,
+    local: &dyn Fn(Vec2) -> Vec2,
+    across: Vec2,
+    down: Vec2,
+    unit: f32,
+) -> Vec<Vec2> {
+    let corners = [local(rest[61]), local(rest[291])];
+    rest.iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            if i >= skirt_start {
+                return [0.0; 2];
+            }
+            let q = local(p);
+            let mut moved = [0.0f32; 2];
+            for (side, corner) in [-1.0f32, 1.0].into_iter().zip(corners) {
+                let distance2 = (q[0] - corner[0]).powi(2) + (q[1] - corner[1]).powi(2);
+                let pull = (-distance2 / 0.3f32.powi(2)).exp();
+                moved[0] += side * 0.05 * pull;
+                moved[1] -= 0.07 * pull;
+            }
+            [(moved[0] * across[0] + moved[1] * down[0]) * unit, (moved[0] * across[1] + moved[1] * down[1]) * unit]
+        })
+        .collect()
 }
 
 /// The displacement that shuts one eye: the upper lid comes down to the

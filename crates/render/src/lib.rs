@@ -7,6 +7,7 @@
 //! deformed to its rest position, in parallel over bands of rows. Where the
 //! lips part, a mouth interior is painted that the photo never showed.
 
+mod compose;
 mod deform;
 mod mouth;
 mod raster;
@@ -14,6 +15,8 @@ mod raster;
 use animate::FaceMotion;
 use face::Rig;
 use image::RgbImage;
+
+pub use compose::{Layout, PhotoFrame};
 
 /// What the output frame looks like apart from the face.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +30,7 @@ pub struct Canvas {
 pub struct Renderer {
     canvas: Canvas,
     base: Vec<u8>,
-    /// Rectangle of the frame the photo covers: x0, y0, x1, y1 (exclusive).
-    photo_rect: [usize; 4],
+    placement: compose::Placement,
     rest: Vec<[f32; 2]>,
     triangles: Vec<[u32; 3]>,
     bases: deform::Bases,
@@ -36,29 +38,19 @@ pub struct Renderer {
 }
 
 impl Renderer {
-    /// Fits the photo into the canvas (aspect kept, centred) and prepares
-    /// the deformation of its rig. `rig` must have been made from `photo`.
-    pub fn new(photo: &RgbImage, rig: &Rig, canvas: Canvas) -> Renderer {
-        let scale = (canvas.width as f32 / photo.width() as f32).min(canvas.height as f32 / photo.height() as f32);
-        let fitted_w = ((photo.width() as f32 * scale).round() as u32).clamp(1, canvas.width);
-        let fitted_h = ((photo.height() as f32 * scale).round() as u32).clamp(1, canvas.height);
-        let (x0, y0) = ((canvas.width - fitted_w) / 2, (canvas.height - fitted_h) / 2);
-        let fitted = image::imageops::resize(photo, fitted_w, fitted_h, image::imageops::FilterType::CatmullRom);
-        let mut base = RgbImage::from_pixel(canvas.width, canvas.height, image::Rgb(canvas.background));
-        image::imageops::replace(&mut base, &fitted, i64::from(x0), i64::from(y0));
-        let (sx, sy) = (fitted_w as f32 / photo.width() as f32, fitted_h as f32 / photo.height() as f32);
-        let rest: Vec<[f32; 2]> = rig.vertices.iter().map(|v| [v[0] * sx + x0 as f32, v[1] * sy + y0 as f32]).collect();
+    /// Places the photo in the canvas as `layout` says, over the canvas
+    /// colour or `background` (an image scaled to cover the frame), and
+    /// prepares the deformation of its rig. `rig` must have been made from `photo`.
+    pub fn new(photo: &RgbImage, rig: &Rig, canvas: Canvas, layout: Layout, background: Option<&RgbImage>) -> Renderer {
+        let mut placement =
+            compose::place(photo, rig, (canvas.width, canvas.height), canvas.background, background, layout);
+        let (scale, origin) = (placement.scale, placement.origin);
+        let rest: Vec<[f32; 2]> =
+            rig.vertices.iter().map(|v| [v[0] * scale + origin[0], v[1] * scale + origin[1]]).collect();
         let bases = deform::Bases::new(&rest, rig.skirt_start());
-        let mouth = mouth::MouthStyle::from_photo(&base, &rest, bases.unit);
-        Renderer {
-            canvas,
-            base: base.into_raw(),
-            photo_rect: [x0 as usize, y0 as usize, (x0 + fitted_w) as usize, (y0 + fitted_h) as usize],
-            rest,
-            triangles: rig.triangles.clone(),
-            bases,
-            mouth,
-        }
+        let mouth = mouth::MouthStyle::from_photo(&placement.base, &rest, bases.unit);
+        let base = std::mem::take(&mut placement.base).into_raw();
+        Renderer { canvas, base, placement, rest, triangles: rig.triangles.clone(), bases, mouth }
     }
 
     pub fn canvas(&self) -> Canvas {
@@ -76,9 +68,28 @@ impl Renderer {
         out.copy_from_slice(&self.base);
         let deformed = self.bases.apply(&self.rest, motion);
         let width = self.canvas.width as usize;
-        raster::draw_mesh(out, width, &self.base, self.photo_rect, &self.rest, &deformed, &self.triangles);
+        let rect = self.placement.rect;
+        raster::draw_mesh(out, width, &self.base, rect, &self.rest, &deformed, &self.triangles);
         let opening = motion.jaw * self.bases.jaw_travel;
-        self.mouth.paint(out, width, self.photo_rect, &deformed, opening);
+        self.mouth.paint(out, width, rect, &deformed, opening);
+        if self.placement.circle.is_some() {
+            // The mesh may reach past the circle's edge: cut it again where it moved.
+            let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+            for p in &deformed {
+                for axis in 0..2 {
+                    lo[axis] = lo[axis].min(p[axis]);
+                    hi[axis] = hi[axis].max(p[axis]);
+                }
+            }
+            let clamp = |v: f32, lo: usize, hi: usize| (v.max(0.0) as usize).clamp(lo, hi);
+            let region = [
+                clamp(lo[0].floor(), rect[0], rect[2]),
+                clamp(lo[1].floor(), rect[1], rect[3]),
+                clamp(hi[0].ceil() + 1.0, rect[0], rect[2]),
+                clamp(hi[1].ceil() + 1.0, rect[1], rect[3]),
+            ];
+            self.placement.cut_circle(out, width, region);
+        }
     }
 
     /// Draws the frame for `motion` as an image.

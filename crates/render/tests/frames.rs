@@ -12,7 +12,7 @@ fn renderer() -> (Renderer, image::RgbImage) {
     let photo = decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode");
     let rig = FaceAnalyzer::new().expect("models").analyze(&photo).expect("face");
     let canvas = Canvas { width: 720, height: 406, background: BACKGROUND };
-    (Renderer::new(&photo, &rig, canvas), photo)
+    (Renderer::new(&photo, &rig, canvas, Default::default(), None), photo)
 }
 
 /// Mean absolute difference of two frames inside a rectangle.
@@ -77,4 +77,60 @@ fn rest_pose_reproduces_the_photo() {
     let crop = image::imageops::crop_imm(&rest, 157, 0, 406, 406).to_image();
     let change = difference(&fitted, &crop, [0, 0, 406, 406]);
     assert!(change < 0.5, "rest frame differs from the photo by {change} levels on average");
+}
+
+fn placed(layout: render::Layout, background: Option<&image::RgbImage>) -> Renderer {
+    let photo = decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode");
+    let rig = FaceAnalyzer::new().expect("models").analyze(&photo).expect("face");
+    Renderer::new(&photo, &rig, Canvas { width: 640, height: 360, background: [0, 0, 255] }, layout, background)
+}
+
+fn face_width(renderer: &Renderer) -> f32 {
+    let points = renderer.landmarks(&FaceMotion::default());
+    (points[454][0] - points[234][0]).abs()
+}
+
+#[test]
+fn circle_style_shows_the_background_outside_the_circle() {
+    let renderer = placed(render::Layout { frame: render::PhotoFrame::Circle, ..Default::default() }, None);
+    let frame = renderer.render(&FaceMotion { jaw: 0.5, roll: 0.05, ..FaceMotion::default() });
+    // The circle is centred, 360 px across: its bounding square's corners are background.
+    for (x, y) in [(141, 1), (498, 1), (141, 358), (498, 358), (5, 180), (635, 180)] {
+        assert_eq!(frame.get_pixel(x, y).0, [0, 0, 255], "outside the circle at ({x}, {y})");
+    }
+    assert_ne!(frame.get_pixel(320, 180).0, [0, 0, 255], "the photo fills the circle");
+    let full = placed(render::Layout::default(), None);
+    assert!(face_width(&renderer) > 1.5 * face_width(&full), "the head square is shown larger than the whole photo");
+}
+
+#[test]
+fn scale_offset_and_background_image_place_the_photo() {
+    let base = placed(render::Layout::default(), None);
+    let doubled = placed(render::Layout { scale: 2.0, ..Default::default() }, None);
+    let ratio = face_width(&doubled) / face_width(&base);
+    assert!((ratio - 2.0).abs() < 0.02, "scale 2 doubles the face: {ratio}");
+    let shifted = placed(render::Layout { offset: [0.25, 0.0], ..Default::default() }, None);
+    let dx = shifted.landmarks(&FaceMotion::default())[1][0] - base.landmarks(&FaceMotion::default())[1][0];
+    assert!((dx - 160.0).abs() < 1.0, "offset x 0.25 moves the photo a quarter of 640 px: {dx}");
+    let stripes =
+        image::RgbImage::from_fn(
+            100,
+            50,
+            |x, _| if x < 50 { image::Rgb([255, 0, 0]) } else { image::Rgb([0, 255, 0]) },
+        );
+    let over_image = placed(render::Layout::default(), Some(&stripes)).render(&FaceMotion::default());
+    assert_eq!(over_image.get_pixel(10, 180).0, [255, 0, 0], "left of the photo: the image's left half");
+    assert_eq!(over_image.get_pixel(630, 180).0, [0, 255, 0], "right of the photo: the image's right half");
+}
+
+#[test]
+fn a_smile_lifts_the_mouth_corners() {
+    let renderer = placed(render::Layout::default(), None);
+    let rest = renderer.landmarks(&FaceMotion::default());
+    let smiling = renderer.landmarks(&FaceMotion { smile: 1.0, ..FaceMotion::default() });
+    for corner in [61, 291] {
+        assert!(smiling[corner][1] < rest[corner][1] - 0.5, "corner {corner} rises");
+    }
+    assert!(smiling[291][0] - smiling[61][0] > rest[291][0] - rest[61][0], "the mouth widens");
+    assert!((smiling[10][1] - rest[10][1]).abs() < 0.01, "the forehead does not move");
 }

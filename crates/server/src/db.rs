@@ -240,6 +240,10 @@ impl Db {
             .await
     }
 
+    pub(crate) async fn video_key(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT key_id FROM videos WHERE id = ?").bind(id).fetch_optional(&self.pool).await
+    }
+
     pub(crate) async fn start_video(&self, id: &str) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE videos SET status = 'processing', progress = 0, started_at = ?, updated_at = ? WHERE id = ?",

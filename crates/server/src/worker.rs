@@ -21,6 +21,52 @@ pub(crate) struct VideoOrder {
     pub width: u32,
     pub height: u32,
     pub background: [u8; 3],
+    #[serde(default)]
+    pub look: Look,
+}
+
+/// How the talking photo is shown: HeyGen's character options.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Look {
+    pub scale: f32,
+    pub offset: [f32; 2],
+    /// "full", "square" or "circle".
+    pub frame: String,
+    pub expressive: bool,
+    pub happy: bool,
+    /// An uploaded image asset shown behind the photo.
+    pub background_asset: Option<String>,
+}
+
+impl Default for Look {
+    fn default() -> Self {
+        Look {
+            scale: 1.0,
+            offset: [0.0, 0.0],
+            frame: "full".into(),
+            expressive: false,
+            happy: false,
+            background_asset: None,
+        }
+    }
+}
+
+impl Look {
+    fn apply(&self, spec: &mut VideoSpec) {
+        spec.layout = pipeline::Layout {
+            scale: self.scale,
+            offset: self.offset,
+            frame: match self.frame.as_str() {
+                "square" => pipeline::PhotoFrame::Square,
+                "circle" => pipeline::PhotoFrame::Circle,
+                _ => pipeline::PhotoFrame::Full,
+            },
+        };
+        spec.expression = pipeline::Expression {
+            smile: if self.happy { pipeline::Expression::HAPPY_SMILE } else { 0.0 },
+            ..if self.expressive { pipeline::Expression::EXPRESSIVE } else { pipeline::Expression::STABLE }
+        };
+    }
 }
 
 pub(crate) const TRAIN_JOB: &str = "train";
@@ -177,6 +223,26 @@ async fn photo_of(app: &App, group: &AvatarGroup) -> Result<Vec<u8>, JobError> {
     Ok(app.store.get(&asset.file).await?)
 }
 
+/// The tenant a video belongs to.
+async fn video_key(app: &App, video_id: &str) -> Result<String, JobError> {
+    app.db.video_key(video_id).await?.ok_or_else(|| JobError::Rejected(format!("video {video_id} does not exist")))
+}
+
+/// Decodes an uploaded background image.
+async fn background_of(app: &App, key_id: &str, asset_id: &str) -> Result<std::sync::Arc<RgbImage>, JobError> {
+    let asset = app
+        .db
+        .asset(key_id, asset_id)
+        .await?
+        .ok_or_else(|| JobError::Rejected(format!("background image asset {asset_id} is gone")))?;
+    let bytes = app.store.get(&asset.file).await?;
+    let image = tokio::task::spawn_blocking(move || image::load_from_memory(&bytes).map(|i| i.to_rgb8()))
+        .await
+        .map_err(|e| JobError::Failed(e.to_string()))?
+        .map_err(|e| JobError::Rejected(format!("background image asset {asset_id} cannot be read: {e}")))?;
+    Ok(std::sync::Arc::new(image))
+}
+
 async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(), JobError> {
     let video = app
         .db
@@ -205,10 +271,16 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
     let studio = app.studio.clone();
     let progress_for_render = progress.clone();
     let partial_for_render = partial.clone();
+    let background_image = match &order.look.background_asset {
+        Some(asset_id) => Some(background_of(app, &video_key(app, video_id).await?, asset_id).await?),
+        None => None,
+    };
     let rendered = tokio::task::spawn_blocking(move || -> Result<f32, PipelineError> {
         let speech = speech::synthesize(&order.text, &order.voice_id)?;
         progress_for_render.store(0.1f32.to_bits(), Ordering::Relaxed);
-        let spec = VideoSpec::new(order.width, order.height, order.background)?;
+        let mut spec = VideoSpec::new(order.width, order.height, order.background)?;
+        order.look.apply(&mut spec);
+        spec.background_image = background_image;
         let mut report = |fraction: f32| progress_for_render.store((0.1 + 0.9 * fraction).to_bits(), Ordering::Relaxed);
         let done = studio.render(
             &photo,

@@ -6,7 +6,7 @@ use crate::App;
 use crate::auth::Tenant;
 use crate::db::{Video, new_id, now};
 use crate::error::{ApiError, V1Error, V2Error};
-use crate::worker::{VIDEO_JOB, VideoOrder};
+use crate::worker::{Look, VIDEO_JOB, VideoOrder};
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
@@ -37,6 +37,20 @@ struct Character {
     kind: String,
     talking_photo_id: Option<String>,
     avatar_id: Option<String>,
+    scale: Option<f32>,
+    offset: Option<Offset>,
+    talking_photo_style: Option<String>,
+    talking_style: Option<String>,
+    expression: Option<String>,
+    matting: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct Offset {
+    #[serde(default)]
+    x: f32,
+    #[serde(default)]
+    y: f32,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +66,9 @@ struct Background {
     #[serde(rename = "type")]
     kind: String,
     value: Option<String>,
+    image_asset_id: Option<String>,
+    url: Option<String>,
+    fit: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -120,20 +137,92 @@ async fn validate(app: &App, key_id: &str, request: &GenerateRequest) -> Result<
     if speech::find_voice(&voice_id).is_none() {
         return Err(ApiError::bad_request(speech::SpeechError::UnknownVoice(voice_id).to_string()));
     }
+    let mut look = character_look(&scene.character)?;
     let background = match &scene.background {
         None => [255, 255, 255],
         Some(b) if b.kind == "color" => pipeline::parse_colour(b.value.as_deref().unwrap_or(""))
             .map_err(|e| ApiError::bad_request(format!("background.value: {e}")))?,
+        Some(b) if b.kind == "image" => {
+            look.background_asset = Some(background_asset(app, key_id, b).await?);
+            [255, 255, 255]
+        }
         Some(b) => {
             return Err(ApiError::bad_request(format!(
-                "background.type '{}' is not supported yet; use \"color\" with a value like \"#ffffff\"",
+                "background.type '{}' is not supported; use \"color\" (value \"#rrggbb\") or \"image\" (image_asset_id)",
                 b.kind
             )));
         }
     };
     let (width, height) = request.dimension.as_ref().map_or(DEFAULT_DIMENSION, |d| (d.width, d.height));
     let spec = pipeline::VideoSpec::new(width, height, background).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(VideoOrder { talking_photo_id: group.id, text, voice_id, width: spec.width, height: spec.height, background })
+    Ok(VideoOrder {
+        talking_photo_id: group.id,
+        text,
+        voice_id,
+        width: spec.width,
+        height: spec.height,
+        background,
+        look,
+    })
+}
+
+/// HeyGen's talking-photo options, checked.
+fn character_look(character: &Character) -> Result<Look, ApiError> {
+    let scale = character.scale.unwrap_or(1.0);
+    if !(scale > 0.0 && scale <= 2.0) {
+        return Err(ApiError::bad_request(format!("character.scale is {scale}; give a number above 0 and at most 2")));
+    }
+    let offset = character.offset.as_ref().map_or([0.0, 0.0], |o| [o.x, o.y]);
+    if offset.iter().any(|v| !(-1.0..=1.0).contains(v)) {
+        return Err(ApiError::bad_request("character.offset x and y are fractions of the frame, from -1 to 1"));
+    }
+    let frame =
+        one_of("character.talking_photo_style", character.talking_photo_style.as_deref(), &["square", "circle"])?
+            .unwrap_or("full");
+    let expressive = one_of("character.talking_style", character.talking_style.as_deref(), &["stable", "expressive"])?
+        == Some("expressive");
+    let happy =
+        one_of("character.expression", character.expression.as_deref(), &["default", "happy"])? == Some("happy");
+    if character.matting == Some(true) {
+        return Err(ApiError::bad_request(
+            "character.matting (removing the photo's own background) is not supported yet; leave it out or false",
+        ));
+    }
+    Ok(Look { scale, offset, frame: frame.into(), expressive, happy, background_asset: None })
+}
+
+/// An optional option that must be one of `allowed` when given.
+fn one_of<'a>(field: &str, value: Option<&'a str>, allowed: &[&str]) -> Result<Option<&'a str>, ApiError> {
+    match value {
+        None | Some("") => Ok(None),
+        Some(v) if allowed.contains(&v) => Ok(Some(v)),
+        Some(other) => {
+            let choices: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
+            Err(ApiError::bad_request(format!("{field} '{other}' is not one of {}", choices.join(", "))))
+        }
+    }
+}
+
+/// The uploaded image behind an image background, which must be this tenant's.
+async fn background_asset(app: &App, key_id: &str, background: &Background) -> Result<String, ApiError> {
+    if !matches!(background.fit.as_deref(), None | Some("cover") | Some("crop")) {
+        return Err(ApiError::bad_request("background.fit: only \"cover\" is supported (the image fills the frame)"));
+    }
+    let Some(asset_id) = background.image_asset_id.as_deref() else {
+        let hint = if background.url.is_some() { "background.url is not supported yet; " } else { "" };
+        return Err(ApiError::bad_request(format!(
+            "{hint}upload the image with POST /v1/asset and give its id as background.image_asset_id"
+        )));
+    };
+    let asset = app
+        .db
+        .asset(key_id, asset_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("background image asset '{asset_id}' not found")))?;
+    if asset.file_type != "image" {
+        return Err(ApiError::bad_request(format!("background asset {asset_id} is {}, not an image", asset.file_type)));
+    }
+    Ok(asset.id)
 }
 
 #[derive(Deserialize)]
