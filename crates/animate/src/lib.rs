@@ -37,6 +37,9 @@ pub struct FaceMotion {
     pub nod: f32,
     /// Smile: mouth corners up and out, 0 to 1.
     pub smile: f32,
+    /// How far a mouth the photo shows open is closed, 0 to 1: 0 in the
+    /// first frame (which is the photo itself), 1 from just before speech.
+    pub close: f32,
 }
 
 /// HeyGen's `talking_style` and `expression` for a talking photo.
@@ -103,6 +106,10 @@ pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<F
     let duration = speech.duration();
     let frames = frame_count(duration);
     let envelope = loudness(speech, frames);
+    // The mouth closes in the moments before the first sound.
+    let first_sound = phonemes.iter().find(|p| p.viseme != Viseme::Rest).map_or(0.0, |p| p.start);
+    let closed_by = (first_sound - 0.05).max(0.12);
+    let close_from = (closed_by - 0.25).max(0.0);
     let blinks = blink_times(duration + 1.0, seed);
     let phase = (seed % 1000) as f32 * 0.37;
     let mouth: Vec<[f32; 3]> = (0..frames)
@@ -140,6 +147,7 @@ pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<F
                 nod: lively * (0.02 * recent * (t * 5.1).sin().max(0.0) + 0.004 * (t * 0.7 + phase).sin()),
                 // A smile eases a little while the mouth opens wide.
                 smile: expression.smile * (1.0 - 0.4 * jaw.min(1.0)),
+                close: if frame == 0 { 0.0 } else { smooth((t - close_from) / (closed_by - close_from)) },
             }
         })
         .collect()
@@ -273,6 +281,8 @@ mod tests {
         assert!(at(0.3).jaw > 0.5, "open vowel: {:?}", at(0.3));
         assert!(at(0.45).jaw < 0.05, "lips shut on the m: {:?}", at(0.45));
         assert!(at(0.0).jaw < 0.1, "rest before speech");
+        assert_eq!(track[0].close, 0.0, "the first frame is the photo as it is");
+        assert!(track[track.len() - 1].close > 0.99, "an open mouth is closed once speech starts");
     }
 
     #[test]

@@ -4,10 +4,12 @@
 use crate::mesh;
 use serde::{Deserialize, Serialize};
 
-/// How far out the skirt ring sits, as a multiple of the face outline's
-/// distance from its centre. Deformations fade to zero across the band
-/// between outline and skirt, so the face moves without tearing the photo.
-const SKIRT_SCALE: f32 = 1.45;
+/// The skirt: two rings of extra vertices around the face outline, as
+/// multiples of the outline's distance from its centre, and how much of the
+/// head's motion each follows. Mouth and eye motion stop at the outline;
+/// head motion carries the hair and fades to nothing at the outer ring, so
+/// the head moves without tearing the photo around it.
+const SKIRT_RINGS: [(f32, f32); 2] = [(1.45, 0.6), (2.2, 0.0)];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Rig {
@@ -30,19 +32,21 @@ impl Rig {
         let n = oval.len() as f32;
         let centre = oval.iter().fold([0.0, 0.0], |acc, p| [acc[0] + p[0] / n, acc[1] + p[1] / n]);
         let mut vertices = landmarks;
-        let skirt_start = vertices.len() as u32;
-        vertices.extend(
-            oval.iter()
-                .map(|p| [centre[0] + (p[0] - centre[0]) * SKIRT_SCALE, centre[1] + (p[1] - centre[1]) * SKIRT_SCALE]),
-        );
         let mut triangles = mesh::triangles().to_vec();
         let ring = mesh::FACE_OVAL.len();
-        for i in 0..ring {
-            let j = (i + 1) % ring;
-            let (inner_i, inner_j) = (mesh::FACE_OVAL[i] as u32, mesh::FACE_OVAL[j] as u32);
-            let (outer_i, outer_j) = (skirt_start + i as u32, skirt_start + j as u32);
-            triangles.push([inner_i, outer_i, outer_j]);
-            triangles.push([inner_i, outer_j, inner_j]);
+        let mut inner: Vec<u32> = mesh::FACE_OVAL.iter().map(|&i| i as u32).collect();
+        for (scale, _) in SKIRT_RINGS {
+            let start = vertices.len() as u32;
+            vertices.extend(
+                oval.iter().map(|p| [centre[0] + (p[0] - centre[0]) * scale, centre[1] + (p[1] - centre[1]) * scale]),
+            );
+            let outer: Vec<u32> = (0..ring as u32).map(|i| start + i).collect();
+            for i in 0..ring {
+                let j = (i + 1) % ring;
+                triangles.push([inner[i], outer[i], outer[j]]);
+                triangles.push([inner[i], outer[j], inner[j]]);
+            }
+            inner = outer;
         }
         Rig { width, height, vertices, triangles, score, faces_found }
     }
@@ -52,9 +56,19 @@ impl Rig {
         &self.vertices[..mesh::LANDMARKS]
     }
 
-    /// Index of the first skirt vertex; skirt vertices never move.
+    /// Index of the first skirt vertex; mouth and eye motion stop before it.
     pub fn skirt_start(&self) -> usize {
         mesh::LANDMARKS
+    }
+
+    /// How much of the head's motion vertex `index` follows: all of it on
+    /// the face, part on the inner skirt ring, none on the outer one.
+    pub fn head_follow(&self, index: usize) -> f32 {
+        if index < mesh::LANDMARKS {
+            return 1.0;
+        }
+        let ring = (index - mesh::LANDMARKS) / mesh::FACE_OVAL.len();
+        SKIRT_RINGS.get(ring).map_or(0.0, |r| r.1)
     }
 
     /// Distance between the two eye centres, the face's natural unit length.

@@ -23,9 +23,28 @@ pub struct RenderArgs {
     /// Background colour around the photo.
     #[arg(long, default_value = "#ffffff")]
     background: String,
+    /// How the photo is cut out: the whole photo, a square or a circle around the head.
+    #[arg(long, value_enum, default_value_t = Frame::Full)]
+    frame: Frame,
+    /// Size of the photo in the frame: 1 fits it, 2 doubles it (0–2].
+    #[arg(long, default_value_t = 1.0)]
+    scale: f32,
+    /// More head motion ("expressive") or the default ("stable").
+    #[arg(long)]
+    expressive: bool,
+    /// A resting smile.
+    #[arg(long)]
+    happy: bool,
     /// Output MP4 (a JPEG thumbnail is written beside it).
     #[arg(short = 'o', long)]
     output: PathBuf,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Frame {
+    Full,
+    Square,
+    Circle,
 }
 
 pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
@@ -36,7 +55,22 @@ pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
 
 pub fn run(args: RenderArgs) -> Result<()> {
     let background = pipeline::parse_colour(&args.background)?;
-    let spec = VideoSpec::new(args.size.0, args.size.1, background)?;
+    let mut spec = VideoSpec::new(args.size.0, args.size.1, background)?;
+    if !(args.scale > 0.0 && args.scale <= 2.0) {
+        bail!("--scale must be above 0 and at most 2");
+    }
+    spec.layout = pipeline::Layout {
+        scale: args.scale,
+        offset: [0.0, 0.0],
+        frame: match args.frame {
+            Frame::Full => pipeline::PhotoFrame::Full,
+            Frame::Square => pipeline::PhotoFrame::Square,
+            Frame::Circle => pipeline::PhotoFrame::Circle,
+        },
+    };
+    let motion = if args.expressive { pipeline::Expression::EXPRESSIVE } else { pipeline::Expression::STABLE };
+    spec.expression =
+        pipeline::Expression { smile: if args.happy { pipeline::Expression::HAPPY_SMILE } else { 0.0 }, ..motion };
     if spec.width != args.size.0 || spec.height != args.size.1 {
         eprintln!("note: H.264 needs even sides; rendering {}x{}", spec.width, spec.height);
     }

@@ -51,7 +51,7 @@ pub(crate) struct Bases {
     jaw: Vec<Vec2>,
     width: Vec<Vec2>,
     round: Vec<Vec2>,
-    /// Shuts a mouth the photo shows open; always applied.
+    /// Shuts a mouth the photo shows open.
     close: Vec<Vec2>,
     smile: Vec<Vec2>,
     blink: [Vec<Vec2>; 2],
@@ -60,7 +60,7 @@ pub(crate) struct Bases {
 }
 
 impl Bases {
-    pub(crate) fn new(rest: &[Vec2], skirt_start: usize) -> Bases {
+    pub(crate) fn new(rest: &[Vec2], skirt_start: usize, head: Vec<f32>) -> Bases {
         let centroid = |indices: &[usize]| {
             let n = indices.len() as f32;
             indices.iter().fold([0.0, 0.0], |acc, &i| [acc[0] + rest[i][0] / n, acc[1] + rest[i][1] / n])
@@ -133,7 +133,6 @@ impl Bases {
         }
         let blink = [0, 1].map(|e| blink_field(rest, skirt_start, e, across, down, unit));
         let pivot = [rest[CHIN][0] + down[0] * 0.4 * unit, rest[CHIN][1] + down[1] * 0.4 * unit];
-        let head = (0..count).map(|i| if i < skirt_start { 1.0 } else { 0.0 }).collect();
         let smile = smile_field(rest, skirt_start, &local, across, down, unit);
         Bases { unit, jaw_travel, across, down, pivot, jaw, width, round, close, smile, blink, head }
     }
@@ -150,7 +149,7 @@ impl Bases {
             .map(|(i, &p)| {
                 let mut q = p;
                 for (field, amount) in [
-                    (&self.close, 1.0),
+                    (&self.close, motion.close),
                     (&self.smile, motion.smile),
                     (&self.jaw, motion.jaw),
                     (&self.width, motion.width),
@@ -167,6 +166,7 @@ impl Bases {
                     // A nod moves features down in proportion to their height above the neck.
                     let height = -dot(d, self.down) / self.unit;
                     let nod = scaled(self.down, motion.nod * height * self.unit * 0.5);
+                    let (sin, cos) = if weight < 1.0 { (motion.roll * weight).sin_cos() } else { (sin, cos) };
                     let turned = [d[0] * cos - d[1] * sin, d[0] * sin + d[1] * cos];
                     q = [
                         self.pivot[0] + turned[0] + (shift[0] + nod[0]) * weight,

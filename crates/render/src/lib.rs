@@ -47,7 +47,8 @@ impl Renderer {
         let (scale, origin) = (placement.scale, placement.origin);
         let rest: Vec<[f32; 2]> =
             rig.vertices.iter().map(|v| [v[0] * scale + origin[0], v[1] * scale + origin[1]]).collect();
-        let bases = deform::Bases::new(&rest, rig.skirt_start());
+        let head = (0..rest.len()).map(|i| rig.head_follow(i)).collect();
+        let bases = deform::Bases::new(&rest, rig.skirt_start(), head);
         let mouth = mouth::MouthStyle::from_photo(&placement.base, &rest, bases.unit);
         let base = std::mem::take(&mut placement.base).into_raw();
         Renderer { canvas, base, placement, rest, triangles: rig.triangles.clone(), bases, mouth }

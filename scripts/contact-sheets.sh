@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Renders a few sentences from the bundled portrait and from variants of it
+# made with ffmpeg (greyscale; cropped and turned; small in a large picture),
+# and tiles every 5th frame into contact sheets under docs/contact-sheets/.
+#   scripts/contact-sheets.sh [path/to/mouthpiece]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin="${1:-target/release/mouthpiece}"
+out=docs/contact-sheets
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out"
+portrait=assets/portraits/astronaut.png
+
+ffmpeg -v error -y -i "$portrait" -vf "format=gray,format=rgb24" "$work/greyscale.png"
+ffmpeg -v error -y -i "$portrait" -vf "crop=300:330:80:0,rotate=12*PI/180:fillcolor=white" "$work/turned.png"
+
+sheet() { # name, photo, text, extra render flags...
+  local name="$1" photo="$2" text="$3"
+  shift 3
+  "$bin" render --photo "$photo" --text "$text" --size 640x360 -o "$work/$name.mp4" "$@" >/dev/null
+  ffmpeg -v error -y -i "$work/$name.mp4" \
+    -vf "select='not(mod(n\,5))',crop=ih:ih,scale=200:200,tile=8x3:padding=4:color=white" -frames:v 1 "$out/$name.png"
+  echo "$out/$name.png"
+}
+
+sheet astronaut "$portrait" "Good morning! My name is Eileen, and I flew the space shuttle. The view from orbit is simply wonderful." --frame square
+sheet greyscale "$work/greyscale.png" "Please remember: five big boxes, a few quiet bees, and one warm welcome." --frame square
+sheet turned "$work/turned.png" "Would you like to hear a story? Open the window, and watch the moon." --frame circle --expressive
