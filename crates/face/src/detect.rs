@@ -10,6 +10,8 @@ const MODEL: &[u8] = include_bytes!("../../../assets/models/face_detection_short
 const INPUT: usize = 128;
 const MIN_SCORE: f32 = 0.5;
 const NMS_IOU: f32 = 0.3;
+/// The smallest tile searched for small faces.
+const MIN_TILE: u32 = 256;
 
 /// One face found in a photo, in photo pixels.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +26,13 @@ pub struct Detection {
 }
 
 impl Detection {
+    fn shift(&mut self, dx: f32, dy: f32) {
+        self.center = [self.center[0] + dx, self.center[1] + dy];
+        for keypoint in &mut self.keypoints {
+            *keypoint = [keypoint[0] + dx, keypoint[1] + dy];
+        }
+    }
+
     fn area(&self) -> f32 {
         self.size[0] * self.size[1]
     }
@@ -49,8 +58,50 @@ impl Detector {
         Ok(Self { plan: model::load(MODEL, INPUT)?, anchors: anchors() })
     }
 
-    /// All faces above the score threshold, largest first.
+    /// All faces above the score threshold, largest first. The model sees
+    /// faces that fill a good part of its input, so when the whole photo
+    /// shows none, overlapping tiles of a half, a quarter … of its long side
+    /// (down to 256 pixels) are searched too: a small face in a large picture.
     pub(crate) fn detect(&self, photo: &RgbImage) -> Result<Vec<Detection>, FaceError> {
+        let faces = self.detect_whole(photo)?;
+        if !faces.is_empty() {
+            return Ok(faces);
+        }
+        let (width, height) = photo.dimensions();
+        let mut side = width.max(height) / 2;
+        while side >= MIN_TILE {
+            let tile = side.min(width).min(height);
+            let stride = (tile / 2).max(1);
+            let starts = |length: u32| {
+                let last = length.saturating_sub(tile);
+                let mut at: Vec<u32> = (0..=last).step_by(stride as usize).collect();
+                if at.last() != Some(&last) {
+                    at.push(last);
+                }
+                at
+            };
+            let mut found = Vec::new();
+            for y in starts(height) {
+                for x in starts(width) {
+                    let crop = image::imageops::crop_imm(photo, x, y, tile, tile).to_image();
+                    for mut face in self.detect_whole(&crop)? {
+                        face.shift(x as f32, y as f32);
+                        found.push(face);
+                    }
+                }
+            }
+            if !found.is_empty() {
+                found.sort_by(|a, b| b.score.total_cmp(&a.score));
+                let mut faces = weighted_nms(found);
+                faces.sort_by(|a, b| b.area().total_cmp(&a.area()));
+                return Ok(faces);
+            }
+            side /= 2;
+        }
+        Ok(Vec::new())
+    }
+
+    fn detect_whole(&self, photo: &RgbImage) -> Result<Vec<Detection>, FaceError> {
         // Letterbox: the whole photo, aspect kept, centred in the square.
         let side = photo.width().max(photo.height()) as f32;
         let scale = side / INPUT as f32;

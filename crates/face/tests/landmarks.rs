@@ -80,3 +80,14 @@ fn largest_of_several_faces_is_used() {
     let nose = rig.landmarks()[1];
     assert!(nose[0] > 270.0, "the larger face (on the right) is the one rigged, nose at {nose:?}");
 }
+
+#[test]
+fn small_face_in_a_large_picture_is_found() {
+    let photo = decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode portrait");
+    let mut wide = image::RgbImage::from_pixel(2400, 1600, image::Rgb([90, 110, 130]));
+    image::imageops::replace(&mut wide, &photo, 1500, 900);
+    let rig = FaceAnalyzer::new().expect("models load").analyze(&wide).expect("the small face is found");
+    // The nose tip sits where it does in the portrait, shifted by the paste offset.
+    let [x, y] = rig.landmarks()[1];
+    assert!((x - (224.1 + 1500.0)).abs() < 3.0 && (y - (131.2 + 900.0)).abs() < 3.0, "nose at ({x}, {y})");
+}
