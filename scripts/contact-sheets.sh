@@ -13,7 +13,7 @@ mkdir -p "$out"
 portrait=assets/portraits/astronaut.png
 
 ffmpeg -v error -y -i "$portrait" -vf "format=gray,format=rgb24" "$work/greyscale.png"
-ffmpeg -v error -y -i "$portrait" -vf "crop=300:330:80:0,rotate=12*PI/180:fillcolor=white" "$work/turned.png"
+ffmpeg -v error -y -i "$portrait" -vf "crop=300:330:80:0,rotate=20*PI/180:fillcolor=white" "$work/turned.png"
 
 sheet() { # name, photo, text, extra render flags...
   local name="$1" photo="$2" text="$3"

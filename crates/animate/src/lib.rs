@@ -137,17 +137,22 @@ pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<F
             // Speaking energy over the last half second drives livelier head motion.
             let recent = mouth[frame.saturating_sub(12)..=frame].iter().map(|m| m[0]).sum::<f32>() / 13.0;
             let blink = blinks.iter().map(|&at| blink_shape(t - at)).fold(0.0, f32::max);
+            // Everything eases in over the first frames, so the first frame is the photo itself.
+            let ease = smooth(frame as f32 / 3.0);
             FaceMotion {
-                jaw,
-                width,
-                round,
+                jaw: jaw * ease,
+                width: width * ease,
+                round: round * ease,
                 blink: [blink, blink],
-                roll: lively * (0.012 * (t * 1.19 + phase).sin() + 0.006 * (t * 2.3 + phase * 1.7).sin()),
-                shift: [lively * 0.01 * (t * 0.83 + phase).sin(), lively * 0.006 * (t * 1.07 + phase * 0.5).sin()],
-                nod: lively * (0.02 * recent * (t * 5.1).sin().max(0.0) + 0.004 * (t * 0.7 + phase).sin()),
+                roll: ease * lively * (0.012 * (t * 1.19 + phase).sin() + 0.006 * (t * 2.3 + phase * 1.7).sin()),
+                shift: [
+                    ease * lively * 0.01 * (t * 0.83 + phase).sin(),
+                    ease * lively * 0.006 * (t * 1.07 + phase * 0.5).sin(),
+                ],
+                nod: ease * lively * (0.02 * recent * (t * 5.1).sin().max(0.0) + 0.004 * (t * 0.7 + phase).sin()),
                 // A smile eases a little while the mouth opens wide.
-                smile: expression.smile * (1.0 - 0.4 * jaw.min(1.0)),
-                close: if frame == 0 { 0.0 } else { smooth((t - close_from) / (closed_by - close_from)) },
+                smile: ease * expression.smile * (1.0 - 0.4 * jaw.min(1.0)),
+                close: smooth((t - close_from) / (closed_by - close_from)),
             }
         })
         .collect()
@@ -281,7 +286,7 @@ mod tests {
         assert!(at(0.3).jaw > 0.5, "open vowel: {:?}", at(0.3));
         assert!(at(0.45).jaw < 0.05, "lips shut on the m: {:?}", at(0.45));
         assert!(at(0.0).jaw < 0.1, "rest before speech");
-        assert_eq!(track[0].close, 0.0, "the first frame is the photo as it is");
+        assert_eq!(track[0], FaceMotion::default(), "the first frame is the photo as it is");
         assert!(track[track.len() - 1].close > 0.99, "an open mouth is closed once speech starts");
     }
 

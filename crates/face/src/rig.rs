@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// head's motion each follows. Mouth and eye motion stop at the outline;
 /// head motion carries the hair and fades to nothing at the outer ring, so
 /// the head moves without tearing the photo around it.
-const SKIRT_RINGS: [(f32, f32); 2] = [(1.45, 0.6), (2.2, 0.0)];
+const SKIRT_RINGS: [(f32, f32); 2] = [(1.45, 1.0), (2.2, 0.0)];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Rig {

@@ -247,7 +247,7 @@ fn blink_field(rest: &[Vec2], skirt_start: usize, eye: usize, across: Vec2, down
         let opening = interpolate(&xs, &gap, x);
         let above = interpolate(&xs, &lid, x) - y;
         let travel = if lids.upper.contains(&i) {
-            0.97 * opening
+            1.02 * opening
         } else if lids.lower.contains(&i) {
             -0.08 * opening
         } else if above > 0.0 {

@@ -9,6 +9,7 @@
 
 mod compose;
 mod deform;
+mod eyelids;
 mod mouth;
 mod raster;
 
@@ -35,6 +36,7 @@ pub struct Renderer {
     triangles: Vec<[u32; 3]>,
     bases: deform::Bases,
     mouth: mouth::MouthStyle,
+    lids: eyelids::LidStyle,
 }
 
 impl Renderer {
@@ -50,8 +52,9 @@ impl Renderer {
         let head = (0..rest.len()).map(|i| rig.head_follow(i)).collect();
         let bases = deform::Bases::new(&rest, rig.skirt_start(), head);
         let mouth = mouth::MouthStyle::from_photo(&placement.base, &rest, bases.unit);
+        let lids = eyelids::LidStyle::from_photo(&placement.base, &rest, bases.unit);
         let base = std::mem::take(&mut placement.base).into_raw();
-        Renderer { canvas, base, placement, rest, triangles: rig.triangles.clone(), bases, mouth }
+        Renderer { canvas, base, placement, rest, triangles: rig.triangles.clone(), bases, mouth, lids }
     }
 
     pub fn canvas(&self) -> Canvas {
@@ -73,6 +76,10 @@ impl Renderer {
         raster::draw_mesh(out, width, &self.base, rect, &self.rest, &deformed, &self.triangles);
         let opening = motion.jaw * self.bases.jaw_travel;
         self.mouth.paint(out, width, rect, &deformed, opening);
+        if motion.blink.iter().any(|&b| b > 0.0) {
+            let open = self.bases.apply(&self.rest, &FaceMotion { blink: [0.0, 0.0], ..*motion });
+            self.lids.paint(out, width, rect, &open, &deformed, motion.blink);
+        }
         if self.placement.circle.is_some() {
             // The mesh may reach past the circle's edge: cut it again where it moved.
             let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
