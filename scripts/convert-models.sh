@@ -18,13 +18,17 @@ python3 -m venv "$work/venv"
 unzip -q -o "$work"/mediapipe-0.10.21-*.whl -d "$work/wheel" \
   'mediapipe/modules/face_detection/face_detection_short_range.tflite' \
   'mediapipe/modules/face_landmark/face_landmark.tflite' \
+  'mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite' \
   'mediapipe-0.10.21.dist-info/LICENSE'
 
-convert() { # tflite path, output name
-  "$work/venv/bin/python" -m tf2onnx.convert --opset 13 \
-    --tflite "$work/wheel/mediapipe/modules/$1" --output "$out/$2" 2>&1 | tail -n 2
+convert() { # tflite path, output path, opset
+  "$work/venv/bin/python" -m tf2onnx.convert --opset "$3" \
+    --tflite "$work/wheel/mediapipe/modules/$1" --output "$2" 2>&1 | tail -n 2
 }
-convert face_detection/face_detection_short_range.tflite face_detection_short_range.onnx
-convert face_landmark/face_landmark.tflite face_landmark.onnx
+convert face_detection/face_detection_short_range.tflite "$out/face_detection_short_range.onnx" 13
+convert face_landmark/face_landmark.tflite "$out/face_landmark.onnx" 13
+# HardSwish needs opset 14; the custom upsampling op is then rewritten by hand.
+convert selfie_segmentation/selfie_segmentation.tflite "$work/selfie_segmentation.onnx" 14
+"$work/venv/bin/python" "$here/scripts/fix-segmentation.py" "$work/selfie_segmentation.onnx" "$out/selfie_segmentation.onnx"
 cp "$work/wheel/mediapipe-0.10.21.dist-info/LICENSE" "$out/LICENSE-mediapipe"
 sha256sum "$out"/*.onnx

@@ -17,11 +17,13 @@ pub mod mesh;
 mod model;
 mod photo;
 mod rig;
+mod segment;
 
 pub use detect::Detection;
 pub use error::FaceError;
 pub use photo::{PhotoLimits, decode_photo};
 pub use rig::Rig;
+pub use segment::Segmenter;
 
 use image::RgbImage;
 

@@ -91,3 +91,17 @@ fn small_face_in_a_large_picture_is_found() {
     let [x, y] = rig.landmarks()[1];
     assert!((x - (224.1 + 1500.0)).abs() < 3.0 && (y - (131.2 + 900.0)).abs() < 3.0, "nose at ({x}, {y})");
 }
+
+#[test]
+fn segmentation_separates_the_person_from_the_background() {
+    let photo = decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode portrait");
+    let mask = face::Segmenter::new().expect("model loads").mask(&photo).expect("mask");
+    assert_eq!(mask.dimensions(), photo.dimensions());
+    // Face and suit are the person; the grey studio backdrop at the top corners is not.
+    for (x, y) in [(224, 131), (230, 100), (200, 300), (250, 450)] {
+        assert!(mask.get_pixel(x, y)[0] > 200, "person at ({x}, {y}): {}", mask.get_pixel(x, y)[0]);
+    }
+    for (x, y) in [(10, 10), (500, 10), (480, 100)] {
+        assert!(mask.get_pixel(x, y)[0] < 50, "background at ({x}, {y}): {}", mask.get_pixel(x, y)[0]);
+    }
+}

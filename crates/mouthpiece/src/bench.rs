@@ -66,7 +66,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let speech = speech.ok_or_else(|| anyhow::anyhow!("no runs"))?;
     let (track, motion_time) = time(|| animate::motion_track(&speech, 1, spec.expression));
     let canvas = render::Canvas { width: spec.width, height: spec.height, background: spec.background };
-    let renderer = render::Renderer::new(&photo, &rig, canvas, spec.layout, None);
+    let renderer = render::Renderer::new(&photo, &rig, canvas, spec.layout, None, None);
     let audio = work.join("speech.wav");
     media::write_wav(&audio, speech.sample_rate, &speech.samples)?;
 

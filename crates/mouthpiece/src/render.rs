@@ -35,6 +35,9 @@ pub struct RenderArgs {
     /// A resting smile.
     #[arg(long)]
     happy: bool,
+    /// Cut the photo's own background away so the background colour shows.
+    #[arg(long)]
+    matting: bool,
     /// Output MP4 (a JPEG thumbnail is written beside it).
     #[arg(short = 'o', long)]
     output: PathBuf,
@@ -68,6 +71,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
             Frame::Circle => pipeline::PhotoFrame::Circle,
         },
     };
+    spec.matting = args.matting;
     let motion = if args.expressive { pipeline::Expression::EXPRESSIVE } else { pipeline::Expression::STABLE };
     spec.expression =
         pipeline::Expression { smile: if args.happy { pipeline::Expression::HAPPY_SMILE } else { 0.0 }, ..motion };

@@ -397,12 +397,6 @@ async fn bad_video_requests_get_clear_errors() {
             "talking_photo_style",
         ),
         (
-            json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id, "matting": true},
-                                  "voice": {"type": "text", "input_text": "Hi"}}]}),
-            400,
-            "matting",
-        ),
-        (
             json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
                                   "voice": {"type": "text", "input_text": "Hi"},
                                   "background": {"type": "image", "url": "http://example.com/a.png"}}]}),

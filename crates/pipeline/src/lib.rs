@@ -10,7 +10,7 @@ mod colour;
 pub use colour::{ColourError, parse_colour};
 
 use animate::FaceMotion;
-use face::{FaceAnalyzer, FaceError, PhotoLimits, Rig};
+use face::{FaceAnalyzer, FaceError, PhotoLimits, Rig, Segmenter};
 use image::RgbImage;
 use media::{EncodeSettings, Encoder, MediaError};
 use render::{Canvas, Renderer};
@@ -52,6 +52,8 @@ pub struct VideoSpec {
     pub background_image: Option<Arc<RgbImage>>,
     pub layout: Layout,
     pub expression: Expression,
+    /// Cut the photo's own background away, so the colour or image shows.
+    pub matting: bool,
 }
 
 impl VideoSpec {
@@ -68,6 +70,7 @@ impl VideoSpec {
             background_image: None,
             layout: Layout::default(),
             expression: Expression::default(),
+            matting: false,
         })
     }
 }
@@ -104,12 +107,13 @@ pub struct OutputFiles<'a> {
 /// Loads the face models once; cheap to share.
 pub struct Studio {
     analyzer: FaceAnalyzer,
+    segmenter: Segmenter,
     limits: PhotoLimits,
 }
 
 impl Studio {
     pub fn new() -> Result<Studio, PipelineError> {
-        Ok(Studio { analyzer: FaceAnalyzer::new()?, limits: PhotoLimits::default() })
+        Ok(Studio { analyzer: FaceAnalyzer::new()?, segmenter: Segmenter::new()?, limits: PhotoLimits::default() })
     }
 
     /// Decodes a photo with the studio's limits.
@@ -136,7 +140,8 @@ impl Studio {
         let OutputFiles { video, thumbnail } = files;
         let started = Instant::now();
         let canvas = Canvas { width: spec.width, height: spec.height, background: spec.background };
-        let renderer = Renderer::new(photo, rig, canvas, spec.layout, spec.background_image.as_deref());
+        let matte = if spec.matting { Some(self.segmenter.mask(photo)?) } else { None };
+        let renderer = Renderer::new(photo, rig, canvas, spec.layout, spec.background_image.as_deref(), matte.as_ref());
         let audio = video.with_extension("wav");
         media::write_wav(&audio, speech.sample_rate, &speech.samples)?;
         let prepare = started.elapsed();

@@ -54,7 +54,7 @@ fn the_face_outside_mouth_and_eyes_keeps_its_shape() {
     let rig = analyzer.analyze(&photo).expect("face");
     let canvas = Canvas { width: 720, height: 720, background: [255, 255, 255] };
     let layout = Layout { frame: PhotoFrame::Square, ..Layout::default() };
-    let renderer = Renderer::new(&photo, &rig, canvas, layout, None);
+    let renderer = Renderer::new(&photo, &rig, canvas, layout, None, None);
     let reference = renderer.landmarks(&animate::FaceMotion::default());
     let eye_distance = {
         let [r, l] = face::mesh::EYES.map(|eye| {

@@ -3,8 +3,8 @@
 //! circle), over a colour or an image background.
 
 use face::Rig;
-use image::RgbImage;
 use image::imageops::FilterType;
+use image::{GrayImage, RgbImage};
 
 /// How the photo is cut out before it is placed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,14 +75,22 @@ fn head_square(photo: &RgbImage, rig: &Rig) -> [u32; 4] {
     [x as u32, y as u32, side as u32, side as u32]
 }
 
+/// What is behind the photo, and whether the photo's own background is cut away.
+pub(crate) struct Backdrop<'a> {
+    pub colour: [u8; 3],
+    pub image: Option<&'a RgbImage>,
+    /// Where the photo shows a person (255) rather than its background (0).
+    pub matte: Option<&'a GrayImage>,
+}
+
 pub(crate) fn place(
     photo: &RgbImage,
     rig: &Rig,
     size: (u32, u32),
-    colour: [u8; 3],
-    background_image: Option<&RgbImage>,
+    backdrop_of: &Backdrop,
     layout: Layout,
 ) -> Placement {
+    let (colour, background_image) = (backdrop_of.colour, backdrop_of.image);
     let (width, height) = size;
     let mut base = backdrop(width, height, colour, background_image);
     let [cx, cy, cw, ch] = match layout.frame {
@@ -99,7 +107,14 @@ pub(crate) fn place(
         ([left as f32 + placed_w as f32 / 2.0, top as f32 + placed_h as f32 / 2.0], placed_w.min(placed_h) as f32 / 2.0)
     });
     let backdrop = circle.map(|_| base.as_raw().clone());
-    image::imageops::replace(&mut base, &placed, left, top);
+    match backdrop_of.matte {
+        Some(matte) => {
+            let cut_matte = image::imageops::crop_imm(matte, cx, cy, cw, ch).to_image();
+            let alpha = image::imageops::resize(&cut_matte, placed_w, placed_h, FilterType::Triangle);
+            blend(&mut base, &placed, &alpha, left, top);
+        }
+        None => image::imageops::replace(&mut base, &placed, left, top),
+    }
     let clamp = |v: i64, max: u32| v.clamp(0, i64::from(max)) as usize;
     let rect = [
         clamp(left, width),
@@ -122,6 +137,21 @@ pub(crate) fn place(
     placement.cut_circle(&mut pixels, width as usize, rect);
     placement.base = RgbImage::from_raw(width, height, pixels).unwrap_or_default();
     placement
+}
+
+/// Lays `top` over `base` at (`left`, `top_y`) with per-pixel `alpha`.
+fn blend(base: &mut RgbImage, top: &RgbImage, alpha: &GrayImage, left: i64, top_y: i64) {
+    for (x, y, pixel) in top.enumerate_pixels() {
+        let (bx, by) = (left + i64::from(x), top_y + i64::from(y));
+        if bx < 0 || by < 0 || bx >= i64::from(base.width()) || by >= i64::from(base.height()) {
+            continue;
+        }
+        let a = f32::from(alpha.get_pixel(x, y)[0]) / 255.0;
+        let under = base.get_pixel_mut(bx as u32, by as u32);
+        for c in 0..3 {
+            under[c] = (f32::from(pixel[c]) * a + f32::from(under[c]) * (1.0 - a) + 0.5) as u8;
+        }
+    }
 }
 
 impl Placement {

@@ -15,7 +15,7 @@ mod raster;
 
 use animate::FaceMotion;
 use face::Rig;
-use image::RgbImage;
+use image::{GrayImage, RgbImage};
 
 pub use compose::{Layout, PhotoFrame};
 
@@ -41,11 +41,19 @@ pub struct Renderer {
 
 impl Renderer {
     /// Places the photo in the canvas as `layout` says, over the canvas
-    /// colour or `background` (an image scaled to cover the frame), and
+    /// colour or `background` (an image scaled to cover the frame) — with
+    /// its own background cut away where `matte` (as big as the photo) says — and
     /// prepares the deformation of its rig. `rig` must have been made from `photo`.
-    pub fn new(photo: &RgbImage, rig: &Rig, canvas: Canvas, layout: Layout, background: Option<&RgbImage>) -> Renderer {
-        let mut placement =
-            compose::place(photo, rig, (canvas.width, canvas.height), canvas.background, background, layout);
+    pub fn new(
+        photo: &RgbImage,
+        rig: &Rig,
+        canvas: Canvas,
+        layout: Layout,
+        background: Option<&RgbImage>,
+        matte: Option<&GrayImage>,
+    ) -> Renderer {
+        let backdrop = compose::Backdrop { colour: canvas.background, image: background, matte };
+        let mut placement = compose::place(photo, rig, (canvas.width, canvas.height), &backdrop, layout);
         let (scale, origin) = (placement.scale, placement.origin);
         let rest: Vec<[f32; 2]> =
             rig.vertices.iter().map(|v| [v[0] * scale + origin[0], v[1] * scale + origin[1]]).collect();

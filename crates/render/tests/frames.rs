@@ -12,7 +12,7 @@ fn renderer() -> (Renderer, image::RgbImage) {
     let photo = decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode");
     let rig = FaceAnalyzer::new().expect("models").analyze(&photo).expect("face");
     let canvas = Canvas { width: 720, height: 406, background: BACKGROUND };
-    (Renderer::new(&photo, &rig, canvas, Default::default(), None), photo)
+    (Renderer::new(&photo, &rig, canvas, Default::default(), None, None), photo)
 }
 
 /// Mean absolute difference of two frames inside a rectangle.
@@ -82,7 +82,7 @@ fn rest_pose_reproduces_the_photo() {
 fn placed(layout: render::Layout, background: Option<&image::RgbImage>) -> Renderer {
     let photo = decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode");
     let rig = FaceAnalyzer::new().expect("models").analyze(&photo).expect("face");
-    Renderer::new(&photo, &rig, Canvas { width: 640, height: 360, background: [0, 0, 255] }, layout, background)
+    Renderer::new(&photo, &rig, Canvas { width: 640, height: 360, background: [0, 0, 255] }, layout, background, None)
 }
 
 fn face_width(renderer: &Renderer) -> f32 {
@@ -151,4 +151,22 @@ fn head_motion_carries_the_hair_and_leaves_the_edges() {
     for corner in [[160, 2, 200, 40], [520, 2, 560, 40], [160, 366, 200, 404], [520, 366, 560, 404]] {
         assert!(difference(&rest, &turned, corner) < 0.01, "corner {corner:?} stays still");
     }
+}
+
+#[test]
+fn matting_replaces_the_photos_own_background() {
+    let photo = decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode");
+    let rig = FaceAnalyzer::new().expect("models").analyze(&photo).expect("face");
+    let matte = face::Segmenter::new().expect("model").mask(&photo).expect("mask");
+    let canvas = Canvas { width: 720, height: 406, background: [0, 0, 255] };
+    let renderer = Renderer::new(&photo, &rig, canvas, render::Layout::default(), None, Some(&matte));
+    let frame = renderer.render(&FaceMotion { jaw: 0.3, ..FaceMotion::default() });
+    // The photo (406 px square at x 157) had a grey studio backdrop at its top corners: now blue.
+    for (x, y) in [(165, 8), (550, 8)] {
+        let p = frame.get_pixel(x, y).0;
+        assert!(p[2] > 200 && p[0] < 40 && p[1] < 40, "background replaced at ({x}, {y}): {p:?}");
+    }
+    // The face is still the photo's.
+    let face = frame.get_pixel(335, 90).0;
+    assert!(face[0] > 150 && face[2] < 200, "the face stays: {face:?}");
 }

@@ -34,6 +34,8 @@ pub(crate) struct Look {
     pub frame: String,
     pub expressive: bool,
     pub happy: bool,
+    #[serde(default)]
+    pub matting: bool,
     /// An uploaded image asset shown behind the photo.
     pub background_asset: Option<String>,
 }
@@ -46,6 +48,7 @@ impl Default for Look {
             frame: "full".into(),
             expressive: false,
             happy: false,
+            matting: false,
             background_asset: None,
         }
     }
@@ -62,6 +65,7 @@ impl Look {
                 _ => pipeline::PhotoFrame::Full,
             },
         };
+        spec.matting = self.matting;
         spec.expression = pipeline::Expression {
             smile: if self.happy { pipeline::Expression::HAPPY_SMILE } else { 0.0 },
             ..if self.expressive { pipeline::Expression::EXPRESSIVE } else { pipeline::Expression::STABLE }

@@ -183,12 +183,15 @@ fn character_look(character: &Character) -> Result<Look, ApiError> {
         == Some("expressive");
     let happy =
         one_of("character.expression", character.expression.as_deref(), &["default", "happy"])? == Some("happy");
-    if character.matting == Some(true) {
-        return Err(ApiError::bad_request(
-            "character.matting (removing the photo's own background) is not supported yet; leave it out or false",
-        ));
-    }
-    Ok(Look { scale, offset, frame: frame.into(), expressive, happy, background_asset: None })
+    Ok(Look {
+        scale,
+        offset,
+        frame: frame.into(),
+        expressive,
+        happy,
+        matting: character.matting.unwrap_or(false),
+        background_asset: None,
+    })
 }
 
 /// An optional option that must be one of `allowed` when given.
