@@ -59,7 +59,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let mut speech_times = Vec::new();
     let mut speech = None;
     for _ in 0..runs {
-        let (result, elapsed) = time(|| speech::synthesize(SENTENCE, speech::DEFAULT_VOICE_ID));
+        let (result, elapsed) =
+            time(|| speech::synthesize(SENTENCE, speech::DEFAULT_VOICE_ID, speech::SpeechOptions::default()));
         speech = Some(result?);
         speech_times.push(elapsed);
     }
@@ -102,7 +103,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         result?;
         floor_times.push(elapsed);
         let (result, elapsed) = time(|| -> Result<Duration> {
-            let speech = speech::synthesize(SENTENCE, speech::DEFAULT_VOICE_ID)?;
+            let speech = speech::synthesize(SENTENCE, speech::DEFAULT_VOICE_ID, speech::SpeechOptions::default())?;
             let done = studio.render(
                 &photo,
                 &rig,

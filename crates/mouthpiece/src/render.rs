@@ -17,6 +17,12 @@ pub struct RenderArgs {
     /// Voice id (see `mouthpiece voices`).
     #[arg(long, default_value = speech::DEFAULT_VOICE_ID)]
     voice: String,
+    /// Speaking rate, 0.5 to 1.5 times normal.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f32,
+    /// Pitch shift, -50 to 50.
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pitch: f32,
     /// Output size, WIDTHxHEIGHT.
     #[arg(long, default_value = "1280x720", value_parser = parse_size)]
     size: (u32, u32),
@@ -96,7 +102,8 @@ pub fn run(args: RenderArgs) -> Result<()> {
         bar.println(format!("{} faces found; animating the largest", rig.faces_found));
     }
     bar.set_message("speaking");
-    let speech = speech::synthesize(&args.text, &args.voice)?;
+    let speech =
+        speech::synthesize(&args.text, &args.voice, speech::SpeechOptions { speed: args.speed, pitch: args.pitch })?;
     bar.set_message("rendering");
     let thumbnail = args.output.with_extension("jpg");
     let done = studio.render(

@@ -418,6 +418,20 @@ async fn bad_video_requests_get_clear_errors() {
         let message = reply["error"]["message"].as_str().expect("v2 error message");
         assert!(message.contains(phrase), "'{message}' should mention '{phrase}'");
     }
+    let voice = |voice: Value| json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id}, "voice": voice}]});
+    for (body, phrase) in [
+        (voice(json!({"type": "text", "input_text": "Hi", "speed": 2})), "speed"),
+        (voice(json!({"type": "text", "input_text": "Hi", "speed": "fast"})), "voice.speed"),
+        (voice(json!({"type": "text", "input_text": "Hi", "pitch": -80})), "pitch"),
+        (voice(json!({"type": "text", "input_text": "Hi <break time=\"forever\"/>"})), "break time"),
+        (voice(json!({"type": "silence", "duration": 0.5})), "silence"),
+        (voice(json!({"type": "audio", "audio_asset_id": "x"})), "not supported yet"),
+    ] {
+        let (status, reply) = generate(&server, body.clone()).await;
+        assert_eq!(status, 400, "{body} → {reply}");
+        let message = reply["error"]["message"].as_str().expect("v2 error message");
+        assert!(message.contains(phrase), "'{message}' should mention '{phrase}'");
+    }
     let (status, reply) = call(&server, reqwest::Method::GET, "/v1/video_status.get", None).await;
     assert_eq!(status, 400, "{reply}");
     assert!(reply["message"].as_str().expect("message").contains("video_id"));
@@ -480,4 +494,29 @@ async fn talking_photo_options_shape_the_video() {
     // Circle of diameter 0.8 × 360 = 288 px centred at x = 320 + 64: its centre shows the photo.
     let centre = pixel(384, 180);
     assert!(!(centre[1] > 180 && centre[0] < 30), "the photo shows in the circle: {centre:?}");
+}
+
+#[tokio::test]
+async fn silence_pauses_and_speed_shape_the_audio() {
+    let server = start_server().await;
+    let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let scene = |voice: Value| {
+        json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id}, "voice": voice}],
+               "dimension": {"width": 320, "height": 240}})
+    };
+    let mut durations = Vec::new();
+    for voice in [
+        json!({"type": "silence", "duration": "2.5"}),
+        json!({"type": "text", "input_text": "One, two, three, four, five, six.", "voice_id": "en-us-male"}),
+        json!({"type": "text", "input_text": "One, two, three, four, five, six.", "voice_id": "en-us-male", "speed": "1.5"}),
+        json!({"type": "text", "input_text": "One. <break time=\"2s\"/> Two.", "voice_id": "en-us-male", "pitch": 20}),
+    ] {
+        let (status, generated) = generate(&server, scene(voice.clone())).await;
+        assert_eq!(status, 200, "{voice} → {generated}");
+        let done = wait_for_video(&server, generated["data"]["video_id"].as_str().expect("video_id")).await;
+        durations.push(done["duration"].as_f64().expect("duration"));
+    }
+    assert!((durations[0] - 2.5).abs() < 0.05, "silence of 2.5 s: {}", durations[0]);
+    assert!(durations[2] < 0.8 * durations[1], "speed 1.5 is shorter: {durations:?}");
+    assert!(durations[3] > 2.5, "a 2 s break lengthens the video: {durations:?}");
 }

@@ -97,6 +97,7 @@ fn the_face_outside_mouth_and_eyes_keeps_its_shape() {
     let speech = speech::synthesize(
         "We choose to go to the Moon, and do the other things, because they are hard.",
         speech::DEFAULT_VOICE_ID,
+        speech::SpeechOptions::default(),
     )
     .expect("speech");
     let track = animate::motion_track(&speech, 3, Expression::EXPRESSIVE);

@@ -56,7 +56,8 @@ fn pearson(a: &[f32], b: &[f32]) -> f32 {
 fn lip_sync(photo: &RgbImage) -> (i32, f32) {
     let studio = Studio::new().expect("models");
     let rig = studio.train(photo).expect("face in test photo");
-    let speech = speech::synthesize(SENTENCE, speech::DEFAULT_VOICE_ID).expect("speech");
+    let speech =
+        speech::synthesize(SENTENCE, speech::DEFAULT_VOICE_ID, speech::SpeechOptions::default()).expect("speech");
     let dir = tempfile::tempdir().expect("temp");
     let (video, thumbnail) = (dir.path().join("v.mp4"), dir.path().join("v.jpg"));
     let spec = VideoSpec::new(WIDTH as u32, HEIGHT as u32, [255, 255, 255]).expect("spec");

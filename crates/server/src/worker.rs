@@ -18,11 +18,22 @@ pub(crate) struct VideoOrder {
     pub talking_photo_id: String,
     pub text: String,
     pub voice_id: String,
+    #[serde(default = "normal_speed")]
+    pub speed: f32,
+    #[serde(default)]
+    pub pitch: f32,
+    /// Seconds of silence instead of speech (voice type "silence").
+    #[serde(default)]
+    pub silence: Option<f32>,
     pub width: u32,
     pub height: u32,
     pub background: [u8; 3],
     #[serde(default)]
     pub look: Look,
+}
+
+fn normal_speed() -> f32 {
+    1.0
 }
 
 /// How the talking photo is shown: HeyGen's character options.
@@ -103,6 +114,7 @@ impl From<PipelineError> for JobError {
             | PipelineError::Speech(speech::SpeechError::UnknownVoice(_))
             | PipelineError::Speech(speech::SpeechError::EmptyText)
             | PipelineError::Speech(speech::SpeechError::TextTooLong { .. })
+            | PipelineError::Speech(speech::SpeechError::Option(_))
             | PipelineError::Dimension { .. } => JobError::Rejected(error.to_string()),
             other => JobError::Failed(other.to_string()),
         }
@@ -280,7 +292,14 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
         None => None,
     };
     let rendered = tokio::task::spawn_blocking(move || -> Result<f32, PipelineError> {
-        let speech = speech::synthesize(&order.text, &order.voice_id)?;
+        let speech = match order.silence {
+            Some(seconds) => speech::Speech::silence(seconds, speech::SILENCE_SAMPLE_RATE),
+            None => speech::synthesize(
+                &order.text,
+                &order.voice_id,
+                speech::SpeechOptions { speed: order.speed, pitch: order.pitch },
+            )?,
+        };
         progress_for_render.store(0.1f32.to_bits(), Ordering::Relaxed);
         let mut spec = VideoSpec::new(order.width, order.height, order.background)?;
         order.look.apply(&mut spec);

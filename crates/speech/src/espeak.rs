@@ -18,6 +18,11 @@ const INITIALIZE_DONT_EXIT: c_int = 0x8000;
 const CHARS_UTF8: c_uint = 1;
 const POS_CHARACTER: c_int = 1;
 const EE_OK: c_int = 0;
+const PARAMETER_RATE: c_int = 1;
+const PARAMETER_PITCH: c_int = 3;
+/// espeak-ng's own defaults: words per minute and pitch (0–100).
+const DEFAULT_RATE: f32 = 175.0;
+const DEFAULT_PITCH: i32 = 50;
 
 const EVENT_LIST_TERMINATED: c_int = 0;
 const EVENT_WORD: c_int = 1;
@@ -60,6 +65,7 @@ unsafe extern "C" {
         user_data: *mut c_void,
     ) -> c_int;
     fn espeak_Synchronize() -> c_int;
+    fn espeak_SetParameter(parameter: c_int, value: c_int, relative: c_int) -> c_int;
 }
 
 /// What one synthesis produced, before phonemes become visemes.
@@ -121,8 +127,9 @@ unsafe extern "C" fn on_synth(wav: *mut c_short, count: c_int, events: *mut Even
     0
 }
 
-/// Speaks `text` with `voice`, collecting samples and events.
-pub(crate) fn speak(text: &str, voice: &Voice) -> Result<RawSpeech, SpeechError> {
+/// Speaks `text` with `voice` at `speed` × the normal rate and `pitch`
+/// steps (−50…50) from the voice's own, collecting samples and events.
+pub(crate) fn speak(text: &str, voice: &Voice, speed: f32, pitch: i32) -> Result<RawSpeech, SpeechError> {
     let mut engine = ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let sample_rate = match *engine {
         Some(rate) => rate,
@@ -143,6 +150,11 @@ pub(crate) fn speak(text: &str, voice: &Voice) -> Result<RawSpeech, SpeechError>
     let name = CString::new(voice.espeak_name.as_str()).map_err(|e| SpeechError::Engine(e.to_string()))?;
     if unsafe { espeak_SetVoiceByName(name.as_ptr()) } != EE_OK {
         return Err(SpeechError::Engine(format!("espeak-ng has no voice '{}'", voice.espeak_name)));
+    }
+    // Set every time: espeak-ng keeps parameters between calls.
+    unsafe {
+        espeak_SetParameter(PARAMETER_RATE, (DEFAULT_RATE * speed).round() as c_int, 0);
+        espeak_SetParameter(PARAMETER_PITCH, (DEFAULT_PITCH + pitch).clamp(0, 100), 0);
     }
     // Interior NULs would end the text early; spaces read the same.
     let clean: String = text.chars().map(|c| if c == '\0' { ' ' } else { c }).collect();
@@ -176,6 +188,7 @@ pub(crate) fn speak(text: &str, voice: &Voice) -> Result<RawSpeech, SpeechError>
             let word: String = chars[start.min(end)..end].iter().collect();
             (seconds(at), word.trim_matches(|c: char| !c.is_alphanumeric()).to_string())
         })
+        .filter(|(_, word)| !word.is_empty())
         .collect();
     let phonemes = collected.phonemes.into_iter().map(|(at, name)| (seconds(at), name)).collect();
     Ok(RawSpeech { sample_rate, samples: collected.samples, phonemes, words })

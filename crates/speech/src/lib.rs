@@ -16,6 +16,9 @@ pub use voices::{DEFAULT_VOICE_ID, Gender, Voice, find_voice, voices};
 use serde::Serialize;
 use thiserror::Error;
 
+/// Sample rate of silence made without a voice (espeak-ng's own rate).
+pub const SILENCE_SAMPLE_RATE: u32 = 22_050;
+
 /// HeyGen's limit on `input_text`.
 pub const MAX_TEXT_CHARS: usize = 5000;
 
@@ -27,6 +30,8 @@ pub enum SpeechError {
     EmptyText,
     #[error("the text has {chars} characters; at most {max} are accepted", max = MAX_TEXT_CHARS)]
     TextTooLong { chars: usize },
+    #[error("{0}")]
+    Option(String),
     #[error("speech engine failed: {0}")]
     Engine(String),
 }
@@ -59,16 +64,46 @@ pub struct Speech {
 }
 
 impl Speech {
+    /// `seconds` of silence: HeyGen's voice type "silence", and the pauses of `<break>`.
+    pub fn silence(seconds: f32, sample_rate: u32) -> Speech {
+        let samples = vec![0; (seconds.max(0.0) * sample_rate as f32).round() as usize];
+        let end = samples.len() as f32 / sample_rate as f32;
+        let phonemes = if end > 0.0 {
+            vec![TimedPhoneme { start: 0.0, end, phoneme: "_".into(), viseme: Viseme::Rest }]
+        } else {
+            Vec::new()
+        };
+        Speech { sample_rate, samples, phonemes, words: Vec::new() }
+    }
+
+    /// Appends `other` (same sample rate), shifting its timings.
+    pub fn append(&mut self, other: Speech) {
+        let offset = self.duration();
+        self.samples.extend(other.samples);
+        self.phonemes.extend(other.phonemes.into_iter().map(|p| TimedPhoneme {
+            start: p.start + offset,
+            end: p.end + offset,
+            ..p
+        }));
+        self.words.extend(other.words.into_iter().map(|w| TimedWord {
+            start: w.start + offset,
+            end: w.end + offset,
+            ..w
+        }));
+    }
+
     /// Length of the audio in seconds.
     pub fn duration(&self) -> f32 {
         self.samples.len() as f32 / self.sample_rate as f32
     }
 }
 
-/// Checks the text against the API's limits before any work is done.
+/// Checks the text against the API's limits, and its `<break>` tags,
+/// before any work is done.
 pub fn validate_text(text: &str) -> Result<(), SpeechError> {
     let chars = text.chars().count();
-    if text.trim().is_empty() {
+    let spoken: String = split_breaks(text)?.iter().map(|(piece, _)| *piece).collect();
+    if spoken.trim().is_empty() {
         Err(SpeechError::EmptyText)
     } else if chars > MAX_TEXT_CHARS {
         Err(SpeechError::TextTooLong { chars })
@@ -86,18 +121,101 @@ fn spans<T>(starts: &[(f32, T)], duration: f32) -> impl Iterator<Item = (f32, f3
     })
 }
 
-/// Speaks `text` with the voice `voice_id`.
-pub fn synthesize(text: &str, voice_id: &str) -> Result<Speech, SpeechError> {
+/// HeyGen's voice options.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpeechOptions {
+    /// 0.5 to 1.5 times the normal rate.
+    pub speed: f32,
+    /// −50 to 50 steps from the voice's own pitch.
+    pub pitch: f32,
+}
+
+impl Default for SpeechOptions {
+    fn default() -> Self {
+        SpeechOptions { speed: 1.0, pitch: 0.0 }
+    }
+}
+
+impl SpeechOptions {
+    pub fn validate(&self) -> Result<(), SpeechError> {
+        if !(0.5..=1.5).contains(&self.speed) {
+            return Err(SpeechError::Option(format!("speed is {}; give a number from 0.5 to 1.5", self.speed)));
+        }
+        if !(-50.0..=50.0).contains(&self.pitch) {
+            return Err(SpeechError::Option(format!("pitch is {}; give a number from -50 to 50", self.pitch)));
+        }
+        Ok(())
+    }
+}
+
+/// The longest pause one `<break>` may ask for, in seconds.
+pub const MAX_BREAK: f32 = 10.0;
+
+/// Pieces of text between `<break time="…"/>` tags, each with the pause
+/// that follows it.
+fn split_breaks(text: &str) -> Result<Vec<(&str, f32)>, SpeechError> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("<break") {
+        let end = rest[start..].find("/>").map(|e| start + e + 2).ok_or_else(|| {
+            SpeechError::Option("a <break> tag is not closed; write it as <break time=\"1s\"/>".into())
+        })?;
+        let tag = &rest[start..end];
+        let time = tag
+            .split_once("time=")
+            .map(|(_, v)| v.trim_start_matches(['"', '\'']).split(['"', '\'']).next().unwrap_or(""))
+            .ok_or_else(|| SpeechError::Option(format!("{tag} has no time; write <break time=\"1.5s\"/>")))?;
+        let seconds = match (time.strip_suffix("ms"), time.strip_suffix('s')) {
+            (Some(ms), _) => ms.trim().parse::<f32>().map(|v| v / 1000.0),
+            (None, Some(s)) => s.trim().parse::<f32>(),
+            _ => time.trim().parse::<f32>(),
+        }
+        .map_err(|_| SpeechError::Option(format!("break time '{time}' is not a duration like 1.5s or 500ms")))?;
+        if !(0.0..=MAX_BREAK).contains(&seconds) {
+            return Err(SpeechError::Option(format!("break time {seconds}s is outside 0–{MAX_BREAK}s")));
+        }
+        pieces.push((&rest[..start], seconds));
+        rest = &rest[end..];
+    }
+    pieces.push((rest, 0.0));
+    Ok(pieces)
+}
+
+/// Speaks `text` with the voice `voice_id`. `<break time="1s"/>` tags in
+/// the text become pauses with the mouth at rest.
+pub fn synthesize(text: &str, voice_id: &str, options: SpeechOptions) -> Result<Speech, SpeechError> {
     validate_text(text)?;
+    options.validate()?;
     let voice = find_voice(voice_id).ok_or_else(|| SpeechError::UnknownVoice(voice_id.to_string()))?;
-    let raw = espeak::speak(text, voice)?;
-    let duration = raw.samples.len() as f32 / raw.sample_rate as f32;
-    let phonemes = spans(&raw.phonemes, duration)
-        .map(|(start, end, name)| TimedPhoneme { start, end, phoneme: name.clone(), viseme: Viseme::from_ipa(name) })
-        .collect();
-    let words =
-        spans(&raw.words, duration).map(|(start, end, text)| TimedWord { start, end, text: text.clone() }).collect();
-    Ok(Speech { sample_rate: raw.sample_rate, samples: raw.samples, phonemes, words })
+    let mut speech: Option<Speech> = None;
+    for (piece, pause) in split_breaks(text)? {
+        let mut part = if piece.trim().is_empty() {
+            Speech::silence(0.0, speech.as_ref().map_or(SILENCE_SAMPLE_RATE, |s| s.sample_rate))
+        } else {
+            let raw = espeak::speak(piece, voice, options.speed, options.pitch.round() as i32)?;
+            let duration = raw.samples.len() as f32 / raw.sample_rate as f32;
+            let phonemes = spans(&raw.phonemes, duration)
+                .map(|(start, end, name)| TimedPhoneme {
+                    start,
+                    end,
+                    phoneme: name.clone(),
+                    viseme: Viseme::from_ipa(name),
+                })
+                .collect();
+            let words = spans(&raw.words, duration)
+                .map(|(start, end, text)| TimedWord { start, end, text: text.clone() })
+                .collect();
+            Speech { sample_rate: raw.sample_rate, samples: raw.samples, phonemes, words }
+        };
+        if pause > 0.0 {
+            part.append(Speech::silence(pause, part.sample_rate));
+        }
+        match speech.as_mut() {
+            Some(all) => all.append(part),
+            None => speech = Some(part),
+        }
+    }
+    speech.filter(|s| !s.samples.is_empty()).ok_or(SpeechError::EmptyText)
 }
 
 #[cfg(test)]
@@ -106,7 +224,8 @@ mod tests {
 
     #[test]
     fn english_sentence_has_audio_and_ordered_timing() {
-        let speech = synthesize("Hello world, my mouth moves.", DEFAULT_VOICE_ID).expect("speak");
+        let speech =
+            synthesize("Hello world, my mouth moves.", DEFAULT_VOICE_ID, SpeechOptions::default()).expect("speak");
         assert_eq!(speech.sample_rate, 22050);
         assert!(speech.duration() > 1.0 && speech.duration() < 5.0, "duration {}", speech.duration());
         let peak = speech.samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
@@ -122,7 +241,8 @@ mod tests {
     #[test]
     fn every_catalogue_voice_speaks() {
         for voice in voices() {
-            let speech = synthesize("1 2 3 4 5", &voice.voice_id).unwrap_or_else(|e| panic!("{}: {e}", voice.voice_id));
+            let speech = synthesize("1 2 3 4 5", &voice.voice_id, SpeechOptions::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", voice.voice_id));
             assert!(speech.duration() > 0.5, "{}", voice.voice_id);
             assert!(!speech.phonemes.is_empty(), "{}", voice.voice_id);
         }
@@ -130,9 +250,60 @@ mod tests {
 
     #[test]
     fn bad_requests_are_refused() {
-        assert!(matches!(synthesize("hi", "nope"), Err(SpeechError::UnknownVoice(_))));
-        assert!(matches!(synthesize("  ", DEFAULT_VOICE_ID), Err(SpeechError::EmptyText)));
+        assert!(matches!(synthesize("hi", "nope", SpeechOptions::default()), Err(SpeechError::UnknownVoice(_))));
+        assert!(matches!(synthesize("  ", DEFAULT_VOICE_ID, SpeechOptions::default()), Err(SpeechError::EmptyText)));
         let long = "a".repeat(MAX_TEXT_CHARS + 1);
-        assert!(matches!(synthesize(&long, DEFAULT_VOICE_ID), Err(SpeechError::TextTooLong { chars: 5001 })));
+        assert!(matches!(
+            synthesize(&long, DEFAULT_VOICE_ID, SpeechOptions::default()),
+            Err(SpeechError::TextTooLong { chars: 5001 })
+        ));
+    }
+
+    #[test]
+    fn breaks_add_silence_with_the_mouth_at_rest() {
+        let plain = synthesize("Wait for it. Now.", DEFAULT_VOICE_ID, SpeechOptions::default()).expect("speak");
+        let paused = synthesize("Wait for it. <break time=\"1s\"/> Now.", DEFAULT_VOICE_ID, SpeechOptions::default())
+            .expect("speak");
+        let added = paused.duration() - plain.duration();
+        // The break replaces the short pause espeak-ng makes between the sentences.
+        assert!((0.7..1.3).contains(&added), "a 1 s break adds {added} s");
+        // Somewhere in the middle there is a rest of at least a second, in the timings and in the audio.
+        let rest =
+            paused.phonemes.iter().filter(|p| p.viseme == Viseme::Rest).map(|p| p.end - p.start).fold(0.0, f32::max);
+        assert!(rest >= 0.95, "longest rest {rest} s");
+        assert!(paused.phonemes.windows(2).all(|w| (w[1].start - w[0].end).abs() < 1e-3), "no gaps or overlaps");
+        let words: Vec<&str> = paused.words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(words, ["Wait", "for", "it", "Now"]);
+        assert!(paused.words[3].start > 1.5, "the word after the break starts after it");
+        let ms = synthesize("Go <break time='500ms'/> on", DEFAULT_VOICE_ID, SpeechOptions::default()).expect("ms");
+        assert!(ms.duration() > 0.8);
+    }
+
+    #[test]
+    fn speed_and_pitch_change_the_voice() {
+        let text = "The quick brown fox jumps over the lazy dog.";
+        let normal = synthesize(text, DEFAULT_VOICE_ID, SpeechOptions::default()).expect("normal");
+        let fast = synthesize(text, DEFAULT_VOICE_ID, SpeechOptions { speed: 1.5, pitch: 0.0 }).expect("fast");
+        let slow = synthesize(text, DEFAULT_VOICE_ID, SpeechOptions { speed: 0.5, pitch: 0.0 }).expect("slow");
+        assert!(fast.duration() < 0.8 * normal.duration(), "{} vs {}", fast.duration(), normal.duration());
+        assert!(slow.duration() > 1.4 * normal.duration(), "{} vs {}", slow.duration(), normal.duration());
+        let high = synthesize(text, DEFAULT_VOICE_ID, SpeechOptions { speed: 1.0, pitch: 40.0 }).expect("high");
+        assert!(high.samples != normal.samples, "pitch changes the sound");
+        let again = synthesize(text, DEFAULT_VOICE_ID, SpeechOptions::default()).expect("again");
+        // espeak-ng keeps parameters between calls; ours are set on every call.
+        let drift = (again.duration() - normal.duration()).abs() / normal.duration();
+        assert!(drift < 0.02, "options do not leak into the next call ({drift})");
+    }
+
+    #[test]
+    fn bad_options_and_breaks_are_refused() {
+        for options in [SpeechOptions { speed: 1.6, pitch: 0.0 }, SpeechOptions { speed: 1.0, pitch: -51.0 }] {
+            assert!(matches!(synthesize("hi", DEFAULT_VOICE_ID, options), Err(SpeechError::Option(_))));
+        }
+        for text in ["a <break time=\"1s\"", "a <break/> b", "a <break time=\"soon\"/> b", "a <break time=\"11s\"/> b"]
+        {
+            let result = synthesize(text, DEFAULT_VOICE_ID, SpeechOptions::default());
+            assert!(matches!(result, Err(SpeechError::Option(_))), "{text}: {result:?}");
+        }
     }
 }

@@ -59,6 +59,27 @@ struct VoiceInput {
     kind: String,
     input_text: Option<String>,
     voice_id: Option<String>,
+    /// HeyGen's clients send these as numbers or as numeric strings.
+    speed: Option<Value>,
+    pitch: Option<Value>,
+    duration: Option<Value>,
+}
+
+/// HeyGen's limits on a silence scene, in seconds.
+const SILENCE_SECONDS: std::ops::RangeInclusive<f32> = 1.0..=100.0;
+
+/// A number given as a JSON number or a numeric string.
+fn number(field: &str, value: &Option<Value>) -> Result<Option<f32>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => Ok(n.as_f64().map(|v| v as f32)),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<f32>()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("{field} '{s}' is not a number"))),
+        Some(other) => Err(ApiError::bad_request(format!("{field} must be a number, not {other}"))),
+    }
 }
 
 #[derive(Deserialize)]
@@ -125,18 +146,39 @@ async fn validate(app: &App, key_id: &str, request: &GenerateRequest) -> Result<
             group.error_msg.unwrap_or_default()
         )));
     }
-    if scene.voice.kind != "text" {
-        return Err(ApiError::bad_request(format!(
-            "voice.type '{}' is not supported yet; use \"text\" with input_text and voice_id",
-            scene.voice.kind
-        )));
-    }
-    let text = scene.voice.input_text.clone().unwrap_or_default();
-    speech::validate_text(&text).map_err(|e| ApiError::bad_request(format!("voice.input_text: {e}")))?;
-    let voice_id = scene.voice.voice_id.clone().unwrap_or_else(|| speech::DEFAULT_VOICE_ID.to_string());
-    if speech::find_voice(&voice_id).is_none() {
-        return Err(ApiError::bad_request(speech::SpeechError::UnknownVoice(voice_id).to_string()));
-    }
+    let voice = &scene.voice;
+    let options = speech::SpeechOptions {
+        speed: number("voice.speed", &voice.speed)?.unwrap_or(1.0),
+        pitch: number("voice.pitch", &voice.pitch)?.unwrap_or(0.0),
+    };
+    options.validate().map_err(|e| ApiError::bad_request(format!("voice: {e}")))?;
+    let voice_id = voice.voice_id.clone().unwrap_or_else(|| speech::DEFAULT_VOICE_ID.to_string());
+    let (text, silence) = match voice.kind.as_str() {
+        "text" => {
+            let text = voice.input_text.clone().unwrap_or_default();
+            speech::validate_text(&text).map_err(|e| ApiError::bad_request(format!("voice.input_text: {e}")))?;
+            if speech::find_voice(&voice_id).is_none() {
+                return Err(ApiError::bad_request(speech::SpeechError::UnknownVoice(voice_id).to_string()));
+            }
+            (text, None)
+        }
+        "silence" => {
+            let seconds = number("voice.duration", &voice.duration)?.unwrap_or(1.0);
+            if !SILENCE_SECONDS.contains(&seconds) {
+                return Err(ApiError::bad_request(format!(
+                    "voice.duration is {seconds}; a silence lasts {} to {} seconds",
+                    SILENCE_SECONDS.start(),
+                    SILENCE_SECONDS.end()
+                )));
+            }
+            (String::new(), Some(seconds))
+        }
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "voice.type '{other}' is not supported yet; use \"text\" (input_text, voice_id) or \"silence\" (duration)"
+            )));
+        }
+    };
     let mut look = character_look(&scene.character)?;
     let background = match &scene.background {
         None => [255, 255, 255],
@@ -159,6 +201,9 @@ async fn validate(app: &App, key_id: &str, request: &GenerateRequest) -> Result<
         talking_photo_id: group.id,
         text,
         voice_id,
+        speed: options.speed,
+        pitch: options.pitch,
+        silence,
         width: spec.width,
         height: spec.height,
         background,

@@ -20,7 +20,7 @@ pub(crate) async fn list(State(app): State<App>, Tenant(_): Tenant) -> Json<Valu
                 "gender": voice.gender.as_str(),
                 "name": voice.name,
                 "preview_audio": format!("{}/voice-previews/{}.wav", app.public_url, voice.voice_id),
-                "support_pause": false,
+                "support_pause": true,
                 "emotion_support": false,
                 "support_interactive_avatar": false,
             })
@@ -40,7 +40,8 @@ pub(crate) async fn preview(State(app): State<App>, Path(file): Path<String>) ->
         let temporary = path.with_extension(format!("tmp-{}.wav", crate::db::new_id()));
         let target = temporary.clone();
         tokio::task::spawn_blocking(move || -> Result<(), String> {
-            let speech = speech::synthesize(&text, &voice_id).map_err(|e| e.to_string())?;
+            let speech =
+                speech::synthesize(&text, &voice_id, speech::SpeechOptions::default()).map_err(|e| e.to_string())?;
             media::write_wav(&target, speech.sample_rate, &speech.samples).map_err(|e| e.to_string())
         })
         .await
