@@ -37,6 +37,24 @@ pub fn write_wav(path: &Path, sample_rate: u32, samples: &[i16]) -> Result<(), M
     Ok(())
 }
 
+/// Decodes any audio ffmpeg reads (MP3, WAV, M4A, the sound of an MP4) to
+/// mono 16-bit PCM at `sample_rate`.
+pub fn decode_audio(path: &Path, sample_rate: u32) -> Result<Vec<i16>, MediaError> {
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-i"])
+        .arg(path)
+        .args(["-vn", "-ac", "1", "-ar", &sample_rate.to_string(), "-f", "s16le", "-"])
+        .output()
+        .map_err(|e| spawn_error("ffmpeg", e))?;
+    if !output.status.success() {
+        return Err(MediaError::ToolFailed {
+            tool: "ffmpeg",
+            message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    Ok(output.stdout.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect())
+}
+
 /// Checks that ffmpeg and ffprobe can be started.
 pub fn check_tools() -> Result<(), MediaError> {
     for tool in ["ffmpeg", "ffprobe"] {

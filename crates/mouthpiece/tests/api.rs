@@ -425,7 +425,8 @@ async fn bad_video_requests_get_clear_errors() {
         (voice(json!({"type": "text", "input_text": "Hi", "pitch": -80})), "pitch"),
         (voice(json!({"type": "text", "input_text": "Hi <break time=\"forever\"/>"})), "break time"),
         (voice(json!({"type": "silence", "duration": 0.5})), "silence"),
-        (voice(json!({"type": "audio", "audio_asset_id": "x"})), "not supported yet"),
+        (voice(json!({"type": "audio", "audio_url": "http://127.0.0.1/a.wav"})), "audio_url is not supported yet"),
+        (voice(json!({"type": "video"})), "not one of"),
     ] {
         let (status, reply) = generate(&server, body.clone()).await;
         assert_eq!(status, 400, "{body} → {reply}");
@@ -519,4 +520,84 @@ async fn silence_pauses_and_speed_shape_the_audio() {
     assert!((durations[0] - 2.5).abs() < 0.05, "silence of 2.5 s: {}", durations[0]);
     assert!(durations[2] < 0.8 * durations[1], "speed 1.5 is shorter: {durations:?}");
     assert!(durations[3] > 2.5, "a 2 s break lengthens the video: {durations:?}");
+}
+
+/// Mono 16 kHz samples of a video's sound.
+fn decode_audio_track(video: &Path) -> Vec<f32> {
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(video)
+        .args(["-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-"])
+        .output()
+        .expect("ffmpeg");
+    output.stdout.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).collect()
+}
+
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len()) as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let (va, vb): (f64, f64) = (a.iter().map(|x| (x - ma).powi(2)).sum(), b.iter().map(|y| (y - mb).powi(2)).sum());
+    cov / (va.sqrt() * vb.sqrt()).max(1e-12)
+}
+
+#[tokio::test]
+async fn an_uploaded_recording_drives_the_mouth() {
+    let server = start_server().await;
+    let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let (status, body) = upload(&server, "audio/wav", b"RIFF but not really a wave file".to_vec()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().expect("message").contains("no audio stream"), "{body}");
+
+    let dir = tempfile::tempdir().expect("temp");
+    let recording = dir.path().join("recording.wav");
+    let spoken = speech::synthesize(
+        "This recording was made elsewhere. <break time=\"1s\"/> The mouth should follow it anyway.",
+        "en-gb-male",
+        speech::SpeechOptions::default(),
+    )
+    .expect("speech");
+    media::write_wav(&recording, spoken.sample_rate, &spoken.samples).expect("wav");
+    let (status, asset) = upload(&server, "audio/wav", std::fs::read(&recording).expect("read")).await;
+    assert_eq!(status, 200, "{asset}");
+    assert_eq!(asset["data"]["file_type"], "audio");
+    let (status, generated) = generate(
+        &server,
+        json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                                 "voice": {"type": "audio", "audio_asset_id": asset["data"]["id"]}}],
+               "dimension": {"width": 720, "height": 406}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{generated}");
+    let done = wait_for_video(&server, generated["data"]["video_id"].as_str().expect("video_id")).await;
+    let duration = done["duration"].as_f64().expect("duration");
+    assert!((duration - f64::from(spoken.duration())).abs() < 0.05, "{duration} vs {}", spoken.duration());
+
+    let video = dir.path().join("video.mp4");
+    download(done["video_url"].as_str().expect("video_url"), &video).await;
+    let frames = decode_frames(&video, 720, 406);
+    let sound = decode_audio_track(&video);
+    // Mouth activity: how far the mouth region is from the first (closed) frame.
+    let activity: Vec<f64> = frames
+        .iter()
+        .map(|frame| {
+            let mut total = 0u64;
+            for y in 104..128 {
+                for x in 318..352 {
+                    let at = (y * 720 + x) * 3;
+                    total += (0..3).map(|c| u64::from(frame[at + c].abs_diff(frames[0][at + c]))).sum::<u64>();
+                }
+            }
+            total as f64
+        })
+        .collect();
+    let loudness: Vec<f64> = (0..frames.len())
+        .map(|i| {
+            let window = &sound[(i * 640).min(sound.len())..((i + 1) * 640).min(sound.len())];
+            (window.iter().map(|s| f64::from(s * s)).sum::<f64>() / window.len().max(1) as f64).sqrt()
+        })
+        .collect();
+    let r = correlation(&activity, &loudness);
+    eprintln!("uploaded recording: mouth activity correlates {r:.3} with loudness");
+    assert!(r > 0.5, "the mouth follows the recording: {r:.3}");
 }

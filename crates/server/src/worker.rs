@@ -25,6 +25,9 @@ pub(crate) struct VideoOrder {
     /// Seconds of silence instead of speech (voice type "silence").
     #[serde(default)]
     pub silence: Option<f32>,
+    /// An uploaded recording instead of speech (voice type "audio").
+    #[serde(default)]
+    pub audio_asset: Option<String>,
     pub width: u32,
     pub height: u32,
     pub background: [u8; 3],
@@ -85,6 +88,8 @@ impl Look {
 }
 
 pub(crate) const TRAIN_JOB: &str = "train";
+/// The longest uploaded recording a video may use.
+const MAX_RECORDING_SECONDS: f32 = 600.0;
 pub(crate) const VIDEO_JOB: &str = "video";
 
 /// Why a job did not finish.
@@ -291,10 +296,32 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
         Some(asset_id) => Some(background_of(app, &video_key(app, video_id).await?, asset_id).await?),
         None => None,
     };
+    let recording = match &order.audio_asset {
+        Some(asset_id) => {
+            let key = video_key(app, video_id).await?;
+            let asset = app
+                .db
+                .asset(&key, asset_id)
+                .await?
+                .ok_or_else(|| JobError::Rejected(format!("audio asset {asset_id} is gone")))?;
+            Some(app.store.path(&asset.file))
+        }
+        None => None,
+    };
     let rendered = tokio::task::spawn_blocking(move || -> Result<f32, PipelineError> {
-        let speech = match order.silence {
-            Some(seconds) => speech::Speech::silence(seconds, speech::SILENCE_SAMPLE_RATE),
-            None => speech::synthesize(
+        let speech = match (order.silence, recording) {
+            (_, Some(path)) => {
+                let samples = media::decode_audio(&path, speech::SILENCE_SAMPLE_RATE)?;
+                let seconds = samples.len() as f32 / speech::SILENCE_SAMPLE_RATE as f32;
+                if seconds > MAX_RECORDING_SECONDS {
+                    return Err(PipelineError::Speech(speech::SpeechError::Option(format!(
+                        "the recording lasts {seconds:.0} s; at most {MAX_RECORDING_SECONDS:.0} s are accepted"
+                    ))));
+                }
+                speech::Speech::from_audio(samples, speech::SILENCE_SAMPLE_RATE)
+            }
+            (Some(seconds), None) => speech::Speech::silence(seconds, speech::SILENCE_SAMPLE_RATE),
+            (None, None) => speech::synthesize(
                 &order.text,
                 &order.voice_id,
                 speech::SpeechOptions { speed: order.speed, pitch: order.pitch },

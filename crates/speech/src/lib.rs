@@ -6,6 +6,7 @@
 //! word. Phonemes are mapped to [`Viseme`]s (mouth shapes), which is all the
 //! motion stage needs to know about the sound.
 
+mod analysis;
 mod espeak;
 mod viseme;
 mod voices;

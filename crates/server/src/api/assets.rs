@@ -23,6 +23,8 @@ const ACCEPTED: &[(&str, &str, &str)] = &[
     ("audio/mpeg", "audio", "mp3"),
     ("audio/wav", "audio", "wav"),
     ("audio/x-wav", "audio", "wav"),
+    ("audio/mp4", "audio", "m4a"),
+    ("audio/x-m4a", "audio", "m4a"),
     ("video/mp4", "video", "mp4"),
 ];
 
@@ -73,6 +75,20 @@ pub(crate) async fn upload(
     let id = new_id();
     let file = format!("assets/{id}.{extension}");
     app.store.put(&file, &body).await?;
+    if file_type != "image" {
+        // Audio and video are checked by reading them: the bytes must be what the Content-Type says.
+        let path = app.store.path(&file);
+        let kind = if file_type == "audio" { "audio" } else { "video" };
+        let probed = tokio::task::spawn_blocking(move || media::probe(&path)).await.map_err(ApiError::internal)?;
+        let readable = probed.map(|info| !info.streams_of(kind).is_empty()).unwrap_or(false);
+        if !readable {
+            let _ = tokio::fs::remove_file(app.store.path(&file)).await;
+            return Err(ApiError::bad_request(format!(
+                "the upload is not readable {content_type}: no {kind} stream found in it"
+            ))
+            .into());
+        }
+    }
     let name = query.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| id.clone());
     let asset = Asset { id: id.clone(), name, file_type: file_type.to_string(), file: file.clone() };
     app.db.insert_asset(&key_id, &asset, &content_type, body.len()).await?;

@@ -63,6 +63,8 @@ struct VoiceInput {
     speed: Option<Value>,
     pitch: Option<Value>,
     duration: Option<Value>,
+    audio_asset_id: Option<String>,
+    audio_url: Option<String>,
 }
 
 /// HeyGen's limits on a silence scene, in seconds.
@@ -153,6 +155,7 @@ async fn validate(app: &App, key_id: &str, request: &GenerateRequest) -> Result<
     };
     options.validate().map_err(|e| ApiError::bad_request(format!("voice: {e}")))?;
     let voice_id = voice.voice_id.clone().unwrap_or_else(|| speech::DEFAULT_VOICE_ID.to_string());
+    let mut audio_asset = None;
     let (text, silence) = match voice.kind.as_str() {
         "text" => {
             let text = voice.input_text.clone().unwrap_or_default();
@@ -173,9 +176,27 @@ async fn validate(app: &App, key_id: &str, request: &GenerateRequest) -> Result<
             }
             (String::new(), Some(seconds))
         }
+        "audio" => {
+            let Some(asset_id) = voice.audio_asset_id.as_deref() else {
+                let hint = if voice.audio_url.is_some() { "voice.audio_url is not supported yet; " } else { "" };
+                return Err(ApiError::bad_request(format!(
+                    "{hint}upload the recording with POST /v1/asset and give its id as voice.audio_asset_id"
+                )));
+            };
+            let asset = app
+                .db
+                .asset(key_id, asset_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("audio asset '{asset_id}' not found")))?;
+            if asset.file_type != "audio" {
+                return Err(ApiError::bad_request(format!("asset {asset_id} is {}, not audio", asset.file_type)));
+            }
+            audio_asset = Some(asset.id);
+            (String::new(), None)
+        }
         other => {
             return Err(ApiError::bad_request(format!(
-                "voice.type '{other}' is not supported yet; use \"text\" (input_text, voice_id) or \"silence\" (duration)"
+                "voice.type '{other}' is not one of \"text\", \"audio\", \"silence\""
             )));
         }
     };
@@ -204,6 +225,7 @@ async fn validate(app: &App, key_id: &str, request: &GenerateRequest) -> Result<
         speed: options.speed,
         pitch: options.pitch,
         silence,
+        audio_asset,
         width: spec.width,
         height: spec.height,
         background,
