@@ -18,6 +18,18 @@ struct Server {
     _data: tempfile::TempDir,
 }
 
+impl Server {
+    /// A second API key (another tenant) on the same server.
+    fn another_key(&self) -> String {
+        let created = Command::new(BIN)
+            .args(["keys", "create", "--data-dir"])
+            .arg(self._data.path())
+            .output()
+            .expect("keys create");
+        String::from_utf8_lossy(&created.stdout).lines().last().expect("key line").trim().to_string()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -600,4 +612,124 @@ async fn an_uploaded_recording_drives_the_mouth() {
     let r = correlation(&activity, &loudness);
     eprintln!("uploaded recording: mouth activity correlates {r:.3} with loudness");
     assert!(r > 0.5, "the mouth follows the recording: {r:.3}");
+}
+
+async fn call_as(server: &Server, key: &str, method: reqwest::Method, path: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .request(method, format!("{}{path}", server.base))
+        .header("X-Api-Key", key)
+        .send()
+        .await
+        .expect(path);
+    json_of(response).await
+}
+
+#[tokio::test]
+async fn libraries_page_delete_and_stay_within_their_tenant() {
+    let server = start_server().await;
+    let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let mut video_ids = Vec::new();
+    for _ in 0..3 {
+        let (status, generated) = generate(
+            &server,
+            json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                                     "voice": {"type": "silence", "duration": 1}}],
+                   "dimension": {"width": 128, "height": 128}, "title": "quiet"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{generated}");
+        video_ids.push(generated["data"]["video_id"].as_str().expect("video_id").to_string());
+    }
+    for id in &video_ids {
+        wait_for_video(&server, id).await;
+    }
+
+    // Pages of two, newest first, continued by the token.
+    let get = reqwest::Method::GET;
+    let (status, first) = call(&server, get.clone(), "/v1/video.list?limit=2", None).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["code"], 100);
+    let page: Vec<&str> = first["data"]["videos"]
+        .as_array()
+        .expect("videos")
+        .iter()
+        .map(|v| v["video_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(page.len(), 2);
+    assert!(first["data"]["videos"][0]["created_at"].is_i64() && first["data"]["videos"][0]["status"] == "completed");
+    let token = first["data"]["token"].as_str().expect("a token while more remain").to_string();
+    let (_, second) = call(&server, get.clone(), &format!("/v1/video.list?limit=2&token={token}"), None).await;
+    let rest: Vec<&str> = second["data"]["videos"]
+        .as_array()
+        .expect("videos")
+        .iter()
+        .map(|v| v["video_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(rest.len(), 1);
+    assert!(second["data"]["token"].is_null());
+    let mut all: Vec<&str> = page.iter().chain(rest.iter()).copied().collect();
+    all.sort();
+    let mut expected: Vec<&str> = video_ids.iter().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(all, expected, "every video once");
+    let (status, _) = call(&server, get.clone(), "/v1/video.list?token=garbage", None).await;
+    assert_eq!(status, 400);
+
+    // The avatar, as every list shows it.
+    let (_, groups) = call(&server, get.clone(), "/v2/avatar_group.list", None).await;
+    let group = &groups["data"]["avatar_group_list"][0];
+    assert_eq!(group["id"], group_id.as_str());
+    assert!(
+        group["created_at"].is_i64()
+            && group["num_looks"] == 1
+            && group["preview_image"].as_str().expect("url").starts_with("http")
+    );
+    let (_, looks) = call(&server, get.clone(), &format!("/v2/avatar_group/{group_id}/avatars"), None).await;
+    let look = &looks["data"]["avatar_list"][0];
+    for field in ["id", "name", "avatar_id", "avatar_name", "gender", "preview_image_url", "preview_video_url"] {
+        assert!(look[field].is_string(), "{field} in {look}");
+    }
+    assert_eq!(look["premium"], false);
+    let (_, avatars) = call(&server, get.clone(), "/v2/avatars", None).await;
+    assert_eq!(avatars["data"]["avatars"][0]["avatar_id"], group_id.as_str());
+    let (_, photos) = call(&server, get.clone(), "/v1/talking_photo.list", None).await;
+    assert_eq!(photos["data"][0]["id"], group_id.as_str());
+
+    // Another tenant sees none of it, and cannot touch it: 404, as if it did not exist.
+    let other = server.another_key();
+    let (_, theirs) = call_as(&server, &other, get.clone(), "/v1/video.list").await;
+    assert_eq!(theirs["data"]["videos"].as_array().expect("videos").len(), 0);
+    let (_, theirs) = call_as(&server, &other, get.clone(), "/v2/avatar_group.list").await;
+    assert_eq!(theirs["data"]["avatar_group_list"].as_array().expect("groups").len(), 0);
+    for (method, path) in [
+        (get.clone(), format!("/v1/video_status.get?video_id={}", video_ids[0])),
+        (reqwest::Method::DELETE, format!("/v1/video.delete?video_id={}", video_ids[0])),
+        (get.clone(), format!("/v2/photo_avatar/train/status/{group_id}")),
+        (get.clone(), format!("/v2/avatar_group/{group_id}/avatars")),
+        (reqwest::Method::DELETE, format!("/v1/talking_photo/{group_id}")),
+    ] {
+        let (status, reply) = call_as(&server, &other, method, &path).await;
+        assert_eq!(status, 404, "{path}: {reply}");
+    }
+
+    // Deleting a video removes it and its files.
+    let (_, status_reply) =
+        call(&server, get.clone(), &format!("/v1/video_status.get?video_id={}", video_ids[0]), None).await;
+    let video_url = status_reply["data"]["video_url"].as_str().expect("url").to_string();
+    let (status, _) =
+        call(&server, reqwest::Method::DELETE, &format!("/v1/video.delete?video_id={}", video_ids[0]), None).await;
+    assert_eq!(status, 200);
+    let (status, _) =
+        call(&server, get.clone(), &format!("/v1/video_status.get?video_id={}", video_ids[0]), None).await;
+    assert_eq!(status, 404);
+    assert_eq!(reqwest::get(&video_url).await.expect("get").status().as_u16(), 404, "the file is gone");
+    let (_, left) = call(&server, get.clone(), "/v1/video.list", None).await;
+    assert_eq!(left["data"]["videos"].as_array().expect("videos").len(), 2);
+    // Deleting the talking photo keeps the videos made with it.
+    let (status, _) = call(&server, reqwest::Method::DELETE, &format!("/v1/talking_photo/{group_id}"), None).await;
+    assert_eq!(status, 200);
+    let (_, groups) = call(&server, get.clone(), "/v2/avatar_group.list", None).await;
+    assert_eq!(groups["data"]["total_count"], 0);
+    let (status, _) = call(&server, get, &format!("/v1/video_status.get?video_id={}", video_ids[1]), None).await;
+    assert_eq!(status, 200);
 }

@@ -46,11 +46,15 @@ pub(crate) struct AvatarGroup {
     pub faces_found: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The stored photo, when the query joins it in.
+    #[sqlx(default)]
+    pub image_file: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]
 pub(crate) struct Video {
     pub id: String,
+    pub title: Option<String>,
     pub status: String,
     pub request: String,
     pub progress: f64,
@@ -284,6 +288,69 @@ impl Db {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// One page of a tenant's videos, newest first, after the cursor
+    /// `(created_at, id)` of the last video of the previous page.
+    pub(crate) async fn videos_page(
+        &self,
+        key_id: &str,
+        after: Option<(i64, String)>,
+        limit: i64,
+    ) -> Result<Vec<Video>, sqlx::Error> {
+        let (created, id) = after.unwrap_or((i64::MAX, String::new()));
+        sqlx::query_as(
+            "SELECT * FROM videos WHERE key_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+             ORDER BY created_at DESC, id DESC LIMIT ?",
+        )
+        .bind(key_id)
+        .bind(created)
+        .bind(created)
+        .bind(if id.is_empty() { "\u{10FFFF}".to_string() } else { id })
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Removes a video's row; its job, if still queued, goes with it.
+    pub(crate) async fn delete_video(&self, key_id: &str, id: &str) -> Result<Option<Video>, sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        let video: Option<Video> = sqlx::query_as("SELECT * FROM videos WHERE id = ? AND key_id = ?")
+            .bind(id)
+            .bind(key_id)
+            .fetch_optional(&mut *transaction)
+            .await?;
+        if video.is_some() {
+            sqlx::query("DELETE FROM jobs WHERE kind = 'video' AND target_id = ? AND state = 'queued'")
+                .bind(id)
+                .execute(&mut *transaction)
+                .await?;
+            sqlx::query("DELETE FROM videos WHERE id = ?").bind(id).execute(&mut *transaction).await?;
+        }
+        transaction.commit().await?;
+        Ok(video)
+    }
+
+    pub(crate) async fn avatar_groups(&self, key_id: &str) -> Result<Vec<AvatarGroup>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT g.*, a.file AS image_file FROM avatar_groups g JOIN assets a ON a.id = g.image_asset_id
+             WHERE g.key_id = ? ORDER BY g.created_at DESC, g.id",
+        )
+        .bind(key_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    pub(crate) async fn delete_avatar_group(&self, key_id: &str, id: &str) -> Result<Option<AvatarGroup>, sqlx::Error> {
+        let group = self.avatar_group(Some(key_id), id).await?;
+        if group.is_some() {
+            sqlx::query("DELETE FROM avatar_groups WHERE id = ? AND key_id = ?")
+                .bind(id)
+                .bind(key_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(group)
     }
 
     pub(crate) async fn fail_video(&self, id: &str, code: i64, message: &str) -> Result<(), sqlx::Error> {

@@ -6,7 +6,7 @@ use super::assets::asset_id_of_image_key;
 use crate::App;
 use crate::auth::Tenant;
 use crate::db::{AvatarGroup, new_id, now};
-use crate::error::{ApiError, V2Error};
+use crate::error::{ApiError, V1Error, V2Error};
 use crate::worker::TRAIN_JOB;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -44,6 +44,7 @@ pub(crate) async fn create_group(
         faces_found: None,
         created_at: at,
         updated_at: at,
+        image_file: Some(asset.file.clone()),
     };
     app.db.insert_avatar_group(&group).await?;
     Ok(Json(json!({
@@ -101,4 +102,110 @@ async fn find_group(app: &App, key_id: &str, group_id: &str) -> Result<AvatarGro
         .avatar_group(Some(key_id), group_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("avatar group '{group_id}' not found")))
+}
+
+fn image_url(app: &App, group: &AvatarGroup) -> String {
+    group.image_file.as_ref().map(|file| format!("{}/files/{file}", app.public_url)).unwrap_or_default()
+}
+
+/// `GET /v2/avatar_group.list`: the tenant's photo avatar groups.
+pub(crate) async fn list_groups(State(app): State<App>, Tenant(key_id): Tenant) -> Result<Json<Value>, V2Error> {
+    let groups = app.db.avatar_groups(&key_id).await?;
+    let list: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            json!({
+                "id": g.id,
+                "name": g.name,
+                "group_type": "PHOTO",
+                "created_at": g.created_at,
+                "num_looks": 1,
+                "preview_image": image_url(&app, g),
+                "train_status": g.status,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"error": null, "data": {"total_count": list.len(), "avatar_group_list": list}})))
+}
+
+/// `GET /v2/avatar_group/{group_id}/avatars`: a group's looks. A photo
+/// group has one look, the photo itself, whose id is the group's.
+pub(crate) async fn group_avatars(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    Path(group_id): Path<String>,
+) -> Result<Json<Value>, V2Error> {
+    let group = find_group(&app, &key_id, &group_id).await?;
+    let with_image = app.db.avatar_groups(&key_id).await?.into_iter().find(|g| g.id == group.id).unwrap_or(group);
+    let image = image_url(&app, &with_image);
+    Ok(Json(json!({"error": null, "data": {"avatar_list": [{
+        "id": with_image.id,
+        "name": with_image.name,
+        "avatar_id": with_image.id,
+        "avatar_name": with_image.name,
+        "group_id": with_image.id,
+        "image_url": image,
+        "preview_image_url": image,
+        "preview_video_url": "",
+        "gender": "unknown",
+        "premium": false,
+        "status": with_image.status,
+        "created_at": with_image.created_at,
+    }]}})))
+}
+
+/// `GET /v2/avatars`: the tenant's talking photos, both as avatars (for
+/// clients that only know avatars) and as talking photos.
+pub(crate) async fn list_avatars(State(app): State<App>, Tenant(key_id): Tenant) -> Result<Json<Value>, V2Error> {
+    let groups = app.db.avatar_groups(&key_id).await?;
+    let avatars: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            json!({
+                "avatar_id": g.id,
+                "avatar_name": g.name,
+                "gender": "unknown",
+                "preview_image_url": image_url(&app, g),
+                "preview_video_url": "",
+                "premium": false,
+                "type": "talking_photo",
+            })
+        })
+        .collect();
+    let talking_photos: Vec<Value> = groups
+        .iter()
+        .map(|g| json!({"talking_photo_id": g.id, "talking_photo_name": g.name, "preview_image_url": image_url(&app, g)}))
+        .collect();
+    Ok(Json(json!({"error": null, "data": {"avatars": avatars, "talking_photos": talking_photos}})))
+}
+
+/// `GET /v1/talking_photo.list`.
+pub(crate) async fn list_talking_photos(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+) -> Result<Json<Value>, V1Error> {
+    let groups = app.db.avatar_groups(&key_id).await?;
+    let list: Vec<Value> = groups
+        .iter()
+        .map(|g| json!({"id": g.id, "image_url": image_url(&app, g), "circle_image": image_url(&app, g)}))
+        .collect();
+    Ok(Json(json!({"code": 100, "message": "Success", "data": list})))
+}
+
+/// `DELETE /v1/talking_photo/{id}`: the avatar and its rig go; the
+/// uploaded photo and videos already made with it stay.
+pub(crate) async fn delete_talking_photo(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, V1Error> {
+    let group = app
+        .db
+        .delete_avatar_group(&key_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("talking photo '{id}' not found")))?;
+    if let Some(rig) = &group.rig_file {
+        let _ = tokio::fs::remove_file(app.store.path(rig)).await;
+    }
+    Ok(Json(json!({"code": 100, "message": "Success", "data": null})))
 }

@@ -348,3 +348,76 @@ fn status_data(app: &App, video: &Video) -> Value {
         "eta_seconds": eta,
     })
 }
+
+/// Videos a page of `video.list` holds unless the client asks otherwise.
+const DEFAULT_PAGE: i64 = 100;
+
+#[derive(Deserialize)]
+pub(crate) struct ListQuery {
+    limit: Option<i64>,
+    token: Option<String>,
+}
+
+/// `GET /v1/video.list`: the tenant's videos, newest first, a page at a
+/// time; `token` continues after the previous page.
+pub(crate) async fn list(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, V1Error> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=DEFAULT_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit is {limit}; give 1 to {DEFAULT_PAGE}")).into());
+    }
+    let after = match query.token.as_deref().filter(|t| !t.is_empty()) {
+        None => None,
+        Some(token) => {
+            let parsed =
+                token.split_once('-').and_then(|(at, id)| at.parse::<i64>().ok().map(|at| (at, id.to_string())));
+            Some(parsed.ok_or_else(|| ApiError::bad_request("token is not one this server gave out"))?)
+        }
+    };
+    let page = app.db.videos_page(&key_id, after, limit + 1).await?;
+    let more = page.len() as i64 > limit;
+    let shown = &page[..page.len().min(limit as usize)];
+    let token = if more { shown.last().map(|v| format!("{}-{}", v.created_at, v.id)) } else { None };
+    let videos: Vec<Value> = shown
+        .iter()
+        .map(|v| {
+            json!({
+                "video_id": v.id,
+                "video_title": v.title.clone().unwrap_or_default(),
+                "status": v.status,
+                "type": "GENERATED",
+                "created_at": v.created_at,
+                "thumbnail_url": (v.status == "completed").then(|| v.thumbnail_file.as_ref().map(|f| format!("{}/files/{f}", app.public_url))).flatten(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"code": 100, "message": "Success", "data": {"videos": videos, "token": token}})))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DeleteQuery {
+    video_id: Option<String>,
+}
+
+/// `DELETE /v1/video.delete?video_id=`: the video, its files and, if it
+/// has not started, its job.
+pub(crate) async fn delete(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    Query(query): Query<DeleteQuery>,
+) -> Result<Json<Value>, V1Error> {
+    let video_id =
+        query.video_id.filter(|id| !id.is_empty()).ok_or_else(|| ApiError::bad_request("video_id is required"))?;
+    let video = app
+        .db
+        .delete_video(&key_id, &video_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("video '{video_id}' not found")))?;
+    for file in [&video.video_file, &video.thumbnail_file].into_iter().flatten() {
+        let _ = tokio::fs::remove_file(app.store.path(file)).await;
+    }
+    Ok(Json(json!({"code": 100, "message": "Success", "data": null})))
+}
