@@ -19,6 +19,16 @@ struct Server {
 }
 
 impl Server {
+    /// Kills the server with SIGKILL, as a crash would, and starts it again
+    /// on the same port and data directory.
+    async fn crash_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+        let port: u16 = self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        self.child = spawn_serve(self._data.path(), port);
+        wait_until_up(&self.base).await;
+    }
+
     /// A second API key (another tenant) on the same server.
     fn another_key(&self) -> String {
         let created = Command::new(BIN)
@@ -50,22 +60,30 @@ async fn start_server() -> Server {
     let key = stdout.lines().last().expect("key line").trim().to_string();
     assert!(key.starts_with("mp_"), "the key is alone on the last line: {stdout}");
     let port = free_port();
-    let child = Command::new(BIN)
+    let child = spawn_serve(data.path(), port);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until_up(&base).await;
+    Server { child, base, key, _data: data }
+}
+
+fn spawn_serve(data: &Path, port: u16) -> Child {
+    Command::new(BIN)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data.path())
+        .arg(data)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .env("MOUTHPIECE_LOG", "warn")
         .spawn()
-        .expect("start server");
-    let base = format!("http://127.0.0.1:{port}");
+        .expect("start server")
+}
+
+async fn wait_until_up(base: &str) {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while client.get(format!("{base}/v2/voices")).send().await.is_err() {
         assert!(Instant::now() < deadline, "server did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Server { child, base, key, _data: data }
 }
 
 /// A client sending exactly the original app's headers.
@@ -732,4 +750,44 @@ async fn libraries_page_delete_and_stay_within_their_tenant() {
     assert_eq!(groups["data"]["total_count"], 0);
     let (status, _) = call(&server, get, &format!("/v1/video_status.get?video_id={}", video_ids[1]), None).await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_render_cut_off_by_a_crash_finishes_after_restart() {
+    let mut server = start_server().await;
+    let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let text = "This is a long sentence, spoken slowly, so that the video takes a while to make. ".repeat(6);
+    let (status, generated) = generate(
+        &server,
+        json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                                 "voice": {"type": "text", "input_text": text, "speed": 0.7}}],
+               "dimension": {"width": 1280, "height": 720}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{generated}");
+    let video_id = generated["data"]["video_id"].as_str().expect("video_id").to_string();
+    // Wait until rendering is under way, then pull the plug.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, reply) =
+            call(&server, reqwest::Method::GET, &format!("/v1/video_status.get?video_id={video_id}"), None).await;
+        let progress = reply["data"]["progress"].as_f64().unwrap_or(0.0);
+        if reply["data"]["status"] == "processing" && progress >= 20.0 {
+            assert!(progress < 100.0, "still rendering when killed");
+            break;
+        }
+        assert_ne!(reply["data"]["status"], "completed", "the video finished before the crash; make it longer");
+        assert!(Instant::now() < deadline, "rendering never got going");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.crash_and_restart().await;
+    let done = wait_for_video(&server, &video_id).await;
+    let dir = tempfile::tempdir().expect("temp");
+    let video = dir.path().join("after-crash.mp4");
+    download(done["video_url"].as_str().expect("video_url"), &video).await;
+    let info = media::probe(&video).expect("a whole, readable MP4");
+    assert_eq!(info.streams_of("video").len(), 1);
+    let seconds = info.streams_of("video")[0].duration_seconds().expect("duration");
+    assert!((seconds - done["duration"].as_f64().expect("duration")).abs() < 0.05);
+    assert!(seconds > 20.0, "the whole text: {seconds} s");
 }
