@@ -46,6 +46,24 @@ enum KeysCommand {
         /// A label for the key.
         #[arg(long, default_value = "default")]
         name: String,
+        /// Seconds of finished video the key may make (no limit if left out).
+        #[arg(long)]
+        quota_seconds: Option<i64>,
+        #[arg(long, env = "MOUTHPIECE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// List keys: id, name, created, quota and use (never the keys themselves).
+    List {
+        #[arg(long, env = "MOUTHPIECE_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        #[arg(long, env = "MOUTHPIECE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Revoke a key by its id (from `keys list`); it stops working at once.
+    Revoke {
+        id: String,
+        #[arg(long, env = "MOUTHPIECE_DATA_DIR")]
+        data_dir: Option<PathBuf>,
         #[arg(long, env = "MOUTHPIECE_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -69,11 +87,33 @@ fn main() -> Result<()> {
             list_voices(language.as_deref());
             Ok(())
         }
-        Command::Keys { command: KeysCommand::Create { data_dir, name, config } } => {
+        Command::Keys { command: KeysCommand::Create { data_dir, name, quota_seconds, config } } => {
+            if quota_seconds.is_some_and(|q| q < 0) {
+                anyhow::bail!("--quota-seconds must be 0 or more");
+            }
             let data_dir = config::resolve_data_dir(data_dir, config.as_deref())?;
-            let key = runtime()?.block_on(server::create_key(&data_dir, &name))?;
+            let key = runtime()?.block_on(server::create_key(&data_dir, &name, quota_seconds))?;
             println!("API key created in {} (store it now; it is not shown again):", data_dir.display());
             println!("{key}");
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::List { data_dir, config } } => {
+            let data_dir = config::resolve_data_dir(data_dir, config.as_deref())?;
+            let keys = runtime()?.block_on(server::list_keys(&data_dir))?;
+            println!("{:<32} {:<16} {:<10} {:>10} {:>10}", "ID", "NAME", "STATE", "QUOTA_S", "USED_S");
+            for key in keys {
+                let state = if key.revoked_at.is_some() { "revoked" } else { "active" };
+                let quota = key.quota_seconds.map_or("-".to_string(), |q| q.to_string());
+                println!("{:<32} {:<16} {:<10} {:>10} {:>10.1}", key.id, key.name, state, quota, key.used_seconds);
+            }
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Revoke { id, data_dir, config } } => {
+            let data_dir = config::resolve_data_dir(data_dir, config.as_deref())?;
+            if !runtime()?.block_on(server::revoke_key(&data_dir, &id))? {
+                anyhow::bail!("no active key with id {id}; `mouthpiece keys list` shows them");
+            }
+            println!("revoked {id}");
             Ok(())
         }
         Command::Bench(args) => bench::run(args),

@@ -31,12 +31,15 @@ impl Server {
 
     /// A second API key (another tenant) on the same server.
     fn another_key(&self) -> String {
-        let created = Command::new(BIN)
-            .args(["keys", "create", "--data-dir"])
-            .arg(self._data.path())
-            .output()
-            .expect("keys create");
-        String::from_utf8_lossy(&created.stdout).lines().last().expect("key line").trim().to_string()
+        self.keys(&["create"]).lines().last().expect("key line").trim().to_string()
+    }
+
+    /// Runs `mouthpiece keys ARGS --data-dir <this server's>` and returns its output.
+    fn keys(&self, args: &[&str]) -> String {
+        let output =
+            Command::new(BIN).arg("keys").args(args).arg("--data-dir").arg(self._data.path()).output().expect("keys");
+        assert!(output.status.success(), "keys {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).to_string()
     }
 }
 
@@ -790,4 +793,50 @@ async fn a_render_cut_off_by_a_crash_finishes_after_restart() {
     let seconds = info.streams_of("video")[0].duration_seconds().expect("duration");
     assert!((seconds - done["duration"].as_f64().expect("duration")).abs() < 0.05);
     assert!(seconds > 20.0, "the whole text: {seconds} s");
+}
+
+#[tokio::test]
+async fn quotas_limit_keys_and_revoked_keys_stop_working() {
+    let mut server = start_server().await;
+    let get = reqwest::Method::GET;
+    let (_, unlimited) = call(&server, get.clone(), "/v2/user/remaining_quota", None).await;
+    assert_eq!(unlimited["data"]["remaining_quota"], 2_147_483_647);
+    for field in ["api", "streaming_avatar", "streaming_avatar_instance_quota", "seat"] {
+        assert!(unlimited["data"]["details"][field].is_i64(), "{field}: {unlimited}");
+    }
+
+    let limited = server
+        .keys(&["create", "--name", "trial", "--quota-seconds", "2"])
+        .lines()
+        .last()
+        .expect("key")
+        .trim()
+        .to_string();
+    let (_, quota) = call_as(&server, &limited, get.clone(), "/v2/user/remaining_quota").await;
+    assert_eq!(quota["data"]["remaining_quota"], 2);
+    // A talking photo of the limited key, then one video that uses the quota up.
+    let main_key = std::mem::replace(&mut server.key, limited.clone());
+    let as_limited = &server;
+    let group_id = create_avatar(as_limited, ASTRONAUT.to_vec()).await;
+    let silence = json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                                           "voice": {"type": "silence", "duration": 3}}],
+                         "dimension": {"width": 128, "height": 128}});
+    let (status, generated) = generate(as_limited, silence.clone()).await;
+    assert_eq!(status, 200, "{generated}");
+    wait_for_video(as_limited, generated["data"]["video_id"].as_str().expect("id")).await;
+    let (_, quota) = call_as(&server, &limited, get.clone(), "/v2/user/remaining_quota").await;
+    assert_eq!(quota["data"]["remaining_quota"], 0);
+    let (status, refused) = generate(as_limited, silence).await;
+    server.key = main_key;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"]["message"].as_str().expect("message").contains("quota"), "{refused}");
+
+    let listing = server.keys(&["list"]);
+    let trial = listing.lines().find(|l| l.contains("trial")).expect("the trial key is listed");
+    assert!(trial.contains("active") && trial.contains(" 2 ") && !listing.contains("mp_"), "{listing}");
+    let id = trial.split_whitespace().next().expect("id");
+    server.keys(&["revoke", id]);
+    let (status, _) = call_as(&server, &limited, get, "/v2/voices").await;
+    assert_eq!(status, 401, "a revoked key stops working");
+    assert!(server.keys(&["list"]).lines().any(|l| l.contains("trial") && l.contains("revoked")));
 }

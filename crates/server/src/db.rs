@@ -94,18 +94,44 @@ impl Db {
 
     // --- keys ---
 
-    pub(crate) async fn create_key(&self, name: &str) -> Result<String, sqlx::Error> {
+    pub(crate) async fn create_key(&self, name: &str, quota_seconds: Option<i64>) -> Result<String, sqlx::Error> {
         let mut secret = [0u8; 24];
         rand::rng().fill_bytes(&mut secret);
         let key = format!("mp_{}", hex::encode(secret));
-        sqlx::query("INSERT INTO api_keys (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO api_keys (id, name, key_hash, created_at, quota_seconds) VALUES (?, ?, ?, ?, ?)")
             .bind(new_id())
             .bind(name)
             .bind(crate::auth::hash_key(&key))
             .bind(now())
+            .bind(quota_seconds)
             .execute(&self.pool)
             .await?;
         Ok(key)
+    }
+
+    /// Every key with its quota and the seconds of video it has made.
+    pub(crate) async fn keys(&self) -> Result<Vec<crate::KeyInfo>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT k.id, k.name, k.created_at, k.revoked_at, k.quota_seconds,
+                    COALESCE((SELECT SUM(v.duration) FROM videos v WHERE v.key_id = k.id AND v.status = 'completed'), 0.0) AS used_seconds
+             FROM api_keys k ORDER BY k.created_at, k.id",
+        )
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    pub(crate) async fn key(&self, id: &str) -> Result<Option<crate::KeyInfo>, sqlx::Error> {
+        Ok(self.keys().await?.into_iter().find(|k| k.id == id))
+    }
+
+    /// Revokes a key; false if there is no such key or it was already revoked.
+    pub(crate) async fn revoke_key(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub(crate) async fn key_id_for_hash(&self, hash: &str) -> Result<Option<String>, sqlx::Error> {

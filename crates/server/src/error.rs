@@ -14,6 +14,7 @@ pub(crate) enum ApiError {
     NotFound(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
+    QuotaExceeded(String),
     Internal(String),
 }
 
@@ -46,6 +47,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(m) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 400_115, m.clone())
             }
+            ApiError::QuotaExceeded(m) => (StatusCode::BAD_REQUEST, "quota_exceeded", 400_140, m.clone()),
             ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", 500_000, m.clone()),
         }
     }

@@ -74,10 +74,35 @@ pub(crate) struct AppState {
 pub(crate) type App = Arc<AppState>;
 
 /// Creates an API key in the database of `data_dir` and returns it; the
-/// key is shown only now, the database keeps its hash.
-pub async fn create_key(data_dir: &std::path::Path, name: &str) -> Result<String, ServerError> {
+/// key is shown only now, the database keeps its hash. `quota_seconds`
+/// caps the seconds of video the key may make.
+pub async fn create_key(
+    data_dir: &std::path::Path,
+    name: &str,
+    quota_seconds: Option<i64>,
+) -> Result<String, ServerError> {
     let db = Db::open(data_dir).await?;
-    Ok(db.create_key(name).await?)
+    Ok(db.create_key(name, quota_seconds).await?)
+}
+
+/// An API key as operators see it (never the key itself).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub quota_seconds: Option<i64>,
+    pub used_seconds: f64,
+}
+
+pub async fn list_keys(data_dir: &std::path::Path) -> Result<Vec<KeyInfo>, ServerError> {
+    Ok(Db::open(data_dir).await?.keys().await?)
+}
+
+/// Revokes the key with this id; false if there is none (or it already was).
+pub async fn revoke_key(data_dir: &std::path::Path, id: &str) -> Result<bool, ServerError> {
+    Ok(Db::open(data_dir).await?.revoke_key(id).await?)
 }
 
 /// Serves until the process is stopped (Ctrl-C or SIGTERM).

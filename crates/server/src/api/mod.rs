@@ -28,6 +28,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/v1/talking_photo.list", get(avatars::list_talking_photos))
         .route("/v1/talking_photo/{id}", axum::routing::delete(avatars::delete_talking_photo))
         .route("/v1/video.list", get(videos::list))
+        .route("/v2/user/remaining_quota", get(videos::remaining_quota))
         .route("/v1/video.delete", axum::routing::delete(videos::delete))
         .route("/v2/voices", get(voices::list))
         .route("/voice-previews/{file}", get(voices::preview))

@@ -106,6 +106,17 @@ pub(crate) async fn generate(
     V2Json(request): V2Json<GenerateRequest>,
 ) -> Result<Json<Value>, V2Error> {
     let order = validate(&app, &key_id, &request).await?;
+    if let Some(key) = app.db.key(&key_id).await? {
+        if let Some(quota) = key.quota_seconds {
+            if key.used_seconds >= quota as f64 {
+                return Err(ApiError::QuotaExceeded(format!(
+                    "this API key has used its quota: {:.0} of {quota} seconds of video; ask the operator for more",
+                    key.used_seconds
+                ))
+                .into());
+            }
+        }
+    }
     let id = new_id();
     let stored = serde_json::to_string(&order).map_err(ApiError::internal)?;
     app.db.insert_video(&id, &key_id, &stored, request.callback_id.as_deref(), request.title.as_deref()).await?;
@@ -420,4 +431,20 @@ pub(crate) async fn delete(
         let _ = tokio::fs::remove_file(app.store.path(file)).await;
     }
     Ok(Json(json!({"code": 100, "message": "Success", "data": null})))
+}
+
+/// Reported as the remaining quota of a key without a limit.
+const UNLIMITED: i64 = i32::MAX as i64;
+
+/// `GET /v2/user/remaining_quota`: seconds of video the key may still make.
+pub(crate) async fn remaining_quota(State(app): State<App>, Tenant(key_id): Tenant) -> Result<Json<Value>, V2Error> {
+    let key = app.db.key(&key_id).await?.ok_or(ApiError::Unauthorized)?;
+    let remaining = key.quota_seconds.map_or(UNLIMITED, |q| (q as f64 - key.used_seconds).max(0.0).floor() as i64);
+    Ok(Json(json!({
+        "error": null,
+        "data": {
+            "remaining_quota": remaining,
+            "details": {"api": remaining, "streaming_avatar": 0, "streaming_avatar_instance_quota": 0, "seat": 1},
+        }
+    })))
 }
