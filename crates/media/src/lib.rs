@@ -55,6 +55,68 @@ pub fn decode_audio(path: &Path, sample_rate: u32) -> Result<Vec<i16>, MediaErro
     Ok(output.stdout.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect())
 }
 
+/// Runs ffmpeg with `args`, turning a failure into its message.
+fn ffmpeg(args: &[&std::ffi::OsStr]) -> Result<(), MediaError> {
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .output()
+        .map_err(|e| spawn_error("ffmpeg", e))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(MediaError::ToolFailed {
+            tool: "ffmpeg",
+            message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        })
+    }
+}
+
+/// A short looping GIF preview of the start of a video: `seconds` long,
+/// `width` pixels wide, 10 frames a second, with its own palette.
+pub fn gif_preview(video: &Path, gif: &Path, seconds: f32, width: u32) -> Result<(), MediaError> {
+    let filter =
+        format!("fps=10,scale={width}:-1:flags=lanczos,split[a][b];[a]palettegen=max_colors=128[p];[b][p]paletteuse");
+    let seconds = format!("{seconds:.2}");
+    ffmpeg(&[
+        "-t".as_ref(),
+        seconds.as_ref(),
+        "-i".as_ref(),
+        video.as_os_str(),
+        "-vf".as_ref(),
+        filter.as_ref(),
+        "-loop".as_ref(),
+        "0".as_ref(),
+        gif.as_os_str(),
+    ])
+}
+
+/// A copy of `video` with the SRT captions drawn into the picture.
+pub fn burn_captions(video: &Path, srt: &Path, output: &Path) -> Result<(), MediaError> {
+    // The subtitles filter parses its argument: quote the path for it.
+    let escaped = srt.to_string_lossy().replace('\\', "\\\\").replace('\'', "\\'").replace(':', "\\:");
+    let filter = format!("subtitles='{escaped}':force_style='FontSize=22,Outline=2'");
+    ffmpeg(&[
+        "-i".as_ref(),
+        video.as_os_str(),
+        "-vf".as_ref(),
+        filter.as_ref(),
+        "-c:v".as_ref(),
+        "libx264".as_ref(),
+        "-preset".as_ref(),
+        "veryfast".as_ref(),
+        "-crf".as_ref(),
+        "20".as_ref(),
+        "-pix_fmt".as_ref(),
+        "yuv420p".as_ref(),
+        "-c:a".as_ref(),
+        "copy".as_ref(),
+        "-movflags".as_ref(),
+        "+faststart".as_ref(),
+        output.as_os_str(),
+    ])
+}
+
 /// Checks that ffmpeg and ffprobe can be started.
 pub fn check_tools() -> Result<(), MediaError> {
     for tool in ["ffmpeg", "ffprobe"] {

@@ -226,6 +226,10 @@ async fn original_app_flow_produces_a_talking_video() {
     let video_url = done["video_url"].as_str().expect("video_url");
     assert!(video_url.starts_with(&server.base), "absolute URL: {video_url}");
     download(video_url, &video).await;
+    let gif =
+        reqwest::get(done["gif_url"].as_str().expect("gif_url")).await.expect("gif").bytes().await.expect("bytes");
+    assert!(gif.starts_with(b"GIF89a"), "a GIF preview");
+    assert!(done["caption_url"].is_null(), "no captions unless asked");
     let thumbnail = dir.path().join("thumb.jpg");
     download(done["thumbnail_url"].as_str().expect("thumbnail_url"), &thumbnail).await;
     assert_eq!(image::open(&thumbnail).expect("thumbnail is an image").width(), 720);
@@ -839,4 +843,46 @@ async fn quotas_limit_keys_and_revoked_keys_stop_working() {
     let (status, _) = call_as(&server, &limited, get, "/v2/voices").await;
     assert_eq!(status, 401, "a revoked key stops working");
     assert!(server.keys(&["list"]).lines().any(|l| l.contains("trial") && l.contains("revoked")));
+}
+
+#[tokio::test]
+async fn captions_come_as_srt_and_drawn_into_a_copy() {
+    let server = start_server().await;
+    let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let (status, generated) = generate(
+        &server,
+        json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                                 "voice": {"type": "text", "input_text": "Captions help people who watch without sound."}}],
+               "dimension": {"width": 480, "height": 270}, "caption": "true"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{generated}");
+    let done = wait_for_video(&server, generated["data"]["video_id"].as_str().expect("video_id")).await;
+    let srt = reqwest::get(done["caption_url"].as_str().expect("caption_url"))
+        .await
+        .expect("srt")
+        .text()
+        .await
+        .expect("text");
+    assert!(srt.starts_with("1\n00:00:0"), "{srt}");
+    assert!(srt.contains("Captions help people") && srt.contains("sound"), "{srt}");
+    let dir = tempfile::tempdir().expect("temp");
+    let (plain, captioned) = (dir.path().join("plain.mp4"), dir.path().join("captioned.mp4"));
+    download(done["video_url"].as_str().expect("video_url"), &plain).await;
+    download(done["video_url_caption"].as_str().expect("video_url_caption"), &captioned).await;
+    let info = media::probe(&captioned).expect("probe");
+    assert_eq!((info.streams_of("video").len(), info.streams_of("audio").len()), (1, 1));
+    // The lower part of a frame in the middle differs where the text is drawn.
+    let middle = |video: &Path| decode_frames(video, 480, 270).swap_remove(20);
+    let (a, b) = (middle(&plain), middle(&captioned));
+    let lower = 200 * 480 * 3..270 * 480 * 3;
+    let changed = a[lower.clone()].iter().zip(&b[lower]).filter(|(x, y)| x.abs_diff(**y) > 60).count();
+    assert!(changed > 500, "captions are drawn into the picture ({changed} values changed)");
+    let (status, bad) = generate(
+        &server,
+        json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                                 "voice": {"type": "text", "input_text": "Hi"}}], "caption": "maybe"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{bad}");
 }

@@ -62,10 +62,22 @@ pub(crate) struct Video {
     pub error_message: Option<String>,
     pub video_file: Option<String>,
     pub thumbnail_file: Option<String>,
+    pub gif_file: Option<String>,
+    pub caption_file: Option<String>,
+    pub captioned_video_file: Option<String>,
     pub duration: Option<f64>,
     pub callback_id: Option<String>,
     pub started_at: Option<i64>,
     pub created_at: i64,
+}
+
+/// The stored files of a finished video.
+pub(crate) struct VideoFiles<'a> {
+    pub video: &'a str,
+    pub thumbnail: &'a str,
+    pub gif: &'a str,
+    /// The SRT captions and the copy of the video with them drawn in.
+    pub captions: Option<(&'a str, &'a str)>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -299,15 +311,19 @@ impl Db {
     pub(crate) async fn complete_video(
         &self,
         id: &str,
-        video_file: &str,
-        thumbnail_file: &str,
+        files: VideoFiles<'_>,
         duration: f64,
     ) -> Result<(), sqlx::Error> {
+        let (caption, captioned) = files.captions.unzip();
         sqlx::query(
-            "UPDATE videos SET status = 'completed', progress = 1, video_file = ?, thumbnail_file = ?, duration = ?, updated_at = ? WHERE id = ?",
+            "UPDATE videos SET status = 'completed', progress = 1, video_file = ?, thumbnail_file = ?, gif_file = ?,
+             caption_file = ?, captioned_video_file = ?, duration = ?, updated_at = ? WHERE id = ?",
         )
-        .bind(video_file)
-        .bind(thumbnail_file)
+        .bind(files.video)
+        .bind(files.thumbnail)
+        .bind(files.gif)
+        .bind(caption)
+        .bind(captioned)
         .bind(duration)
         .bind(now())
         .bind(id)

@@ -33,6 +33,9 @@ pub(crate) struct VideoOrder {
     pub background: [u8; 3],
     #[serde(default)]
     pub look: Look,
+    /// Make SRT captions and a copy of the video with them drawn in.
+    #[serde(default)]
+    pub caption: bool,
 }
 
 fn normal_speed() -> f32 {
@@ -308,6 +311,10 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
         }
         None => None,
     };
+    let gif_file = format!("videos/{video_id}.gif");
+    let gif_path = app.store.path(&gif_file);
+    let captions = order.caption.then(|| (format!("videos/{video_id}.srt"), format!("videos/{video_id}.caption.mp4")));
+    let caption_paths = captions.as_ref().map(|(srt, mp4)| (app.store.path(srt), app.store.path(mp4)));
     let rendered = tokio::task::spawn_blocking(move || -> Result<f32, PipelineError> {
         let speech = match (order.silence, recording) {
             (_, Some(path)) => {
@@ -340,6 +347,12 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
             pipeline::OutputFiles { video: &partial_for_render, thumbnail: &thumbnail_path },
             &mut report,
         )?;
+        media::gif_preview(&partial_for_render, &gif_path, 3.0, 320)?;
+        if let Some((srt, captioned)) = caption_paths {
+            let cues = speech::captions::cues(&speech.words);
+            std::fs::write(&srt, speech::captions::srt(&cues)).map_err(media::MediaError::Io)?;
+            media::burn_captions(&partial_for_render, &srt, &captioned)?;
+        }
         Ok(done.duration)
     })
     .await
@@ -353,7 +366,18 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
     };
     // Only a complete file ever carries the video's real name.
     tokio::fs::rename(&partial, &video_path).await?;
-    app.db.complete_video(video_id, &video_file, &thumbnail_file, f64::from(duration)).await?;
+    app.db
+        .complete_video(
+            video_id,
+            crate::db::VideoFiles {
+                video: &video_file,
+                thumbnail: &thumbnail_file,
+                gif: &gif_file,
+                captions: captions.as_ref().map(|(srt, mp4)| (srt.as_str(), mp4.as_str())),
+            },
+            f64::from(duration),
+        )
+        .await?;
     tracing::info!(video = video_id, duration, "video completed");
     Ok(())
 }

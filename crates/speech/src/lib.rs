@@ -7,6 +7,7 @@
 //! motion stage needs to know about the sound.
 
 mod analysis;
+pub mod captions;
 mod espeak;
 mod viseme;
 mod voices;

@@ -22,6 +22,8 @@ pub(crate) struct GenerateRequest {
     dimension: Option<Dimension>,
     callback_id: Option<String>,
     title: Option<String>,
+    /// HeyGen's clients send a boolean or "true"/"false".
+    caption: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -229,7 +231,14 @@ async fn validate(app: &App, key_id: &str, request: &GenerateRequest) -> Result<
     };
     let (width, height) = request.dimension.as_ref().map_or(DEFAULT_DIMENSION, |d| (d.width, d.height));
     let spec = pipeline::VideoSpec::new(width, height, background).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let caption = match &request.caption {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
+        Some(other) => return Err(ApiError::bad_request(format!("caption must be true or false, not {other}"))),
+    };
     Ok(VideoOrder {
+        caption,
         talking_photo_id: group.id,
         text,
         voice_id,
@@ -349,8 +358,9 @@ fn status_data(app: &App, video: &Video) -> Value {
         "status": video.status,
         "video_url": if completed { url(&video.video_file) } else { None },
         "thumbnail_url": if completed { url(&video.thumbnail_file) } else { None },
-        "gif_url": null,
-        "caption_url": null,
+        "gif_url": if completed { url(&video.gif_file) } else { None },
+        "caption_url": if completed { url(&video.caption_file) } else { None },
+        "video_url_caption": if completed { url(&video.captioned_video_file) } else { None },
         "duration": video.duration,
         "created_at": video.created_at,
         "callback_id": video.callback_id,
@@ -427,7 +437,9 @@ pub(crate) async fn delete(
         .delete_video(&key_id, &video_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("video '{video_id}' not found")))?;
-    for file in [&video.video_file, &video.thumbnail_file].into_iter().flatten() {
+    let files =
+        [&video.video_file, &video.thumbnail_file, &video.gif_file, &video.caption_file, &video.captioned_video_file];
+    for file in files.into_iter().flatten() {
         let _ = tokio::fs::remove_file(app.store.path(file)).await;
     }
     Ok(Json(json!({"code": 100, "message": "Success", "data": null})))
