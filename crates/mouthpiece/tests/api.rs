@@ -886,3 +886,62 @@ async fn captions_come_as_srt_and_drawn_into_a_copy() {
     .await;
     assert_eq!(status, 400, "{bad}");
 }
+
+#[tokio::test]
+async fn scenes_play_one_after_another() {
+    let server = start_server().await;
+    let colour = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let grey_photo = image::DynamicImage::ImageRgb8(image::load_from_memory(ASTRONAUT).expect("png").to_rgb8())
+        .grayscale()
+        .to_rgb8();
+    let grey = create_avatar(&server, png_of(&grey_photo)).await;
+    let text = |id: &str, words: &str| {
+        json!({"character": {"type": "talking_photo", "talking_photo_id": id},
+               "voice": {"type": "text", "input_text": words, "voice_id": "en-us-male"}})
+    };
+    let scenes = json!([
+        text(&colour, "First, the colour photo speaks."),
+        {"character": {"type": "talking_photo", "talking_photo_id": grey}, "voice": {"type": "silence", "duration": 1.5}},
+        text(&grey, "Then the grey one answers."),
+    ]);
+    let (status, generated) =
+        generate(&server, json!({"video_inputs": scenes, "dimension": {"width": 320, "height": 240}, "caption": true}))
+            .await;
+    assert_eq!(status, 200, "{generated}");
+    let done = wait_for_video(&server, generated["data"]["video_id"].as_str().expect("video_id")).await;
+    let dir = tempfile::tempdir().expect("temp");
+    let video = dir.path().join("scenes.mp4");
+    download(done["video_url"].as_str().expect("video_url"), &video).await;
+    let frames = decode_frames(&video, 320, 240);
+    let duration = done["duration"].as_f64().expect("duration");
+    assert!((frames.len() as f64 - duration * 25.0).abs() <= 1.0);
+    // The first frame is in colour, the last in grey.
+    let saturation = |frame: &Vec<u8>| {
+        frame
+            .chunks_exact(3)
+            .map(|p| u32::from(p.iter().max().unwrap_or(&0) - p.iter().min().unwrap_or(&0)))
+            .sum::<u32>()
+            / (320 * 240)
+    };
+    assert!(saturation(&frames[0]) > 20, "scene 1 is the colour photo");
+    assert!(saturation(frames.last().expect("frames")) < 6, "scene 3 is the grey photo");
+    let srt = reqwest::get(done["caption_url"].as_str().expect("caption_url"))
+        .await
+        .expect("srt")
+        .text()
+        .await
+        .expect("text");
+    let cues: Vec<&str> = srt.split("\n\n").filter(|c| !c.trim().is_empty()).collect();
+    let last = cues.last().expect("cues");
+    assert!(last.contains("answers"), "{srt}");
+    let start: f64 =
+        last.lines().nth(1).and_then(|l| l.get(6..12)).and_then(|s| s.replace(',', ".").parse().ok()).expect("start");
+    assert!(start > 2.5, "the third scene's words come after the first two scenes: {srt}");
+
+    let one = text(&colour, "Hi");
+    let (status, reply) = generate(&server, json!({"video_inputs": vec![one.clone(); 51]})).await;
+    assert_eq!(status, 400, "{reply}");
+    let (status, reply) = generate(&server, json!({"video_inputs": [one, text(&colour, "")]})).await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(reply["error"]["message"].as_str().expect("message").starts_with("video_inputs[1]: "), "{reply}");
+}

@@ -40,6 +40,8 @@ pub enum PipelineError {
     Dimension { width: u32, height: u32 },
     #[error("could not write the thumbnail: {0}")]
     Thumbnail(String),
+    #[error("{0}")]
+    Scenes(String),
 }
 
 /// What the output video looks like.
@@ -83,6 +85,8 @@ pub struct RenderedVideo {
     pub frames: usize,
     /// Seconds of video.
     pub duration: f32,
+    /// When each scene starts, in seconds.
+    pub scene_starts: Vec<f32>,
     pub timings: StageTimings,
 }
 
@@ -137,49 +141,93 @@ impl Studio {
         files: OutputFiles<'_>,
         progress: &mut dyn FnMut(f32),
     ) -> Result<RenderedVideo, PipelineError> {
-        let OutputFiles { video, thumbnail } = files;
-        let started = Instant::now();
-        let canvas = Canvas { width: spec.width, height: spec.height, background: spec.background };
-        let matte = if spec.matting { Some(self.segmenter.mask(photo)?) } else { None };
-        let renderer = Renderer::new(photo, rig, canvas, spec.layout, spec.background_image.as_deref(), matte.as_ref());
-        let audio = video.with_extension("wav");
-        media::write_wav(&audio, speech.sample_rate, &speech.samples)?;
-        let prepare = started.elapsed();
+        self.render_scenes(&[Scene { photo, rig, speech, spec }], files, progress)
+    }
 
+    /// Renders scenes one after another into one video (one encode, so the
+    /// sound stays in sync however many scenes there are). Every scene's
+    /// audio is padded with silence to a whole number of frames.
+    pub fn render_scenes(
+        &self,
+        scenes: &[Scene<'_>],
+        files: OutputFiles<'_>,
+        progress: &mut dyn FnMut(f32),
+    ) -> Result<RenderedVideo, PipelineError> {
+        let OutputFiles { video, thumbnail } = files;
+        let first = scenes.first().ok_or(PipelineError::Scenes("a video needs at least one scene".into()))?;
+        let (width, height, sample_rate) = (first.spec.width, first.spec.height, first.speech.sample_rate);
         let started = Instant::now();
-        let seed = speech.samples.len() as u64 ^ u64::from(rig.width) << 20 ^ u64::from(rig.height) << 40;
-        let track = animate::motion_track(speech, seed, spec.expression);
-        let motion = started.elapsed();
+        let mut parts = Vec::with_capacity(scenes.len());
+        let mut samples: Vec<i16> = Vec::new();
+        let mut scene_starts = Vec::with_capacity(scenes.len());
+        let mut motion = Duration::ZERO;
+        for (index, scene) in scenes.iter().enumerate() {
+            if (scene.spec.width, scene.spec.height) != (width, height) || scene.speech.sample_rate != sample_rate {
+                return Err(PipelineError::Scenes(format!("scene {} differs in size or sample rate", index + 1)));
+            }
+            let spec = &scene.spec;
+            let canvas = Canvas { width, height, background: spec.background };
+            let matte = if spec.matting { Some(self.segmenter.mask(scene.photo)?) } else { None };
+            let renderer = Renderer::new(
+                scene.photo,
+                scene.rig,
+                canvas,
+                spec.layout,
+                spec.background_image.as_deref(),
+                matte.as_ref(),
+            );
+            let timed = Instant::now();
+            let seed = scene.speech.samples.len() as u64 ^ u64::from(scene.rig.width) << 20 ^ (index as u64) << 40;
+            let track = animate::motion_track(scene.speech, seed, spec.expression);
+            motion += timed.elapsed();
+            scene_starts.push(samples.len() as f32 / sample_rate as f32);
+            samples.extend_from_slice(&scene.speech.samples);
+            let scene_end = (scene_starts[index] * animate::FPS as f32).round() as usize + track.len();
+            samples.resize(scene_end * sample_rate as usize / animate::FPS as usize, 0);
+            parts.push((renderer, track));
+        }
+        let audio = video.with_extension("wav");
+        media::write_wav(&audio, sample_rate, &samples)?;
+        let prepare = started.elapsed() - motion;
 
         let settings = EncodeSettings {
-            width: spec.width,
-            height: spec.height,
+            width,
+            height,
             fps: animate::FPS,
             audio: Some(audio.clone()),
             output: video.to_path_buf(),
         };
         let started = Instant::now();
-        let result = stream_frames(&renderer, &track, &settings, thumbnail, progress);
+        let result = stream_frames(&parts, &settings, thumbnail, progress);
         let _ = std::fs::remove_file(&audio);
         let draw = result?;
         let timings = StageTimings { prepare, motion, draw, render_and_encode: started.elapsed() };
+        let frames: usize = parts.iter().map(|(_, track)| track.len()).sum();
         Ok(RenderedVideo {
             video: video.to_path_buf(),
             thumbnail: thumbnail.to_path_buf(),
-            frames: track.len(),
-            duration: track.len() as f32 / animate::FPS as f32,
+            frames,
+            duration: frames as f32 / animate::FPS as f32,
+            scene_starts,
             timings,
         })
     }
 }
 
+/// One scene of a video: who speaks, what, and how it looks.
+pub struct Scene<'a> {
+    pub photo: &'a RgbImage,
+    pub rig: &'a Rig,
+    pub speech: &'a Speech,
+    pub spec: VideoSpec,
+}
+
 /// Frames in flight between the drawing thread and the ffmpeg writer.
 const QUEUE_FRAMES: usize = 4;
 
-/// Draws every frame and streams it to ffmpeg; returns the drawing time.
+/// Draws every frame of every scene and streams it to ffmpeg; returns the drawing time.
 fn stream_frames(
-    renderer: &Renderer,
-    track: &[FaceMotion],
+    parts: &[(Renderer, Vec<FaceMotion>)],
     settings: &EncodeSettings,
     thumbnail: &Path,
     progress: &mut dyn FnMut(f32),
@@ -195,21 +243,26 @@ fn stream_frames(
         }
         Ok(encoder)
     });
+    let total: usize = parts.iter().map(|(_, track)| track.len()).sum();
     let mut drawing = Duration::ZERO;
     let mut send_failed = false;
-    for (index, motion) in track.iter().enumerate() {
-        let mut frame = empty_rx.try_recv().unwrap_or_else(|_| vec![0; renderer.frame_len()]);
-        let started = Instant::now();
-        renderer.render_into(motion, &mut frame);
-        drawing += started.elapsed();
-        if index == 0 {
-            save_thumbnail(&frame, renderer.canvas(), thumbnail)?;
+    let mut index = 0;
+    'scenes: for (renderer, track) in parts {
+        for motion in track {
+            let mut frame = empty_rx.try_recv().unwrap_or_else(|_| vec![0; renderer.frame_len()]);
+            let started = Instant::now();
+            renderer.render_into(motion, &mut frame);
+            drawing += started.elapsed();
+            if index == 0 {
+                save_thumbnail(&frame, renderer.canvas(), thumbnail)?;
+            }
+            if full_tx.send(frame).is_err() {
+                send_failed = true;
+                break 'scenes;
+            }
+            index += 1;
+            progress(index as f32 / total as f32);
         }
-        if full_tx.send(frame).is_err() {
-            send_failed = true;
-            break;
-        }
-        progress((index + 1) as f32 / track.len() as f32);
     }
     drop(full_tx);
     let encoder = writer

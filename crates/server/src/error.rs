@@ -27,6 +27,15 @@ impl ApiError {
         ApiError::NotFound(message.into())
     }
 
+    /// The same error with `prefix` before its message (which scene, which field).
+    pub(crate) fn prefixed(self, prefix: &str) -> Self {
+        match self {
+            ApiError::BadRequest(m) => ApiError::BadRequest(format!("{prefix}{m}")),
+            ApiError::NotFound(m) => ApiError::NotFound(format!("{prefix}{m}")),
+            other => other,
+        }
+    }
+
     /// Logs the detail and gives the client a message without internals.
     pub(crate) fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "internal error");

@@ -15,6 +15,18 @@ use std::time::Duration;
 /// What a video job renders, validated and normalised by the API.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct VideoOrder {
+    /// The scenes, rendered one after another into one video.
+    pub scenes: Vec<SceneOrder>,
+    pub width: u32,
+    pub height: u32,
+    /// Make SRT captions and a copy of the video with them drawn in.
+    #[serde(default)]
+    pub caption: bool,
+}
+
+/// One scene: who speaks, what, and how it looks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SceneOrder {
     pub talking_photo_id: String,
     pub text: String,
     pub voice_id: String,
@@ -28,14 +40,9 @@ pub(crate) struct VideoOrder {
     /// An uploaded recording instead of speech (voice type "audio").
     #[serde(default)]
     pub audio_asset: Option<String>,
-    pub width: u32,
-    pub height: u32,
     pub background: [u8; 3],
     #[serde(default)]
     pub look: Look,
-    /// Make SRT captions and a copy of the video with them drawn in.
-    #[serde(default)]
-    pub caption: bool,
 }
 
 fn normal_speed() -> f32 {
@@ -267,15 +274,16 @@ async fn background_of(app: &App, key_id: &str, asset_id: &str) -> Result<std::s
     Ok(std::sync::Arc::new(image))
 }
 
-async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(), JobError> {
-    let video = app
-        .db
-        .video(None, video_id)
-        .await?
-        .ok_or_else(|| JobError::Rejected(format!("video {video_id} does not exist")))?;
-    let order: VideoOrder =
-        serde_json::from_str(&video.request).map_err(|e| JobError::Rejected(format!("unreadable request: {e}")))?;
-    app.db.start_video(video_id).await?;
+/// Everything one scene needs, gathered before the (blocking) render.
+struct SceneInputs {
+    order: SceneOrder,
+    photo: RgbImage,
+    rig: Rig,
+    background_image: Option<Arc<RgbImage>>,
+    recording: Option<std::path::PathBuf>,
+}
+
+async fn scene_inputs(app: &App, key: &str, order: SceneOrder) -> Result<SceneInputs, JobError> {
     let (photo, rig) = match train(app, &order.talking_photo_id).await {
         Ok(done) => done,
         Err(JobError::Rejected(message)) => {
@@ -286,70 +294,104 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
         }
         Err(error) => return Err(error),
     };
-    let set = |fraction: f32| progress.store(fraction.to_bits(), Ordering::Relaxed);
-    set(0.05);
-    let video_file = format!("videos/{video_id}.mp4");
-    let thumbnail_file = format!("videos/{video_id}.jpg");
-    let (video_path, thumbnail_path) = (app.store.path(&video_file), app.store.path(&thumbnail_file));
-    let partial = video_path.with_extension("partial.mp4");
-    let studio = app.studio.clone();
-    let progress_for_render = progress.clone();
-    let partial_for_render = partial.clone();
     let background_image = match &order.look.background_asset {
-        Some(asset_id) => Some(background_of(app, &video_key(app, video_id).await?, asset_id).await?),
+        Some(asset_id) => Some(background_of(app, key, asset_id).await?),
         None => None,
     };
     let recording = match &order.audio_asset {
         Some(asset_id) => {
-            let key = video_key(app, video_id).await?;
             let asset = app
                 .db
-                .asset(&key, asset_id)
+                .asset(key, asset_id)
                 .await?
                 .ok_or_else(|| JobError::Rejected(format!("audio asset {asset_id} is gone")))?;
             Some(app.store.path(&asset.file))
         }
         None => None,
     };
+    Ok(SceneInputs { order, photo, rig, background_image, recording })
+}
+
+/// The sound of one scene: speech, an uploaded recording, or silence.
+fn scene_speech(order: &SceneOrder, recording: Option<&std::path::Path>) -> Result<speech::Speech, PipelineError> {
+    Ok(match (order.silence, recording) {
+        (_, Some(path)) => {
+            let samples = media::decode_audio(path, speech::SILENCE_SAMPLE_RATE)?;
+            let seconds = samples.len() as f32 / speech::SILENCE_SAMPLE_RATE as f32;
+            if seconds > MAX_RECORDING_SECONDS {
+                return Err(PipelineError::Speech(speech::SpeechError::Option(format!(
+                    "the recording lasts {seconds:.0} s; at most {MAX_RECORDING_SECONDS:.0} s are accepted"
+                ))));
+            }
+            speech::Speech::from_audio(samples, speech::SILENCE_SAMPLE_RATE)
+        }
+        (Some(seconds), None) => speech::Speech::silence(seconds, speech::SILENCE_SAMPLE_RATE),
+        (None, None) => speech::synthesize(
+            &order.text,
+            &order.voice_id,
+            speech::SpeechOptions { speed: order.speed, pitch: order.pitch },
+        )?,
+    })
+}
+
+async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(), JobError> {
+    let video = app
+        .db
+        .video(None, video_id)
+        .await?
+        .ok_or_else(|| JobError::Rejected(format!("video {video_id} does not exist")))?;
+    let order: VideoOrder =
+        serde_json::from_str(&video.request).map_err(|e| JobError::Rejected(format!("unreadable request: {e}")))?;
+    app.db.start_video(video_id).await?;
+    let key = video_key(app, video_id).await?;
+    let mut inputs = Vec::with_capacity(order.scenes.len());
+    for scene in order.scenes.iter().cloned() {
+        inputs.push(scene_inputs(app, &key, scene).await?);
+    }
+    progress.store(0.05f32.to_bits(), Ordering::Relaxed);
+    let video_file = format!("videos/{video_id}.mp4");
+    let thumbnail_file = format!("videos/{video_id}.jpg");
+    let (video_path, thumbnail_path) = (app.store.path(&video_file), app.store.path(&thumbnail_file));
+    let partial = video_path.with_extension("partial.mp4");
     let gif_file = format!("videos/{video_id}.gif");
     let gif_path = app.store.path(&gif_file);
     let captions = order.caption.then(|| (format!("videos/{video_id}.srt"), format!("videos/{video_id}.caption.mp4")));
     let caption_paths = captions.as_ref().map(|(srt, mp4)| (app.store.path(srt), app.store.path(mp4)));
+    let studio = app.studio.clone();
+    let progress_for_render = progress.clone();
+    let partial_for_render = partial.clone();
+    let (width, height) = (order.width, order.height);
     let rendered = tokio::task::spawn_blocking(move || -> Result<f32, PipelineError> {
-        let speech = match (order.silence, recording) {
-            (_, Some(path)) => {
-                let samples = media::decode_audio(&path, speech::SILENCE_SAMPLE_RATE)?;
-                let seconds = samples.len() as f32 / speech::SILENCE_SAMPLE_RATE as f32;
-                if seconds > MAX_RECORDING_SECONDS {
-                    return Err(PipelineError::Speech(speech::SpeechError::Option(format!(
-                        "the recording lasts {seconds:.0} s; at most {MAX_RECORDING_SECONDS:.0} s are accepted"
-                    ))));
-                }
-                speech::Speech::from_audio(samples, speech::SILENCE_SAMPLE_RATE)
-            }
-            (Some(seconds), None) => speech::Speech::silence(seconds, speech::SILENCE_SAMPLE_RATE),
-            (None, None) => speech::synthesize(
-                &order.text,
-                &order.voice_id,
-                speech::SpeechOptions { speed: order.speed, pitch: order.pitch },
-            )?,
-        };
+        let mut speeches = Vec::with_capacity(inputs.len());
+        for input in &inputs {
+            speeches.push(scene_speech(&input.order, input.recording.as_deref())?);
+        }
         progress_for_render.store(0.1f32.to_bits(), Ordering::Relaxed);
-        let mut spec = VideoSpec::new(order.width, order.height, order.background)?;
-        order.look.apply(&mut spec);
-        spec.background_image = background_image;
-        let mut report = |fraction: f32| progress_for_render.store((0.1 + 0.9 * fraction).to_bits(), Ordering::Relaxed);
-        let done = studio.render(
-            &photo,
-            &rig,
-            &speech,
-            spec,
-            pipeline::OutputFiles { video: &partial_for_render, thumbnail: &thumbnail_path },
-            &mut report,
-        )?;
+        let mut scenes = Vec::with_capacity(inputs.len());
+        for (input, speech) in inputs.iter().zip(&speeches) {
+            let mut spec = VideoSpec::new(width, height, input.order.background)?;
+            input.order.look.apply(&mut spec);
+            spec.background_image = input.background_image.clone();
+            scenes.push(pipeline::Scene { photo: &input.photo, rig: &input.rig, speech, spec });
+        }
+        let mut report =
+            |fraction: f32| progress_for_render.store((0.1 + 0.85 * fraction).to_bits(), Ordering::Relaxed);
+        let files = pipeline::OutputFiles { video: &partial_for_render, thumbnail: &thumbnail_path };
+        let done = studio.render_scenes(&scenes, files, &mut report)?;
         media::gif_preview(&partial_for_render, &gif_path, 3.0, 320)?;
         if let Some((srt, captioned)) = caption_paths {
-            let cues = speech::captions::cues(&speech.words);
+            let words: Vec<speech::TimedWord> = speeches
+                .iter()
+                .zip(&done.scene_starts)
+                .flat_map(|(speech, &start)| {
+                    speech.words.iter().map(move |w| speech::TimedWord {
+                        start: w.start + start,
+                        end: w.end + start,
+                        ..w.clone()
+                    })
+                })
+                .collect();
+            let cues = speech::captions::cues(&words);
             std::fs::write(&srt, speech::captions::srt(&cues)).map_err(media::MediaError::Io)?;
             media::burn_captions(&partial_for_render, &srt, &captioned)?;
         }

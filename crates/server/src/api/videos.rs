@@ -6,7 +6,7 @@ use crate::App;
 use crate::auth::Tenant;
 use crate::db::{Video, new_id, now};
 use crate::error::{ApiError, V1Error, V2Error};
-use crate::worker::{Look, VIDEO_JOB, VideoOrder};
+use crate::worker::{Look, SceneOrder, VIDEO_JOB, VideoOrder};
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
@@ -129,16 +129,33 @@ pub(crate) async fn generate(
 
 /// Checks everything a client can get wrong before anything is queued.
 async fn validate(app: &App, key_id: &str, request: &GenerateRequest) -> Result<VideoOrder, ApiError> {
-    let scenes = request.video_inputs.len();
-    if scenes == 0 || scenes > MAX_SCENES {
-        return Err(ApiError::bad_request(format!("video_inputs has {scenes} scenes; give 1 to {MAX_SCENES}")));
+    let count = request.video_inputs.len();
+    if count == 0 || count > MAX_SCENES {
+        return Err(ApiError::bad_request(format!("video_inputs has {count} scenes; give 1 to {MAX_SCENES}")));
     }
-    if scenes > 1 {
-        return Err(ApiError::bad_request(
-            "videos of more than one scene are not supported yet; send one entry in video_inputs",
-        ));
+    let (width, height) = request.dimension.as_ref().map_or(DEFAULT_DIMENSION, |d| (d.width, d.height));
+    let spec = pipeline::VideoSpec::new(width, height, [0, 0, 0]).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let caption = match &request.caption {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
+        Some(other) => return Err(ApiError::bad_request(format!("caption must be true or false, not {other}"))),
+    };
+    let mut scenes = Vec::with_capacity(count);
+    for (index, scene) in request.video_inputs.iter().enumerate() {
+        let checked = validate_scene(app, key_id, scene).await;
+        // With several scenes, say which one is wrong.
+        scenes.push(if count > 1 {
+            checked.map_err(|e| e.prefixed(&format!("video_inputs[{index}]: ")))?
+        } else {
+            checked?
+        });
     }
-    let scene = &request.video_inputs[0];
+    Ok(VideoOrder { scenes, width: spec.width, height: spec.height, caption })
+}
+
+/// Checks one entry of `video_inputs`.
+async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<SceneOrder, ApiError> {
     let talking_photo_id = match scene.character.kind.as_str() {
         "talking_photo" => scene.character.talking_photo_id.as_deref(),
         "avatar" => scene.character.avatar_id.as_deref(),
@@ -229,16 +246,7 @@ async fn validate(app: &App, key_id: &str, request: &GenerateRequest) -> Result<
             )));
         }
     };
-    let (width, height) = request.dimension.as_ref().map_or(DEFAULT_DIMENSION, |d| (d.width, d.height));
-    let spec = pipeline::VideoSpec::new(width, height, background).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let caption = match &request.caption {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
-        Some(other) => return Err(ApiError::bad_request(format!("caption must be true or false, not {other}"))),
-    };
-    Ok(VideoOrder {
-        caption,
+    Ok(SceneOrder {
         talking_photo_id: group.id,
         text,
         voice_id,
@@ -246,8 +254,6 @@ async fn validate(app: &App, key_id: &str, request: &GenerateRequest) -> Result<
         pitch: options.pitch,
         silence,
         audio_asset,
-        width: spec.width,
-        height: spec.height,
         background,
         look,
     })
