@@ -196,6 +196,7 @@ async fn original_app_flow_produces_a_talking_video() {
     .await;
     assert_eq!(status, 200, "{generated}");
     let video_id = generated["data"]["video_id"].as_str().expect("video_id").to_string();
+    assert_eq!(generated["data"]["dimension"], json!({"width": 720, "height": 406}));
 
     // Poll every 0.5 s, as the app does.
     let mut seen = Vec::new();
@@ -205,6 +206,11 @@ async fn original_app_flow_produces_a_talking_video() {
             call(&server, reqwest::Method::GET, &format!("/v1/video_status.get?video_id={video_id}"), None).await;
         assert_eq!(status, 200, "{reply}");
         assert_eq!(reply["code"], 100);
+        assert!(
+            reply["message"].is_string()
+                && reply["data"]["duration"].is_number()
+                && reply["data"]["created_at"].is_i64()
+        );
         let state = reply["data"]["status"].as_str().expect("status").to_string();
         if seen.last() != Some(&state) {
             seen.push(state.clone());
@@ -513,11 +519,16 @@ async fn talking_photo_options_shape_the_video() {
                 "voice": {"type": "text", "input_text": "Hello from inside a circle.", "voice_id": "en-gb-male"},
                 "background": {"type": "image", "image_asset_id": asset["data"]["id"]}
             }],
-            "dimension": {"width": 640, "height": 360}
+            "dimension": {"width": 641, "height": 361}
         }),
     )
     .await;
     assert_eq!(status, 200, "{generated}");
+    assert_eq!(
+        generated["data"]["dimension"],
+        json!({"width": 640, "height": 360}),
+        "odd sides are rounded, and said so"
+    );
     let done = wait_for_video(&server, generated["data"]["video_id"].as_str().expect("video_id")).await;
     let dir = tempfile::tempdir().expect("temp");
     let video = dir.path().join("circle.mp4");

@@ -124,7 +124,10 @@ pub(crate) async fn generate(
     app.db.insert_video(&id, &key_id, &stored, request.callback_id.as_deref(), request.title.as_deref()).await?;
     app.db.enqueue(VIDEO_JOB, &id).await?;
     app.jobs_queued.notify_one();
-    Ok(Json(json!({"error": null, "data": {"video_id": id}})))
+    // The size actually rendered: H.264 needs even sides, so odd ones are rounded down.
+    Ok(Json(
+        json!({"error": null, "data": {"video_id": id, "dimension": {"width": order.width, "height": order.height}}}),
+    ))
 }
 
 /// Checks everything a client can get wrong before anything is queued.
@@ -367,7 +370,8 @@ fn status_data(app: &App, video: &Video) -> Value {
         "gif_url": if completed { url(&video.gif_file) } else { None },
         "caption_url": if completed { url(&video.caption_file) } else { None },
         "video_url_caption": if completed { url(&video.captioned_video_file) } else { None },
-        "duration": video.duration,
+        // A number always (strict clients check the type); 0 until the video exists.
+        "duration": video.duration.unwrap_or(0.0),
         "created_at": video.created_at,
         "callback_id": video.callback_id,
         "error": error,
