@@ -24,6 +24,9 @@ pub struct ServeArgs {
     /// Render workers in this process [default: 2].
     #[arg(long, env = "MOUTHPIECE_WORKERS")]
     workers: Option<usize>,
+    /// Let webhooks and callbacks go to loopback and private addresses.
+    #[arg(long, env = "MOUTHPIECE_ALLOW_PRIVATE_URLS")]
+    allow_private_urls: bool,
     /// Configuration file (TOML with the same keys, snake_case).
     #[arg(long, env = "MOUTHPIECE_CONFIG")]
     config: Option<PathBuf>,
@@ -36,6 +39,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     public_url: Option<String>,
     workers: Option<usize>,
+    allow_private_urls: Option<bool>,
 }
 
 fn load_file(explicit: Option<&Path>) -> Result<FileConfig> {
@@ -57,6 +61,7 @@ impl ServeArgs {
             data_dir: self.data_dir.or(file.data_dir).unwrap_or(defaults.data_dir),
             public_url: self.public_url.or(file.public_url),
             workers: self.workers.or(file.workers).unwrap_or(defaults.workers),
+            allow_private_urls: self.allow_private_urls || file.allow_private_urls.unwrap_or(false),
         })
     }
 }

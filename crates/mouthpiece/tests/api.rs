@@ -25,7 +25,7 @@ impl Server {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
         let port: u16 = self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
-        self.child = spawn_serve(self._data.path(), port);
+        self.child = spawn_serve(self._data.path(), port, &[]);
         wait_until_up(&self.base).await;
     }
 
@@ -55,6 +55,12 @@ fn free_port() -> u16 {
 }
 
 async fn start_server() -> Server {
+    start_server_with(&[]).await
+}
+
+async fn start_server_with(flags: &'static [&'static str]) -> Server {
+    // reqwest is built with rustls and no default crypto provider (see the workspace Cargo.toml).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let data = tempfile::tempdir().expect("temp dir");
     let created =
         Command::new(BIN).args(["keys", "create", "--data-dir"]).arg(data.path()).output().expect("keys create");
@@ -63,16 +69,17 @@ async fn start_server() -> Server {
     let key = stdout.lines().last().expect("key line").trim().to_string();
     assert!(key.starts_with("mp_"), "the key is alone on the last line: {stdout}");
     let port = free_port();
-    let child = spawn_serve(data.path(), port);
+    let child = spawn_serve(data.path(), port, flags);
     let base = format!("http://127.0.0.1:{port}");
     wait_until_up(&base).await;
     Server { child, base, key, _data: data }
 }
 
-fn spawn_serve(data: &Path, port: u16) -> Child {
+fn spawn_serve(data: &Path, port: u16, flags: &[&str]) -> Child {
     Command::new(BIN)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data)
+        .args(flags)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .env("MOUTHPIECE_LOG", "warn")
@@ -955,4 +962,173 @@ async fn scenes_play_one_after_another() {
     let (status, reply) = generate(&server, json!({"video_inputs": [one, text(&colour, "")]})).await;
     assert_eq!(status, 400, "{reply}");
     assert!(reply["error"]["message"].as_str().expect("message").starts_with("video_inputs[1]: "), "{reply}");
+}
+
+/// One HTTP request a test receiver got.
+#[derive(Debug)]
+struct Received {
+    path: String,
+    signature: String,
+    body: String,
+}
+
+/// A webhook receiver on a free local port: answers 500 to the first
+/// request on `/hook` (to make the server retry) and 200 to everything else.
+async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut refused_once = false;
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut data = Vec::new();
+            let mut buffer = [0u8; 4096];
+            // Read the head, then as much body as Content-Length says.
+            let (head, body) = loop {
+                let n = stream.read(&mut buffer).await.unwrap_or(0);
+                if n == 0 {
+                    break (String::new(), Vec::new());
+                }
+                data.extend_from_slice(&buffer[..n]);
+                if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&data[..end]).to_string();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    while data.len() < end + 4 + length {
+                        let n = stream.read(&mut buffer).await.unwrap_or(0);
+                        if n == 0 {
+                            break;
+                        }
+                        data.extend_from_slice(&buffer[..n]);
+                    }
+                    break (head, data[end + 4..].to_vec());
+                }
+            };
+            let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+            let signature = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().starts_with("signature:").then(|| l[10..].trim().to_string()))
+                .unwrap_or_default();
+            let refuse = path == "/hook" && !refused_once;
+            refused_once |= refuse;
+            let status = if refuse { "500 Internal Server Error" } else { "200 OK" };
+            let _ = stream
+                .write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes())
+                .await;
+            if !refuse {
+                let _ = tx.send(Received { path, signature, body: String::from_utf8_lossy(&body).to_string() });
+            }
+        }
+    });
+    (base, rx)
+}
+
+fn hmac_hex(secret: &str, body: &str) -> String {
+    // HMAC-SHA256 by its definition (RFC 2104), to check the server's signature independently.
+    use sha2::{Digest, Sha256};
+    let mut key = secret.as_bytes().to_vec();
+    if key.len() > 64 {
+        key = Sha256::digest(&key).to_vec();
+    }
+    key.resize(64, 0);
+    let inner: Vec<u8> = key.iter().map(|b| b ^ 0x36).chain(body.bytes()).collect();
+    let inner_hash = Sha256::digest(&inner);
+    let outer: Vec<u8> = key.iter().map(|b| b ^ 0x5c).chain(inner_hash.iter().copied()).collect();
+    Sha256::digest(&outer).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn webhooks_announce_videos_signed_and_retried() {
+    let strict = start_server().await;
+    let (status, refused) = call(
+        &strict,
+        reqwest::Method::POST,
+        "/v1/webhook/endpoint.add",
+        Some(json!({"url": "http://127.0.0.1:9/hook"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["message"].as_str().expect("message").contains("private"), "{refused}");
+    drop(strict);
+
+    let server = start_server_with(&["--allow-private-urls"]).await;
+    let (base, mut received) = webhook_receiver().await;
+    let (status, endpoint) = call(
+        &server,
+        reqwest::Method::POST,
+        "/v1/webhook/endpoint.add",
+        Some(json!({"url": format!("{base}/hook"), "events": ["avatar_video.success", "avatar_video.fail"]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{endpoint}");
+    let secret = endpoint["data"]["secret"].as_str().expect("secret").to_string();
+    let endpoint_id = endpoint["data"]["endpoint_id"].as_str().expect("id").to_string();
+    let (_, listed) = call(&server, reqwest::Method::GET, "/v1/webhook/endpoint.list", None).await;
+    assert_eq!(listed["data"][0]["endpoint_id"], endpoint_id.as_str());
+    let (_, events) = call(&server, reqwest::Method::GET, "/v1/webhook/webhook.list", None).await;
+    assert_eq!(events["data"], json!(["avatar_video.success", "avatar_video.fail"]));
+
+    let good = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let blank = create_avatar(&server, png_of(&image::RgbImage::from_pixel(300, 300, image::Rgb([90, 90, 90])))).await;
+    let scene = |id: &str| json!([{"character": {"type": "talking_photo", "talking_photo_id": id}, "voice": {"type": "silence", "duration": 1}}]);
+    let (_, ok) = generate(
+        &server,
+        json!({"video_inputs": scene(&good), "dimension": {"width": 128, "height": 128},
+               "callback_id": "order-42", "callback_url": format!("{base}/callback")}),
+    )
+    .await;
+    let (_, bad) =
+        generate(&server, json!({"video_inputs": scene(&blank), "dimension": {"width": 128, "height": 128}})).await;
+    let (ok_id, bad_id) = (ok["data"]["video_id"].as_str().expect("id"), bad["data"]["video_id"].as_str().expect("id"));
+
+    // Expected: success to /hook (after one refused attempt), success to /callback, fail to /hook.
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.len() < 3 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let next =
+            tokio::time::timeout(left, received.recv()).await.expect("webhooks arrive in time").expect("receiver");
+        got.push(next);
+    }
+    let key_hash: String = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(server.key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    for delivery in &got {
+        let body: Value = serde_json::from_str(&delivery.body).expect("JSON body");
+        let expected = if delivery.path == "/callback" {
+            hmac_hex(&key_hash, &delivery.body)
+        } else {
+            hmac_hex(&secret, &delivery.body)
+        };
+        assert_eq!(delivery.signature, expected, "signed: {delivery:?}");
+        match (delivery.path.as_str(), body["event_type"].as_str()) {
+            ("/hook" | "/callback", Some("avatar_video.success")) => {
+                assert_eq!(body["event_data"]["video_id"], ok_id);
+                assert_eq!(body["event_data"]["callback_id"], "order-42");
+                assert!(body["event_data"]["url"].as_str().expect("url").ends_with(".mp4"));
+                assert!(body["event_data"]["gif_download_url"].as_str().expect("gif").ends_with(".gif"));
+            }
+            ("/hook", Some("avatar_video.fail")) => {
+                assert_eq!(body["event_data"]["video_id"], bad_id);
+                assert!(body["event_data"]["msg"].as_str().expect("msg").contains("no face"), "{body}");
+            }
+            other => panic!("unexpected delivery {other:?}: {delivery:?}"),
+        }
+    }
+    assert_eq!(got.iter().filter(|d| d.path == "/callback").count(), 1);
+
+    let (status, _) =
+        call(&server, reqwest::Method::DELETE, &format!("/v1/webhook/endpoint.delete?endpoint_id={endpoint_id}"), None)
+            .await;
+    assert_eq!(status, 200);
+    let (_, listed) = call(&server, reqwest::Method::GET, "/v1/webhook/endpoint.list", None).await;
+    assert_eq!(listed["data"], json!([]));
 }

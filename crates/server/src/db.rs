@@ -71,6 +71,33 @@ pub(crate) struct Video {
     pub created_at: i64,
 }
 
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct WebhookEndpoint {
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+    pub events: String,
+    pub created_at: i64,
+}
+
+/// Who hears about a video: its tenant (and the hash of its key, the
+/// callback secret) and the callback_url it asked for.
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct WebhookTarget {
+    pub key_id: String,
+    pub key_hash: String,
+    pub callback_url: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct Delivery {
+    pub id: i64,
+    pub url: String,
+    pub secret: String,
+    pub body: String,
+    pub attempts: i64,
+}
+
 /// The stored files of a finished video.
 pub(crate) struct VideoFiles<'a> {
     pub video: &'a str,
@@ -249,27 +276,123 @@ impl Db {
 
     // --- videos ---
 
+    /// A new pending video; `callback` is its (callback_id, callback_url).
     pub(crate) async fn insert_video(
         &self,
         id: &str,
         key_id: &str,
         request: &str,
-        callback_id: Option<&str>,
+        callback: (Option<&str>, Option<&str>),
         title: Option<&str>,
     ) -> Result<(), sqlx::Error> {
         let at = now();
         sqlx::query(
-            "INSERT INTO videos (id, key_id, status, request, callback_id, title, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
+            "INSERT INTO videos (id, key_id, status, request, callback_id, callback_url, title, created_at, updated_at)
+             VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
         )
         .bind(id)
         .bind(key_id)
         .bind(request)
-        .bind(callback_id)
+        .bind(callback.0)
+        .bind(callback.1)
         .bind(title)
         .bind(at)
         .bind(at)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    // --- webhooks ---
+
+    pub(crate) async fn insert_webhook_endpoint(
+        &self,
+        key_id: &str,
+        endpoint: &WebhookEndpoint,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, key_id, url, secret, events, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&endpoint.id)
+        .bind(key_id)
+        .bind(&endpoint.url)
+        .bind(&endpoint.secret)
+        .bind(&endpoint.events)
+        .bind(endpoint.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn webhook_endpoints(&self, key_id: &str) -> Result<Vec<WebhookEndpoint>, sqlx::Error> {
+        sqlx::query_as("SELECT id, url, secret, events, created_at FROM webhook_endpoints WHERE key_id = ? ORDER BY created_at, id")
+            .bind(key_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    pub(crate) async fn delete_webhook_endpoint(&self, key_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = ? AND key_id = ?")
+            .bind(id)
+            .bind(key_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn webhook_target(&self, video_id: &str) -> Result<Option<WebhookTarget>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT v.key_id, k.key_hash, v.callback_url FROM videos v JOIN api_keys k ON k.id = v.key_id WHERE v.id = ?",
+        )
+        .bind(video_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub(crate) async fn enqueue_delivery(&self, url: &str, secret: &str, body: &str) -> Result<(), sqlx::Error> {
+        let at = now();
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (url, secret, body, state, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+        )
+        .bind(url)
+        .bind(secret)
+        .bind(body)
+        .bind(at)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the next due delivery; it is pushed 60 s into the future while
+    /// being attempted, so a crash mid-attempt only delays it.
+    pub(crate) async fn due_delivery(&self) -> Result<Option<Delivery>, sqlx::Error> {
+        let at = now();
+        sqlx::query_as(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?
+             WHERE id = (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT 1)
+             RETURNING id, url, secret, body, attempts",
+        )
+        .bind(at + 60)
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Records an attempt: delivered, or retried after 1, 2, 4, 8 … seconds, or given up.
+    pub(crate) async fn finish_delivery(&self, id: i64, attempts: i64, error: Option<&str>) -> Result<(), sqlx::Error> {
+        let (state, next) = match error {
+            None => ("delivered", now()),
+            Some(_) if attempts >= crate::webhooks::MAX_ATTEMPTS => ("failed", now()),
+            Some(_) => ("pending", now() + (1i64 << (attempts - 1).clamp(0, 10))),
+        };
+        sqlx::query("UPDATE webhook_deliveries SET state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
+            .bind(state)
+            .bind(next)
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -12,6 +12,7 @@ mod auth;
 mod db;
 mod error;
 mod store;
+mod webhooks;
 mod worker;
 
 use pipeline::Studio;
@@ -48,6 +49,9 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Render workers inside this process.
     pub workers: usize,
+    /// Let webhooks and callbacks go to loopback, private and link-local
+    /// addresses (off by default: they reach into the server's own network).
+    pub allow_private_urls: bool,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +61,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("data"),
             public_url: None,
             workers: 2,
+            allow_private_urls: false,
         }
     }
 }
@@ -69,6 +74,9 @@ pub(crate) struct AppState {
     pub studio: Arc<Studio>,
     /// Wakes idle workers as soon as a job is queued.
     pub jobs_queued: Notify,
+    /// Wakes the webhook sender as soon as an event is queued.
+    pub deliveries_queued: Notify,
+    pub allow_private_urls: bool,
 }
 
 pub(crate) type App = Arc<AppState>;
@@ -129,7 +137,10 @@ pub async fn serve_on(listener: tokio::net::TcpListener, config: ServerConfig) -
         public_url,
         studio,
         jobs_queued: Notify::new(),
+        deliveries_queued: Notify::new(),
+        allow_private_urls: config.allow_private_urls,
     });
+    tokio::spawn(webhooks::run(app.clone()));
     for index in 0..config.workers.max(1) {
         tokio::spawn(worker::run(app.clone(), format!("{}-{index}", std::process::id())));
     }

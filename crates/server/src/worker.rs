@@ -187,7 +187,19 @@ async fn process(app: &App, worker_id: &str, job: Job) {
             tracing::warn!(job = job.id, %message, "job failed");
             let marked = match job.kind.as_str() {
                 TRAIN_JOB => app.db.set_avatar_status(&job.target_id, "failed", Some(&message)).await,
-                _ => app.db.fail_video(&job.target_id, 400_140, &message).await,
+                _ => {
+                    let failed = app.db.fail_video(&job.target_id, 400_140, &message).await;
+                    let callback_id =
+                        app.db.video(None, &job.target_id).await.ok().flatten().and_then(|v| v.callback_id);
+                    let event =
+                        serde_json::json!({"video_id": job.target_id, "msg": message, "callback_id": callback_id});
+                    if let Err(error) =
+                        crate::webhooks::announce(app, &job.target_id, crate::webhooks::FAIL, event).await
+                    {
+                        tracing::error!(%error, "cannot queue the failure webhook");
+                    }
+                    failed
+                }
             };
             match marked {
                 Ok(()) => app.db.finish_job(job.id, "failed", Some(&message)).await,
@@ -421,5 +433,15 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
         )
         .await?;
     tracing::info!(video = video_id, duration, "video completed");
+    let url = |file: &str| format!("{}/files/{file}", app.public_url);
+    let event = serde_json::json!({
+        "video_id": video_id,
+        "url": url(&video_file),
+        "gif_download_url": url(&gif_file),
+        "callback_id": video.callback_id,
+    });
+    if let Err(error) = crate::webhooks::announce(app, video_id, crate::webhooks::SUCCESS, event).await {
+        tracing::error!(%error, video = video_id, "cannot queue the success webhook");
+    }
     Ok(())
 }

@@ -5,6 +5,7 @@ mod assets;
 mod avatars;
 mod videos;
 mod voices;
+mod webhooks;
 
 use crate::App;
 use crate::error::{ApiError, V2Error, for_path};
@@ -28,6 +29,10 @@ pub(crate) fn router(app: App) -> Router {
         .route("/v1/talking_photo.list", get(avatars::list_talking_photos))
         .route("/v1/talking_photo/{id}", axum::routing::delete(avatars::delete_talking_photo))
         .route("/v1/video.list", get(videos::list))
+        .route("/v1/webhook/endpoint.add", post(webhooks::add))
+        .route("/v1/webhook/endpoint.list", get(webhooks::list))
+        .route("/v1/webhook/endpoint.delete", axum::routing::delete(webhooks::delete))
+        .route("/v1/webhook/webhook.list", get(webhooks::events))
         .route("/v2/user/remaining_quota", get(videos::remaining_quota))
         .route("/v1/video.delete", axum::routing::delete(videos::delete))
         .route("/v2/voices", get(voices::list))

@@ -21,6 +21,7 @@ pub(crate) struct GenerateRequest {
     video_inputs: Vec<VideoInput>,
     dimension: Option<Dimension>,
     callback_id: Option<String>,
+    callback_url: Option<String>,
     title: Option<String>,
     /// HeyGen's clients send a boolean or "true"/"false".
     caption: Option<Value>,
@@ -121,7 +122,13 @@ pub(crate) async fn generate(
     }
     let id = new_id();
     let stored = serde_json::to_string(&order).map_err(ApiError::internal)?;
-    app.db.insert_video(&id, &key_id, &stored, request.callback_id.as_deref(), request.title.as_deref()).await?;
+    let callback_url = request.callback_url.as_deref().filter(|u| !u.is_empty());
+    if let Some(url) = callback_url {
+        crate::webhooks::check_url(url, app.allow_private_urls)
+            .map_err(|e| ApiError::bad_request(format!("callback_url: {e}")))?;
+    }
+    let callback = (request.callback_id.as_deref(), callback_url);
+    app.db.insert_video(&id, &key_id, &stored, callback, request.title.as_deref()).await?;
     app.db.enqueue(VIDEO_JOB, &id).await?;
     app.jobs_queued.notify_one();
     // The size actually rendered: H.264 needs even sides, so odd ones are rounded down.

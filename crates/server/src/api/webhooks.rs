@@ -1,0 +1,92 @@
+//! `/v1/webhook/…`: registering the endpoints that receive video events.
+
+use crate::App;
+use crate::auth::Tenant;
+use crate::db::{new_id, now};
+use crate::error::{ApiError, V1Error};
+use crate::webhooks::{self, EVENTS};
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+pub(crate) struct AddEndpoint {
+    url: String,
+    events: Option<Vec<String>>,
+}
+
+/// Upper bound on endpoints per key, so one key cannot fan a video out without end.
+const MAX_ENDPOINTS: usize = 20;
+
+pub(crate) async fn add(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    body: Result<Json<AddEndpoint>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, V1Error> {
+    let Json(request) = body.map_err(|e| ApiError::bad_request(format!("invalid JSON body: {}", e.body_text())))?;
+    webhooks::check_url(&request.url, app.allow_private_urls).map_err(ApiError::bad_request)?;
+    let events = request.events.unwrap_or_else(|| EVENTS.iter().map(|e| e.to_string()).collect());
+    if events.is_empty() {
+        return Err(ApiError::bad_request(
+            "events is empty; name at least one of avatar_video.success, avatar_video.fail",
+        )
+        .into());
+    }
+    if let Some(unknown) = events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
+        return Err(ApiError::bad_request(format!("event '{unknown}' is not one of {}", EVENTS.join(", "))).into());
+    }
+    if app.db.webhook_endpoints(&key_id).await?.len() >= MAX_ENDPOINTS {
+        return Err(ApiError::bad_request(format!("a key may register at most {MAX_ENDPOINTS} endpoints")).into());
+    }
+    let endpoint = crate::db::WebhookEndpoint {
+        id: new_id(),
+        url: request.url,
+        secret: format!("whsec_{}", new_id()),
+        events: events.join(","),
+        created_at: now(),
+    };
+    app.db.insert_webhook_endpoint(&key_id, &endpoint).await?;
+    Ok(Json(json!({"code": 100, "message": "Success", "data": describe(&endpoint)})))
+}
+
+fn describe(endpoint: &crate::db::WebhookEndpoint) -> Value {
+    json!({
+        "endpoint_id": endpoint.id,
+        "url": endpoint.url,
+        "events": endpoint.events.split(',').collect::<Vec<_>>(),
+        "secret": endpoint.secret,
+        "status": "enabled",
+        "created_at": endpoint.created_at,
+    })
+}
+
+pub(crate) async fn list(State(app): State<App>, Tenant(key_id): Tenant) -> Result<Json<Value>, V1Error> {
+    let endpoints: Vec<Value> = app.db.webhook_endpoints(&key_id).await?.iter().map(describe).collect();
+    Ok(Json(json!({"code": 100, "message": "Success", "data": endpoints})))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DeleteQuery {
+    endpoint_id: Option<String>,
+}
+
+pub(crate) async fn delete(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    Query(query): Query<DeleteQuery>,
+) -> Result<Json<Value>, V1Error> {
+    let id = query
+        .endpoint_id
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| ApiError::bad_request("endpoint_id is required"))?;
+    if !app.db.delete_webhook_endpoint(&key_id, &id).await? {
+        return Err(ApiError::not_found(format!("webhook endpoint '{id}' not found")).into());
+    }
+    Ok(Json(json!({"code": 100, "message": "Success", "data": null})))
+}
+
+/// The events an endpoint can subscribe to.
+pub(crate) async fn events(Tenant(_): Tenant) -> Json<Value> {
+    Json(json!({"code": 100, "message": "Success", "data": EVENTS}))
+}
