@@ -4,10 +4,11 @@
 //! Fields are built in the face's own frame (x along the eye line, y down
 //! the face, lengths in eye distances), so they work on tilted faces too.
 
+use crate::shape::smoothstep;
 use animate::FaceMotion;
 use face::mesh::{CHIN, EYES, LOWER_INNER_LIP, UPPER_INNER_LIP};
 
-type Vec2 = [f32; 2];
+use crate::shape::Vec2;
 
 fn sub(a: Vec2, b: Vec2) -> Vec2 {
     [a[0] - b[0], a[1] - b[1]]
@@ -19,11 +20,6 @@ fn dot(a: Vec2, b: Vec2) -> f32 {
 
 fn scaled(v: Vec2, s: f32) -> Vec2 {
     [v[0] * s, v[1] * s]
-}
-
-fn smoothstep(edge0: f32, edge1: f32, x: f32) -> f32 {
-    let t = ((x - edge0) / (edge1 - edge0)).clamp(0.0, 1.0);
-    t * t * (3.0 - 2.0 * t)
 }
 
 /// Linear interpolation of `values` at `x` over increasing `xs`, clamped at the ends.

@@ -4,24 +4,12 @@
 //! skin — the skin just above the eye mirrored down, so it keeps the photo's
 //! texture and light — darkening towards its edge, with a thin lash line.
 
+use crate::shape::{smoothstep, y_at};
 use face::mesh::EYES;
 
-type Vec2 = [f32; 2];
+use crate::shape::Vec2;
 
 const LASHES: [f32; 3] = [38.0, 28.0, 26.0];
-
-fn smoothstep(edge0: f32, edge1: f32, x: f32) -> f32 {
-    let t = ((x - edge0) / (edge1 - edge0)).clamp(0.0, 1.0);
-    t * t * (3.0 - 2.0 * t)
-}
-
-/// y of a polyline (sorted by x) at `x`.
-fn y_at(line: &[Vec2], x: f32) -> Option<f32> {
-    line.windows(2).find(|w| x >= w[0][0] && x <= w[1][0]).map(|w| {
-        let t = (x - w[0][0]) / (w[1][0] - w[0][0]).max(f32::EPSILON);
-        w[0][1] + t * (w[1][1] - w[0][1])
-    })
-}
 
 fn sorted(points: impl Iterator<Item = Vec2>) -> Vec<Vec2> {
     let mut line: Vec<Vec2> = points.collect();

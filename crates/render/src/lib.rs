@@ -12,6 +12,7 @@ mod deform;
 mod eyelids;
 mod mouth;
 mod raster;
+mod shape;
 
 use animate::FaceMotion;
 use face::Rig;

@@ -2,9 +2,10 @@
 //! teeth under the upper lip, a hint of lower teeth and tongue when wide
 //! open, and a dark cavity, all dimmed to the photo's light.
 
+use crate::shape::{smoothstep, y_at};
 use face::mesh::{LOWER_INNER_LIP, UPPER_INNER_LIP};
 
-type Vec2 = [f32; 2];
+use crate::shape::Vec2;
 
 pub(crate) struct MouthStyle {
     unit: f32,
@@ -22,19 +23,6 @@ const CAVITY_EDGE: [f32; 3] = [72.0, 28.0, 30.0];
 
 fn mix(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
     [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
-}
-
-fn smoothstep(edge0: f32, edge1: f32, x: f32) -> f32 {
-    let t = ((x - edge0) / (edge1 - edge0)).clamp(0.0, 1.0);
-    t * t * (3.0 - 2.0 * t)
-}
-
-/// y of a polyline (sorted by x) at `x`.
-fn y_at(line: &[Vec2], x: f32) -> Option<f32> {
-    line.windows(2).find(|w| x >= w[0][0] && x <= w[1][0]).map(|w| {
-        let t = (x - w[0][0]) / (w[1][0] - w[0][0]).max(f32::EPSILON);
-        w[0][1] + t * (w[1][1] - w[0][1])
-    })
 }
 
 impl MouthStyle {

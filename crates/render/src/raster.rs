@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-type Vec2 = [f32; 2];
+use crate::shape::Vec2;
 
 /// Rows per parallel work item: small enough to balance two cores over a
 /// face, large enough that the per-band triangle scan stays cheap.
