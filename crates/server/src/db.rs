@@ -54,6 +54,7 @@ pub(crate) struct AvatarGroup {
 #[derive(Debug, Clone, FromRow)]
 pub(crate) struct Video {
     pub id: String,
+    pub key_id: String,
     pub title: Option<String>,
     pub status: String,
     pub request: String,
@@ -403,10 +404,6 @@ impl Db {
             .bind(key_id)
             .fetch_optional(&self.pool)
             .await
-    }
-
-    pub(crate) async fn video_key(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
-        sqlx::query_scalar("SELECT key_id FROM videos WHERE id = ?").bind(id).fetch_optional(&self.pool).await
     }
 
     pub(crate) async fn start_video(&self, id: &str) -> Result<(), sqlx::Error> {

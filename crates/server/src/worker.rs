@@ -266,11 +266,6 @@ async fn photo_of(app: &App, group: &AvatarGroup) -> Result<Vec<u8>, JobError> {
     Ok(app.store.get(&asset.file).await?)
 }
 
-/// The tenant a video belongs to.
-async fn video_key(app: &App, video_id: &str) -> Result<String, JobError> {
-    app.db.video_key(video_id).await?.ok_or_else(|| JobError::Rejected(format!("video {video_id} does not exist")))
-}
-
 /// Decodes an uploaded background image.
 async fn background_of(app: &App, key_id: &str, asset_id: &str) -> Result<std::sync::Arc<RgbImage>, JobError> {
     let asset = app
@@ -355,7 +350,7 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
     let order: VideoOrder =
         serde_json::from_str(&video.request).map_err(|e| JobError::Rejected(format!("unreadable request: {e}")))?;
     app.db.start_video(video_id).await?;
-    let key = video_key(app, video_id).await?;
+    let key = video.key_id.clone();
     let mut inputs = Vec::with_capacity(order.scenes.len());
     for scene in order.scenes.iter().cloned() {
         inputs.push(scene_inputs(app, &key, scene).await?);
