@@ -284,23 +284,28 @@ async fn background_of(app: &App, key_id: &str, asset_id: &str) -> Result<std::s
 /// Everything one scene needs, gathered before the (blocking) render.
 struct SceneInputs {
     order: SceneOrder,
-    photo: RgbImage,
-    rig: Rig,
+    /// The talking photo and its rig, shared by every scene that uses it.
+    face: Arc<(RgbImage, Rig)>,
     background_image: Option<Arc<RgbImage>>,
     recording: Option<std::path::PathBuf>,
 }
 
-async fn scene_inputs(app: &App, key: &str, order: SceneOrder) -> Result<SceneInputs, JobError> {
-    let (photo, rig) = match train(app, &order.talking_photo_id).await {
-        Ok(done) => done,
+/// A talking photo and its rig, trained now if it was not yet.
+async fn talking_photo(app: &App, id: &str) -> Result<(RgbImage, Rig), JobError> {
+    match train(app, id).await {
         Err(JobError::Rejected(message)) => {
-            return Err(JobError::Rejected(format!(
-                "talking photo {} cannot be used: {message}",
-                order.talking_photo_id
-            )));
+            Err(JobError::Rejected(format!("talking photo {id} cannot be used: {message}")))
         }
-        Err(error) => return Err(error),
-    };
+        other => other,
+    }
+}
+
+async fn scene_inputs(
+    app: &App,
+    key: &str,
+    order: SceneOrder,
+    face: Arc<(RgbImage, Rig)>,
+) -> Result<SceneInputs, JobError> {
     let background_image = match &order.look.background_asset {
         Some(asset_id) => Some(background_of(app, key, asset_id).await?),
         None => None,
@@ -316,7 +321,7 @@ async fn scene_inputs(app: &App, key: &str, order: SceneOrder) -> Result<SceneIn
         }
         None => None,
     };
-    Ok(SceneInputs { order, photo, rig, background_image, recording })
+    Ok(SceneInputs { order, face, background_image, recording })
 }
 
 /// The sound of one scene: speech, an uploaded recording, or silence.
@@ -352,8 +357,18 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
     app.db.start_video(video_id).await?;
     let key = video.key_id.clone();
     let mut inputs = Vec::with_capacity(order.scenes.len());
+    // Scenes often share a talking photo: decode each photo once per video.
+    let mut faces: std::collections::HashMap<String, Arc<(RgbImage, Rig)>> = std::collections::HashMap::new();
     for scene in order.scenes.iter().cloned() {
-        inputs.push(scene_inputs(app, &key, scene).await?);
+        let face = match faces.get(&scene.talking_photo_id) {
+            Some(face) => face.clone(),
+            None => {
+                let face = Arc::new(talking_photo(app, &scene.talking_photo_id).await?);
+                faces.insert(scene.talking_photo_id.clone(), face.clone());
+                face
+            }
+        };
+        inputs.push(scene_inputs(app, &key, scene, face).await?);
     }
     progress.store(0.05f32.to_bits(), Ordering::Relaxed);
     let video_file = format!("videos/{video_id}.mp4");
@@ -379,7 +394,7 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
             let mut spec = VideoSpec::new(width, height, input.order.background)?;
             input.order.look.apply(&mut spec);
             spec.background_image = input.background_image.clone();
-            scenes.push(pipeline::Scene { photo: &input.photo, rig: &input.rig, speech, spec });
+            scenes.push(pipeline::Scene { photo: &input.face.0, rig: &input.face.1, speech, spec });
         }
         let mut report =
             |fraction: f32| progress_for_render.store((0.1 + 0.85 * fraction).to_bits(), Ordering::Relaxed);
