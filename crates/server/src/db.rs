@@ -151,17 +151,24 @@ impl Db {
 
     /// Every key with its quota and the seconds of video it has made.
     pub(crate) async fn keys(&self) -> Result<Vec<crate::KeyInfo>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT k.id, k.name, k.created_at, k.revoked_at, k.quota_seconds,
-                    COALESCE((SELECT SUM(v.duration) FROM videos v WHERE v.key_id = k.id AND v.status = 'completed'), 0.0) AS used_seconds
-             FROM api_keys k ORDER BY k.created_at, k.id",
-        )
-        .fetch_all(&self.pool)
-        .await
+        self.keys_where(None).await
     }
 
     pub(crate) async fn key(&self, id: &str) -> Result<Option<crate::KeyInfo>, sqlx::Error> {
-        Ok(self.keys().await?.into_iter().find(|k| k.id == id))
+        Ok(self.keys_where(Some(id)).await?.pop())
+    }
+
+    /// Keys with their use, all of them or the one with `id` (asked on every generate).
+    async fn keys_where(&self, id: Option<&str>) -> Result<Vec<crate::KeyInfo>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT k.id, k.name, k.created_at, k.revoked_at, k.quota_seconds,
+                    COALESCE((SELECT SUM(v.duration) FROM videos v WHERE v.key_id = k.id AND v.status = 'completed'), 0.0) AS used_seconds
+             FROM api_keys k WHERE ? IS NULL OR k.id = ? ORDER BY k.created_at, k.id",
+        )
+        .bind(id)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
     }
 
     /// Revokes a key; false if there is no such key or it was already revoked.
