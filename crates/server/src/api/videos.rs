@@ -65,6 +65,7 @@ struct VoiceInput {
     /// HeyGen's clients send these as numbers or as numeric strings.
     speed: Option<Value>,
     pitch: Option<Value>,
+    emotion: Option<String>,
     duration: Option<Value>,
     audio_asset_id: Option<String>,
     audio_url: Option<String>,
@@ -192,6 +193,13 @@ async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<S
     let options = speech::SpeechOptions {
         speed: number("voice.speed", &voice.speed)?.unwrap_or(1.0),
         pitch: number("voice.pitch", &voice.pitch)?.unwrap_or(0.0),
+        emotion: voice
+            .emotion
+            .as_deref()
+            .filter(|name| !name.is_empty())
+            .map(speech::Emotion::parse)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(format!("voice.{e}")))?,
     };
     options.validate().map_err(|e| ApiError::bad_request(format!("voice: {e}")))?;
     let voice_id = voice.voice_id.clone().unwrap_or_else(|| speech::DEFAULT_VOICE_ID.to_string());
@@ -200,8 +208,14 @@ async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<S
         "text" => {
             let text = voice.input_text.clone().unwrap_or_default();
             speech::validate_text(&text).map_err(|e| ApiError::bad_request(format!("voice.input_text: {e}")))?;
-            if speech::find_voice(&voice_id).is_none() {
+            let Some(found) = speech::find_voice(&voice_id) else {
                 return Err(ApiError::bad_request(speech::SpeechError::UnknownVoice(voice_id).to_string()));
+            };
+            if options.emotion.is_some() && !found.emotion_support() {
+                return Err(ApiError::bad_request(format!(
+                    "voice.emotion: voice '{voice_id}' does not support emotion; GET /v2/voices shows which do \
+                     (emotion_support)"
+                )));
             }
             (text, None)
         }
@@ -262,6 +276,7 @@ async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<S
         voice_id,
         speed: options.speed,
         pitch: options.pitch,
+        emotion: voice.emotion.clone().filter(|name| !name.is_empty()),
         silence,
         audio_asset,
         background,

@@ -21,7 +21,7 @@ pub(crate) async fn list(State(app): State<App>, Tenant(_): Tenant) -> Json<Valu
                 "name": voice.name,
                 "preview_audio": format!("{}/voice-previews/{}.wav", app.public_url, voice.voice_id),
                 "support_pause": true,
-                "emotion_support": false,
+                "emotion_support": voice.emotion_support(),
                 "support_interactive_avatar": false,
             })
         })
