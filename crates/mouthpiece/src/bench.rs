@@ -1,8 +1,11 @@
 //! `mouthpiece bench`: times every stage of a 10-second video at 720×406
 //! and, in the same run, the floor: ffmpeg encoding the same frames alone.
 //! Rendering overlaps encoding, so end-to-end should sit close to that floor.
+//! Speech is timed for both engines; with `--python-piper`, Python's
+//! `piper-tts` speaks the same text with the same model, interleaved with
+//! ours, as the baseline for the neural voice.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use pipeline::{Studio, VideoSpec};
 use std::path::PathBuf;
@@ -24,6 +27,41 @@ pub struct BenchArgs {
     /// Runs of each measurement; the median is reported.
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// A Python with `piper-tts` installed (scripts/bench-python-piper.sh
+    /// makes one in a throwaway virtualenv), to time it side by side.
+    #[arg(long)]
+    python_piper: Option<PathBuf>,
+}
+
+/// The espeak-ng voice timed beside the neural one.
+const FORMANT_VOICE: &str = "en-us-female";
+
+/// Times Python Piper on the text in argv[2] with the model in argv[1]: one
+/// warm-up, then one run, printing seconds (the caller repeats it).
+const PYTHON_PIPER: &str = r#"
+import sys, time
+from piper import PiperVoice
+voice = PiperVoice.load(sys.argv[1])
+list(voice.synthesize(sys.argv[2]))
+started = time.perf_counter()
+chunks = list(voice.synthesize(sys.argv[2]))
+print(time.perf_counter() - started)
+"#;
+
+/// One timed run of Python Piper, in a process of its own.
+fn python_piper_run(python: &std::path::Path) -> Result<Duration> {
+    let model = speech::neural::neural_dir().join("en_US-joe-medium.onnx");
+    let output = std::process::Command::new(python)
+        .args(["-c", PYTHON_PIPER])
+        .arg(&model)
+        .arg(SENTENCE)
+        .output()
+        .with_context(|| format!("running {}", python.display()))?;
+    if !output.status.success() {
+        anyhow::bail!("Python Piper failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let seconds: f64 = String::from_utf8_lossy(&output.stdout).trim().parse().context("Python Piper's timing")?;
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 fn median(mut values: Vec<Duration>) -> Duration {
@@ -56,15 +94,23 @@ pub fn run(args: BenchArgs) -> Result<()> {
         analysis.push(elapsed);
     }
     let rig = rig.ok_or_else(|| anyhow::anyhow!("no runs"))?;
-    let mut speech_times = Vec::new();
-    let mut speech = None;
+    let speak = |voice: &str| speech::synthesize(SENTENCE, voice, speech::SpeechOptions::default());
+    // The first call loads the neural model.
+    let (first, neural_load) = time(|| speak(speech::DEFAULT_VOICE_ID));
+    let mut speech = first?;
+    let (mut neural_times, mut formant_times, mut python_times) = (Vec::new(), Vec::new(), Vec::new());
+    let mut formant_duration = 0.0;
     for _ in 0..runs {
-        let (result, elapsed) =
-            time(|| speech::synthesize(SENTENCE, speech::DEFAULT_VOICE_ID, speech::SpeechOptions::default()));
-        speech = Some(result?);
-        speech_times.push(elapsed);
+        let (result, elapsed) = time(|| speak(speech::DEFAULT_VOICE_ID));
+        speech = result?;
+        neural_times.push(elapsed);
+        let (result, elapsed) = time(|| speak(FORMANT_VOICE));
+        formant_duration = result?.duration();
+        formant_times.push(elapsed);
+        if let Some(python) = &args.python_piper {
+            python_times.push(python_piper_run(python)?);
+        }
     }
-    let speech = speech.ok_or_else(|| anyhow::anyhow!("no runs"))?;
     let (track, motion_time) = time(|| animate::motion_track(&speech, 1, spec.expression));
     let canvas = render::Canvas { width: spec.width, height: spec.height, background: spec.background };
     let renderer = render::Renderer::new(&photo, &rig, canvas, spec.layout, None, None);
@@ -103,7 +149,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         result?;
         floor_times.push(elapsed);
         let (result, elapsed) = time(|| -> Result<Duration> {
-            let speech = speech::synthesize(SENTENCE, speech::DEFAULT_VOICE_ID, speech::SpeechOptions::default())?;
+            let speech = speak(speech::DEFAULT_VOICE_ID)?;
             let done = studio.render(
                 &photo,
                 &rig,
@@ -138,12 +184,27 @@ pub fn run(args: BenchArgs) -> Result<()> {
     println!("|---|---:|---:|");
     println!("| load face models (once per process) | {:.0} ms | |", ms(load));
     println!("| face analysis (training, once per avatar) | {:.1} ms | |", ms(median(analysis)));
-    let speaking = median(speech_times);
-    println!(
-        "| speech synthesis | {:.0} ms | {:.0}× real time |",
-        ms(speaking),
-        speech.duration() as f64 / speaking.as_secs_f64()
-    );
+    println!("| load the neural voice (once per process) | {:.0} ms | |", ms(neural_load));
+    let rows = [
+        ("speech, neural voice (Mouthpiece, ONNX Runtime)", speech.duration(), median(neural_times.clone())),
+        ("speech, espeak-ng voice", formant_duration, median(formant_times)),
+    ];
+    for (name, duration, elapsed) in rows {
+        println!("| {name} | {:.0} ms | {:.1}× real time |", ms(elapsed), duration as f64 / elapsed.as_secs_f64());
+    }
+    if !python_times.is_empty() {
+        let python = median(python_times);
+        println!(
+            "| speech, neural voice (Python piper-tts, same model) | {:.0} ms | {:.1}× real time |",
+            ms(python),
+            speech.duration() as f64 / python.as_secs_f64()
+        );
+        println!();
+        println!(
+            "neural voice: Mouthpiece / Python Piper time = {:.2}",
+            median(neural_times).as_secs_f64() / python.as_secs_f64()
+        );
+    }
     println!("| motion track | {:.2} ms | |", ms(motion_time));
     println!("| draw frames only | {:.0} ms | {:.0} fps |", ms(draw), frames_count / draw.as_secs_f64());
     println!(
@@ -157,7 +218,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         frames_count / overlapped.as_secs_f64()
     );
     println!(
-        "| whole video: text to MP4 | {:.0} ms | {:.1}× real time |",
+        "| whole video: text to MP4 (neural voice) | {:.0} ms | {:.1}× real time |",
         ms(whole),
         speech.duration() as f64 / whole.as_secs_f64()
     );
