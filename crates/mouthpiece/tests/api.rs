@@ -475,7 +475,11 @@ async fn bad_video_requests_get_clear_errors() {
         (voice(json!({"type": "text", "input_text": "Hi", "pitch": -80})), "pitch"),
         (voice(json!({"type": "text", "input_text": "Hi <break time=\"forever\"/>"})), "break time"),
         (voice(json!({"type": "silence", "duration": 0.5})), "silence"),
-        (voice(json!({"type": "audio", "audio_url": "http://127.0.0.1/a.wav"})), "audio_url is not supported yet"),
+        (voice(json!({"type": "audio", "audio_url": "http://127.0.0.1/a.wav"})), "private"),
+        (voice(json!({"type": "audio", "audio_url": "file:///etc/passwd"})), "http or https"),
+        (voice(json!({"type": "audio"})), "audio_asset_id"),
+        (voice(json!({"type": "text", "input_text": "Hi", "emotion": "Grumpy"})), "emotion"),
+        (voice(json!({"type": "text", "input_text": "Hi", "voice_id": "de-de-male", "emotion": "Excited"})), "emotion"),
         (voice(json!({"type": "video"})), "not one of"),
     ] {
         let (status, reply) = generate(&server, body.clone()).await;
@@ -596,9 +600,41 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
     cov / (va.sqrt() * vb.sqrt()).max(1e-12)
 }
 
+/// Serves `bytes` at `/recording.wav` on loopback, and a redirect to it at
+/// `/moved`, for `voice.audio_url`.
+async fn file_server(bytes: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut head = Vec::new();
+            let mut buffer = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buffer[..n]),
+                }
+            }
+            let path = String::from_utf8_lossy(&head).split_whitespace().nth(1).unwrap_or("").to_string();
+            let reply = if path == "/recording.wav" {
+                let mut reply =
+                    format!("HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {}\r\n\r\n", bytes.len())
+                        .into_bytes();
+                reply.extend_from_slice(&bytes);
+                reply
+            } else {
+                b"HTTP/1.1 302 Found\r\nLocation: /recording.wav\r\nContent-Length: 0\r\n\r\n".to_vec()
+            };
+            let _ = stream.write_all(&reply).await;
+        }
+    });
+    base
+}
+
 #[tokio::test]
 async fn an_uploaded_recording_drives_the_mouth() {
-    let server = start_server().await;
+    let server = start_server_with(&["--allow-private-urls"]).await;
     let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
     let (status, body) = upload(&server, "audio/wav", b"RIFF but not really a wave file".to_vec()).await;
     assert_eq!(status, 400, "{body}");
@@ -627,6 +663,21 @@ async fn an_uploaded_recording_drives_the_mouth() {
     let done = wait_for_video(&server, generated["data"]["video_id"].as_str().expect("video_id")).await;
     let duration = done["duration"].as_f64().expect("duration");
     assert!((duration - f64::from(spoken.duration())).abs() < 0.05, "{duration} vs {}", spoken.duration());
+
+    // The same recording from a URL; a redirect is refused rather than followed.
+    let base = file_server(std::fs::read(&recording).expect("read")).await;
+    let by_url = |url: String| {
+        json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                                 "voice": {"type": "audio", "audio_url": url}}],
+               "dimension": {"width": 128, "height": 128}})
+    };
+    let (status, refused) = generate(&server, by_url(format!("{base}/moved"))).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"]["message"].as_str().expect("message").contains("redirects"), "{refused}");
+    let (status, fetched) = generate(&server, by_url(format!("{base}/recording.wav"))).await;
+    assert_eq!(status, 200, "{fetched}");
+    let from_url = wait_for_video(&server, fetched["data"]["video_id"].as_str().expect("video_id")).await;
+    assert_eq!(from_url["duration"], done["duration"], "the fetched recording is the same sound");
 
     let video = dir.path().join("video.mp4");
     download(done["video_url"].as_str().expect("video_url"), &video).await;

@@ -11,6 +11,7 @@ mod api;
 mod auth;
 mod db;
 mod error;
+mod outbound;
 mod store;
 mod webhooks;
 mod worker;
@@ -141,6 +142,11 @@ pub async fn serve_on(listener: tokio::net::TcpListener, config: ServerConfig) -
         allow_private_urls: config.allow_private_urls,
     });
     tokio::spawn(webhooks::run(app.clone()));
+    tokio::task::spawn_blocking(|| {
+        if let Err(error) = speech::neural::preload() {
+            tracing::warn!(%error, "videos with the neural voice will fail");
+        }
+    });
     for index in 0..config.workers.max(1) {
         tokio::spawn(worker::run(app.clone(), format!("{}-{index}", std::process::id())));
     }

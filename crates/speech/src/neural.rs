@@ -53,6 +53,12 @@ pub(crate) fn voice() -> Result<&'static NeuralVoice, SpeechError> {
     })
 }
 
+/// Loads the neural voice now rather than on the first request that needs
+/// it (a server calls this at start).
+pub fn preload() -> Result<(), SpeechError> {
+    voice().map(|_| ())
+}
+
 /// Piper's inference settings, from the voice's config.
 #[derive(Debug, Clone, Copy, serde::Deserialize)]
 struct Inference {

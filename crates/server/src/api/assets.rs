@@ -72,26 +72,9 @@ pub(crate) async fn upload(
             .map_err(ApiError::internal)?
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
-    let id = new_id();
-    let file = format!("assets/{id}.{extension}");
-    app.store.put(&file, &body).await?;
-    if file_type != "image" {
-        // Audio and video are checked by reading them: the bytes must be what the Content-Type says.
-        let path = app.store.path(&file);
-        let kind = if file_type == "audio" { "audio" } else { "video" };
-        let probed = tokio::task::spawn_blocking(move || media::probe(&path)).await.map_err(ApiError::internal)?;
-        let readable = probed.map(|info| !info.streams_of(kind).is_empty()).unwrap_or(false);
-        if !readable {
-            let _ = tokio::fs::remove_file(app.store.path(&file)).await;
-            return Err(ApiError::bad_request(format!(
-                "the upload is not readable {content_type}: no {kind} stream found in it"
-            ))
-            .into());
-        }
-    }
-    let name = query.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| id.clone());
-    let asset = Asset { id: id.clone(), name, file_type: file_type.to_string(), file: file.clone() };
-    app.db.insert_asset(&key_id, &asset, &content_type, body.len()).await?;
+    let name = query.name.filter(|n| !n.trim().is_empty());
+    let asset = store_asset(&app, &key_id, &body, &content_type, file_type, extension, name).await?;
+    let file = &asset.file;
     Ok(Json(json!({
         "code": 100,
         "message": "Success",
@@ -100,9 +83,46 @@ pub(crate) async fn upload(
             "name": asset.name,
             "file_type": asset.file_type,
             "url": format!("{}/files/{file}", app.public_url),
-            "image_key": if file_type == "image" { Some(image_key(&id)) } else { None },
+            "image_key": if file_type == "image" { Some(image_key(&asset.id)) } else { None },
         }
     })))
+}
+
+/// Stores a file as one of the tenant's assets. Audio and video are checked
+/// by reading them (the bytes must be what the Content-Type says) and
+/// refused, leaving nothing behind, if they are not.
+pub(crate) async fn store_asset(
+    app: &App,
+    key_id: &str,
+    body: &[u8],
+    content_type: &str,
+    file_type: &str,
+    extension: &str,
+    name: Option<String>,
+) -> Result<Asset, ApiError> {
+    let id = new_id();
+    let file = format!("assets/{id}.{extension}");
+    app.store.put(&file, body).await?;
+    if file_type != "image" {
+        let path = app.store.path(&file);
+        let kind = if file_type == "audio" { "audio" } else { "video" };
+        let probed = tokio::task::spawn_blocking(move || media::probe(&path)).await.map_err(ApiError::internal)?;
+        let readable = probed.map(|info| !info.streams_of(kind).is_empty()).unwrap_or(false);
+        if !readable {
+            let _ = tokio::fs::remove_file(app.store.path(&file)).await;
+            return Err(ApiError::bad_request(format!(
+                "the file is not readable {content_type}: no {kind} stream found in it"
+            )));
+        }
+    }
+    let asset = Asset { id: id.clone(), name: name.unwrap_or(id), file_type: file_type.to_string(), file };
+    app.db.insert_asset(key_id, &asset, content_type, body.len()).await?;
+    Ok(asset)
+}
+
+/// The extension an audio file of this Content-Type is stored under.
+pub(crate) fn audio_extension(content_type: &str) -> Option<&'static str> {
+    ACCEPTED.iter().find(|(mime, kind, _)| *mime == content_type && *kind == "audio").map(|a| a.2)
 }
 
 /// HeyGen's key for an uploaded image, used by avatar group creation.

@@ -125,7 +125,7 @@ pub(crate) async fn generate(
     let stored = serde_json::to_string(&order).map_err(ApiError::internal)?;
     let callback_url = request.callback_url.as_deref().filter(|u| !u.is_empty());
     if let Some(url) = callback_url {
-        crate::webhooks::check_url(url, app.allow_private_urls)
+        crate::outbound::check_url(url, app.allow_private_urls)
             .map_err(|e| ApiError::bad_request(format!("callback_url: {e}")))?;
     }
     let callback = (request.callback_id.as_deref(), callback_url);
@@ -231,19 +231,22 @@ async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<S
             (String::new(), Some(seconds))
         }
         "audio" => {
-            let Some(asset_id) = voice.audio_asset_id.as_deref() else {
-                let hint = if voice.audio_url.is_some() { "voice.audio_url is not supported yet; " } else { "" };
-                return Err(ApiError::bad_request(format!(
-                    "{hint}upload the recording with POST /v1/asset and give its id as voice.audio_asset_id"
-                )));
+            let asset = match (voice.audio_asset_id.as_deref(), voice.audio_url.as_deref()) {
+                (Some(asset_id), _) => app
+                    .db
+                    .asset(key_id, asset_id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found(format!("audio asset '{asset_id}' not found")))?,
+                (None, Some(url)) => fetch_audio(app, key_id, url).await?,
+                (None, None) => {
+                    return Err(ApiError::bad_request(
+                        "a voice of type \"audio\" needs voice.audio_asset_id (an uploaded recording, see POST \
+                         /v1/asset) or voice.audio_url",
+                    ));
+                }
             };
-            let asset = app
-                .db
-                .asset(key_id, asset_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found(format!("audio asset '{asset_id}' not found")))?;
             if asset.file_type != "audio" {
-                return Err(ApiError::bad_request(format!("asset {asset_id} is {}, not audio", asset.file_type)));
+                return Err(ApiError::bad_request(format!("asset {} is {}, not audio", asset.id, asset.file_type)));
             }
             audio_asset = Some(asset.id);
             (String::new(), None)
@@ -282,6 +285,23 @@ async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<S
         background,
         look,
     })
+}
+
+/// How long fetching a `voice.audio_url` may take.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Fetches a recording from `voice.audio_url` and keeps it as one of the
+/// tenant's audio assets, so the render reads it like an upload.
+async fn fetch_audio(app: &App, key_id: &str, url: &str) -> Result<crate::db::Asset, ApiError> {
+    let fetched = crate::outbound::fetch(url, app.allow_private_urls, super::assets::MAX_ASSET_BYTES, FETCH_TIMEOUT)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("voice.audio_url: {e}")))?;
+    // Servers often say application/octet-stream; ffprobe decides what the bytes are.
+    let extension = super::assets::audio_extension(&fetched.content_type).unwrap_or("audio");
+    let name = url.rsplit('/').next().filter(|n| !n.is_empty()).map(|n| n.chars().take(100).collect());
+    super::assets::store_asset(app, key_id, &fetched.bytes, &fetched.content_type, "audio", extension, name)
+        .await
+        .map_err(|e| e.prefixed("voice.audio_url: "))
 }
 
 /// HeyGen's talking-photo options, checked.

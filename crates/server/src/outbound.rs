@@ -1,0 +1,132 @@
+//! Requests the server makes to URLs that clients give it: webhook
+//! deliveries and media fetched from `voice.audio_url`.
+//!
+//! A client-chosen URL must not become a way into the server's own network
+//! (SSRF): loopback, private and link-local addresses are refused unless the
+//! operator allows them (`serve --allow-private-urls`). A fetch connects to
+//! the very address that was checked (no second DNS lookup that could
+//! answer differently), follows no redirects, and stops at a size and a
+//! time limit.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// Checks `url` and returns the addresses it may be reached at.
+pub(crate) fn check_url(url: &str, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("'{url}' must be an http or https URL"));
+    }
+    let host = parsed.host_str().ok_or_else(|| format!("'{url}' has no host"))?;
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let addresses: Vec<SocketAddr> = match host.trim_matches(['[', ']']).parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+            .map_err(|e| format!("'{host}' cannot be resolved: {e}"))?
+            .collect(),
+    };
+    if !allow_private && let Some(address) = addresses.iter().find(|a| is_private(&a.ip())) {
+        return Err(format!(
+            "'{url}' points at {}, a loopback, private or link-local address; the server refuses those unless \
+             started with --allow-private-urls",
+            address.ip()
+        ));
+    }
+    Ok(addresses)
+}
+
+fn is_private(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast()
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(&IpAddr::V4(v4)))
+        }
+    }
+}
+
+/// A file fetched from a client's URL.
+pub(crate) struct Fetched {
+    pub bytes: Vec<u8>,
+    /// The Content-Type the server gave, without parameters, lower case.
+    pub content_type: String,
+}
+
+/// Fetches `url` (see the module comment for the rules), at most
+/// `max_bytes`, within `timeout`. Errors are sentences for the client.
+pub(crate) async fn fetch(
+    url: &str,
+    allow_private: bool,
+    max_bytes: usize,
+    timeout: Duration,
+) -> Result<Fetched, String> {
+    let owned = url.to_string();
+    let addresses =
+        tokio::task::spawn_blocking(move || check_url(&owned, allow_private)).await.map_err(|e| e.to_string())??;
+    let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+    let host = parsed.host_str().unwrap_or_default().to_string();
+    let client = reqwest::Client::builder()
+        .resolve_to_addrs(&host, &addresses)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot fetch '{url}': {e}"))?;
+    let mut response = client.get(parsed).send().await.map_err(|e| format!("cannot fetch '{url}': {e}"))?;
+    let status = response.status();
+    if status.is_redirection() {
+        let target = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("elsewhere");
+        return Err(format!("'{url}' redirects to {target}; give the final URL"));
+    }
+    if !status.is_success() {
+        return Err(format!("'{url}' answered HTTP {status}"));
+    }
+    let too_big = || format!("'{url}' is larger than {} MB", max_bytes / (1024 * 1024));
+    if response.content_length().is_some_and(|length| length > max_bytes as u64) {
+        return Err(too_big());
+    }
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("cannot fetch '{url}': {e}"))? {
+        if bytes.len() + chunk.len() > max_bytes {
+            return Err(too_big());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    if bytes.is_empty() {
+        return Err(format!("'{url}' is empty"));
+    }
+    Ok(Fetched { bytes, content_type })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_addresses_are_refused_unless_allowed() {
+        for url in [
+            "http://127.0.0.1:9/x",
+            "http://10.1.2.3/",
+            "http://192.168.0.1/",
+            "http://[::1]/",
+            "http://169.254.169.254/",
+            "http://localhost/",
+        ] {
+            assert!(check_url(url, false).is_err(), "{url}");
+            assert!(check_url(url, true).is_ok(), "{url}");
+        }
+        assert!(check_url("ftp://example.com/", true).is_err());
+        assert!(check_url("not a url", true).is_err());
+        assert!(check_url("http://93.184.215.14/hook", false).is_ok());
+    }
+}
