@@ -310,8 +310,11 @@ mod tests {
         for voice in voices() {
             let speech = synthesize("1 2 3 4 5", &voice.voice_id, SpeechOptions::default())
                 .unwrap_or_else(|e| panic!("{}: {e}", voice.voice_id));
-            assert!(speech.duration() > 0.5, "{}", voice.voice_id);
-            assert!(!speech.phonemes.is_empty(), "{}", voice.voice_id);
+            // Five short words: more than half a second, less than six.
+            assert!((0.5..6.0).contains(&speech.duration()), "{}: {} s", voice.voice_id, speech.duration());
+            let peak = speech.samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+            assert!(peak > 2000, "{} is audible: peak {peak}", voice.voice_id);
+            assert!(speech.phonemes.iter().any(|p| p.viseme != Viseme::Rest), "{}", voice.voice_id);
         }
     }
 
