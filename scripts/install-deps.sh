@@ -6,7 +6,7 @@
 # (scripts/fetch-neural-voice.sh). Nothing comes from anywhere else.
 set -euo pipefail
 
-packages=(ffmpeg espeak-ng libespeak-ng-dev build-essential python3-pip)
+packages=(ffmpeg espeak-ng libespeak-ng-dev build-essential python3-pip python3-venv)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

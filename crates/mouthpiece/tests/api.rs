@@ -1183,3 +1183,31 @@ async fn webhooks_announce_videos_signed_and_retried() {
     let (_, listed) = call(&server, reqwest::Method::GET, "/v1/webhook/endpoint.list", None).await;
     assert_eq!(listed["data"], json!([]));
 }
+
+/// The Python environment with the HeyGen client (scripts/test-venv.sh, run by ./test.sh).
+fn test_python() -> std::path::PathBuf {
+    std::env::var_os("MOUTHPIECE_TEST_PYTHON")
+        .map(Into::into)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv/bin/python"))
+}
+
+#[tokio::test]
+async fn a_heygen_client_library_works_with_only_its_base_url_changed() {
+    let server = start_server().await;
+    let python = test_python();
+    assert!(python.exists(), "{} is missing: run scripts/test-venv.sh (./test.sh does)", python.display());
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/portraits/astronaut.png");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/heygen_client/drive.py");
+    let output = tokio::process::Command::new(&python)
+        .arg(&script)
+        .arg(&server.base)
+        .arg(&server.key)
+        .arg(&photo)
+        .output()
+        .await
+        .expect("run the Python client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    eprintln!("{stdout}");
+    assert!(stdout.contains("HeyGen client: 73 voices"), "{stdout}");
+}

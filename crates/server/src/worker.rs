@@ -445,7 +445,8 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
                 gif: &gif_file,
                 captions: captions.as_ref().map(|(srt, mp4)| (srt.as_str(), mp4.as_str())),
             },
-            f64::from(duration),
+            // Milliseconds: an f32 widened as it is would read 3.0799999237060547.
+            (f64::from(duration) * 1000.0).round() / 1000.0,
         )
         .await?;
     tracing::info!(video = video_id, duration, "video completed");
