@@ -449,7 +449,14 @@ async fn bad_video_requests_get_clear_errors() {
         (
             json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
                                   "voice": {"type": "text", "input_text": "Hi"},
-                                  "background": {"type": "image", "url": "http://example.com/a.png"}}]}),
+                                  "background": {"type": "image", "url": "http://192.168.1.10/a.png"}}]}),
+            400,
+            "private",
+        ),
+        (
+            json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                                  "voice": {"type": "text", "input_text": "Hi"},
+                                  "background": {"type": "image"}}]}),
             400,
             "image_asset_id",
         ),
@@ -600,9 +607,9 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
     cov / (va.sqrt() * vb.sqrt()).max(1e-12)
 }
 
-/// Serves `bytes` at `/recording.wav` on loopback, and a redirect to it at
-/// `/moved`, for `voice.audio_url`.
-async fn file_server(bytes: Vec<u8>) -> String {
+/// Serves `files` (path, Content-Type, bytes) on loopback; `/moved`
+/// redirects to the first, anything else is a 404.
+async fn file_server(files: Vec<(&'static str, &'static str, Vec<u8>)>) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -617,14 +624,20 @@ async fn file_server(bytes: Vec<u8>) -> String {
                 }
             }
             let path = String::from_utf8_lossy(&head).split_whitespace().nth(1).unwrap_or("").to_string();
-            let reply = if path == "/recording.wav" {
-                let mut reply =
-                    format!("HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: {}\r\n\r\n", bytes.len())
-                        .into_bytes();
-                reply.extend_from_slice(&bytes);
-                reply
-            } else {
-                b"HTTP/1.1 302 Found\r\nLocation: /recording.wav\r\nContent-Length: 0\r\n\r\n".to_vec()
+            let reply = match files.iter().find(|(p, _, _)| *p == path) {
+                Some((_, content_type, bytes)) => {
+                    let mut reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+                        bytes.len()
+                    )
+                    .into_bytes();
+                    reply.extend_from_slice(bytes);
+                    reply
+                }
+                None if path == "/moved" => {
+                    format!("HTTP/1.1 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\n\r\n", files[0].0).into_bytes()
+                }
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
             };
             let _ = stream.write_all(&reply).await;
         }
@@ -633,8 +646,62 @@ async fn file_server(bytes: Vec<u8>) -> String {
 }
 
 #[tokio::test]
-async fn an_uploaded_recording_drives_the_mouth() {
+async fn media_urls_in_a_request_are_fetched_safely() {
     let server = start_server_with(&["--allow-private-urls"]).await;
+    let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let dir = tempfile::tempdir().expect("temp");
+    let recording = dir.path().join("recording.wav");
+    let spoken =
+        speech::synthesize("Fetched from a URL.", "en-gb-female", speech::SpeechOptions::default()).expect("speech");
+    media::write_wav(&recording, spoken.sample_rate, &spoken.samples).expect("wav");
+    let green = png_of(&image::RgbImage::from_pixel(320, 180, image::Rgb([0, 200, 0])));
+    let base = file_server(vec![
+        ("/recording.wav", "audio/wav", std::fs::read(&recording).expect("read")),
+        ("/green.png", "application/octet-stream", green),
+        ("/notes.txt", "text/plain", b"not a picture".to_vec()),
+    ])
+    .await;
+    let order = |voice: Value, background: Value| {
+        json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                                 "voice": voice, "background": background}],
+               "dimension": {"width": 256, "height": 144}})
+    };
+    let text = json!({"type": "text", "input_text": "Hi", "voice_id": "en-us-female"});
+    let white = json!({"type": "color", "value": "#ffffff"});
+    for (body, phrase) in [
+        (order(json!({"type": "audio", "audio_url": format!("{base}/moved")}), white.clone()), "redirects"),
+        (order(json!({"type": "audio", "audio_url": format!("{base}/gone.wav")}), white.clone()), "HTTP 404"),
+        (order(json!({"type": "audio", "audio_url": format!("{base}/notes.txt")}), white.clone()), "no audio stream"),
+        (order(text.clone(), json!({"type": "image", "url": format!("{base}/notes.txt")})), "background.url"),
+    ] {
+        let (status, reply) = generate(&server, body.clone()).await;
+        assert_eq!(status, 400, "{body} → {reply}");
+        let message = reply["error"]["message"].as_str().expect("message");
+        assert!(message.contains(phrase), "'{message}' should mention '{phrase}'");
+    }
+
+    let (status, by_url) = generate(
+        &server,
+        order(
+            json!({"type": "audio", "audio_url": format!("{base}/recording.wav")}),
+            json!({"type": "image", "url": format!("{base}/green.png")}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{by_url}");
+    let done = wait_for_video(&server, by_url["data"]["video_id"].as_str().expect("video_id")).await;
+    let duration = done["duration"].as_f64().expect("duration");
+    assert!((duration - f64::from(spoken.duration())).abs() < 0.05, "{duration} vs {}", spoken.duration());
+    let video = dir.path().join("video.mp4");
+    download(done["video_url"].as_str().expect("video_url"), &video).await;
+    let frames = decode_frames(&video, 256, 144);
+    let corner = &frames[0][..3];
+    assert!(corner[1] > 150 && corner[0] < 60 && corner[2] < 60, "the fetched background shows: {corner:?}");
+}
+
+#[tokio::test]
+async fn an_uploaded_recording_drives_the_mouth() {
+    let server = start_server().await;
     let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
     let (status, body) = upload(&server, "audio/wav", b"RIFF but not really a wave file".to_vec()).await;
     assert_eq!(status, 400, "{body}");
@@ -663,21 +730,6 @@ async fn an_uploaded_recording_drives_the_mouth() {
     let done = wait_for_video(&server, generated["data"]["video_id"].as_str().expect("video_id")).await;
     let duration = done["duration"].as_f64().expect("duration");
     assert!((duration - f64::from(spoken.duration())).abs() < 0.05, "{duration} vs {}", spoken.duration());
-
-    // The same recording from a URL; a redirect is refused rather than followed.
-    let base = file_server(std::fs::read(&recording).expect("read")).await;
-    let by_url = |url: String| {
-        json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
-                                 "voice": {"type": "audio", "audio_url": url}}],
-               "dimension": {"width": 128, "height": 128}})
-    };
-    let (status, refused) = generate(&server, by_url(format!("{base}/moved"))).await;
-    assert_eq!(status, 400, "{refused}");
-    assert!(refused["error"]["message"].as_str().expect("message").contains("redirects"), "{refused}");
-    let (status, fetched) = generate(&server, by_url(format!("{base}/recording.wav"))).await;
-    assert_eq!(status, 200, "{fetched}");
-    let from_url = wait_for_video(&server, fetched["data"]["video_id"].as_str().expect("video_id")).await;
-    assert_eq!(from_url["duration"], done["duration"], "the fetched recording is the same sound");
 
     let video = dir.path().join("video.mp4");
     download(done["video_url"].as_str().expect("video_url"), &video).await;

@@ -63,15 +63,6 @@ pub(crate) async fn upload(
     if body.is_empty() {
         return Err(ApiError::bad_request("the request body is empty; send the file's bytes as the body").into());
     }
-    if file_type == "image" {
-        // Refuse unreadable or out-of-limit photos now, not when training.
-        let studio = app.studio.clone();
-        let bytes = body.clone();
-        tokio::task::spawn_blocking(move || studio.decode(&bytes).map(|_| ()))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    }
     let name = query.name.filter(|n| !n.trim().is_empty());
     let asset = store_asset(&app, &key_id, &body, &content_type, file_type, extension, name).await?;
     let file = &asset.file;
@@ -88,9 +79,10 @@ pub(crate) async fn upload(
     })))
 }
 
-/// Stores a file as one of the tenant's assets. Audio and video are checked
-/// by reading them (the bytes must be what the Content-Type says) and
-/// refused, leaving nothing behind, if they are not.
+/// Stores a file as one of the tenant's assets. It is checked first by
+/// reading it: images must decode within the photo limits, audio and video
+/// must hold a stream of their kind (the bytes must be what the Content-Type
+/// says); a file that fails is refused and leaves nothing behind.
 pub(crate) async fn store_asset(
     app: &App,
     key_id: &str,
@@ -100,6 +92,15 @@ pub(crate) async fn store_asset(
     extension: &str,
     name: Option<String>,
 ) -> Result<Asset, ApiError> {
+    if file_type == "image" {
+        // Refuse unreadable or out-of-limit photos now, not when training.
+        let studio = app.studio.clone();
+        let bytes = body.to_vec();
+        tokio::task::spawn_blocking(move || studio.decode(&bytes).map(|_| ()))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
     let id = new_id();
     let file = format!("assets/{id}.{extension}");
     app.store.put(&file, body).await?;
@@ -120,9 +121,32 @@ pub(crate) async fn store_asset(
     Ok(asset)
 }
 
-/// The extension an audio file of this Content-Type is stored under.
-pub(crate) fn audio_extension(content_type: &str) -> Option<&'static str> {
-    ACCEPTED.iter().find(|(mime, kind, _)| *mime == content_type && *kind == "audio").map(|a| a.2)
+/// How long fetching a client's URL may take.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Fetches `url` (given in the request field `field`) and keeps it as one of
+/// the tenant's assets of `file_type` ("audio" or "image"), so the render
+/// reads it like an upload. Servers often say application/octet-stream, so
+/// the bytes decide: the Content-Type only names the stored file.
+pub(crate) async fn fetch_asset(
+    app: &App,
+    key_id: &str,
+    url: &str,
+    file_type: &str,
+    field: &str,
+) -> Result<Asset, ApiError> {
+    let prefix = format!("{field}: ");
+    let fetched = crate::outbound::fetch(url, app.allow_private_urls, MAX_ASSET_BYTES, FETCH_TIMEOUT)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("{prefix}{e}")))?;
+    let extension = ACCEPTED
+        .iter()
+        .find(|(mime, kind, _)| *mime == fetched.content_type && *kind == file_type)
+        .map_or(file_type, |a| a.2);
+    let name = url.rsplit('/').next().filter(|n| !n.is_empty()).map(|n| n.chars().take(100).collect());
+    store_asset(app, key_id, &fetched.bytes, &fetched.content_type, file_type, extension, name)
+        .await
+        .map_err(|e| e.prefixed(&prefix))
 }
 
 /// HeyGen's key for an uploaded image, used by avatar group creation.

@@ -237,7 +237,7 @@ async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<S
                     .asset(key_id, asset_id)
                     .await?
                     .ok_or_else(|| ApiError::not_found(format!("audio asset '{asset_id}' not found")))?,
-                (None, Some(url)) => fetch_audio(app, key_id, url).await?,
+                (None, Some(url)) => super::assets::fetch_asset(app, key_id, url, "audio", "voice.audio_url").await?,
                 (None, None) => {
                     return Err(ApiError::bad_request(
                         "a voice of type \"audio\" needs voice.audio_asset_id (an uploaded recording, see POST \
@@ -287,23 +287,6 @@ async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<S
     })
 }
 
-/// How long fetching a `voice.audio_url` may take.
-const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Fetches a recording from `voice.audio_url` and keeps it as one of the
-/// tenant's audio assets, so the render reads it like an upload.
-async fn fetch_audio(app: &App, key_id: &str, url: &str) -> Result<crate::db::Asset, ApiError> {
-    let fetched = crate::outbound::fetch(url, app.allow_private_urls, super::assets::MAX_ASSET_BYTES, FETCH_TIMEOUT)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("voice.audio_url: {e}")))?;
-    // Servers often say application/octet-stream; ffprobe decides what the bytes are.
-    let extension = super::assets::audio_extension(&fetched.content_type).unwrap_or("audio");
-    let name = url.rsplit('/').next().filter(|n| !n.is_empty()).map(|n| n.chars().take(100).collect());
-    super::assets::store_asset(app, key_id, &fetched.bytes, &fetched.content_type, "audio", extension, name)
-        .await
-        .map_err(|e| e.prefixed("voice.audio_url: "))
-}
-
 /// HeyGen's talking-photo options, checked.
 fn character_look(character: &Character) -> Result<Look, ApiError> {
     let scale = character.scale.unwrap_or(1.0);
@@ -344,24 +327,31 @@ fn one_of<'a>(field: &str, value: Option<&'a str>, allowed: &[&str]) -> Result<O
     }
 }
 
-/// The uploaded image behind an image background, which must be this tenant's.
+/// The image behind an image background: an upload of this tenant's, or
+/// fetched from `background.url` and kept as one.
 async fn background_asset(app: &App, key_id: &str, background: &Background) -> Result<String, ApiError> {
     if !matches!(background.fit.as_deref(), None | Some("cover") | Some("crop")) {
         return Err(ApiError::bad_request("background.fit: only \"cover\" is supported (the image fills the frame)"));
     }
-    let Some(asset_id) = background.image_asset_id.as_deref() else {
-        let hint = if background.url.is_some() { "background.url is not supported yet; " } else { "" };
-        return Err(ApiError::bad_request(format!(
-            "{hint}upload the image with POST /v1/asset and give its id as background.image_asset_id"
-        )));
+    let asset = match (background.image_asset_id.as_deref(), background.url.as_deref()) {
+        (Some(asset_id), _) => app
+            .db
+            .asset(key_id, asset_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("background image asset '{asset_id}' not found")))?,
+        (None, Some(url)) => super::assets::fetch_asset(app, key_id, url, "image", "background.url").await?,
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "an image background needs background.image_asset_id (an uploaded image, see POST /v1/asset) or \
+                 background.url",
+            ));
+        }
     };
-    let asset = app
-        .db
-        .asset(key_id, asset_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("background image asset '{asset_id}' not found")))?;
     if asset.file_type != "image" {
-        return Err(ApiError::bad_request(format!("background asset {asset_id} is {}, not an image", asset.file_type)));
+        return Err(ApiError::bad_request(format!(
+            "background asset {} is {}, not an image",
+            asset.id, asset.file_type
+        )));
     }
     Ok(asset.id)
 }
