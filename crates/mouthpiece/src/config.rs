@@ -24,9 +24,12 @@ pub struct ServeArgs {
     /// Render workers in this process [default: 2].
     #[arg(long, env = "MOUTHPIECE_WORKERS")]
     workers: Option<usize>,
-    /// Let webhooks and callbacks go to loopback and private addresses.
+    /// Let webhooks, callbacks and fetched media URLs go to loopback and private addresses.
     #[arg(long, env = "MOUTHPIECE_ALLOW_PRIVATE_URLS")]
     allow_private_urls: bool,
+    /// Largest upload or fetched file, in megabytes [default: 50].
+    #[arg(long, env = "MOUTHPIECE_MAX_UPLOAD_MB")]
+    max_upload_mb: Option<u64>,
     /// Configuration file (TOML with the same keys, snake_case).
     #[arg(long, env = "MOUTHPIECE_CONFIG")]
     config: Option<PathBuf>,
@@ -40,6 +43,7 @@ struct FileConfig {
     public_url: Option<String>,
     workers: Option<usize>,
     allow_private_urls: Option<bool>,
+    max_upload_mb: Option<u64>,
 }
 
 fn load_file(explicit: Option<&Path>) -> Result<FileConfig> {
@@ -62,6 +66,10 @@ impl ServeArgs {
             public_url: self.public_url.or(file.public_url),
             workers: self.workers.or(file.workers).unwrap_or(defaults.workers),
             allow_private_urls: self.allow_private_urls || file.allow_private_urls.unwrap_or(false),
+            max_upload_bytes: self
+                .max_upload_mb
+                .or(file.max_upload_mb)
+                .map_or(defaults.max_upload_bytes, |mb| mb.saturating_mul(1024 * 1024)),
         })
     }
 }

@@ -344,6 +344,45 @@ fn png_of(image: &image::RgbImage) -> Vec<u8> {
 }
 
 #[tokio::test]
+async fn oversize_uploads_are_refused_while_streaming() {
+    let server = start_server_with(&["--max-upload-mb", "1"]).await;
+    let two_mb = vec![7u8; 2 * 1024 * 1024];
+    let (status, body) = upload(&server, "audio/wav", two_mb.clone()).await;
+    assert_eq!(status, 413, "announced too large: {body}");
+    assert!(body["message"].as_str().expect("message").contains("at most 1 MB"), "{body}");
+
+    // No Content-Length: the server counts while it writes and stops at the limit.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.base.trim_start_matches("http://")).await.expect("connect");
+    let head = format!(
+        "POST /v1/asset HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: {}\r\nContent-Type: audio/wav\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        server.key
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    for chunk in two_mb.chunks(64 * 1024) {
+        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+        if stream.write_all(&framed).await.is_err() {
+            break; // the server answered and closed: fine
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply).await;
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 413"), "streamed too large: {reply}");
+    assert!(reply.contains("at most 1 MB"), "{reply}");
+
+    let (status, body) = upload(&server, "image/png", ASTRONAUT.to_vec()).await;
+    assert_eq!(status, 200, "a file within the limit is taken: {body}");
+    let stored: Vec<_> = std::fs::read_dir(server._data.path().join("files/assets"))
+        .expect("assets dir")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(stored.len(), 1, "refused uploads leave nothing behind: {stored:?}");
+}
+
+#[tokio::test]
 async fn bad_photos_get_clear_errors() {
     let server = start_server().await;
     let (status, body) = upload(&server, "image/png", b"this is not a picture".to_vec()).await;

@@ -195,7 +195,7 @@ impl Db {
         key_id: &str,
         asset: &Asset,
         content_type: &str,
-        size: usize,
+        size: u64,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO assets (id, key_id, name, file_type, content_type, file, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

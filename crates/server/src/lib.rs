@@ -53,6 +53,8 @@ pub struct ServerConfig {
     /// Let webhooks and callbacks go to loopback, private and link-local
     /// addresses (off by default: they reach into the server's own network).
     pub allow_private_urls: bool,
+    /// Largest file a client may upload or have fetched, in bytes.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +65,7 @@ impl Default for ServerConfig {
             public_url: None,
             workers: 2,
             allow_private_urls: false,
+            max_upload_bytes: 50 * 1024 * 1024,
         }
     }
 }
@@ -78,6 +81,7 @@ pub(crate) struct AppState {
     /// Wakes the webhook sender as soon as an event is queued.
     pub deliveries_queued: Notify,
     pub allow_private_urls: bool,
+    pub max_upload_bytes: u64,
 }
 
 pub(crate) type App = Arc<AppState>;
@@ -140,6 +144,7 @@ pub async fn serve_on(listener: tokio::net::TcpListener, config: ServerConfig) -
         jobs_queued: Notify::new(),
         deliveries_queued: Notify::new(),
         allow_private_urls: config.allow_private_urls,
+        max_upload_bytes: config.max_upload_bytes,
     });
     tokio::spawn(webhooks::run(app.clone()));
     tokio::task::spawn_blocking(|| {

@@ -50,21 +50,17 @@ fn is_private(ip: &IpAddr) -> bool {
     }
 }
 
-/// A file fetched from a client's URL.
-pub(crate) struct Fetched {
-    pub bytes: Vec<u8>,
-    /// The Content-Type the server gave, without parameters, lower case.
-    pub content_type: String,
-}
-
-/// Fetches `url` (see the module comment for the rules), at most
-/// `max_bytes`, within `timeout`. Errors are sentences for the client.
-pub(crate) async fn fetch(
+/// Starts fetching `url` (see the module comment for the rules) and
+/// returns the response once its status and headers are good, with its
+/// Content-Type (no parameters, lower case); the caller reads the body with
+/// `chunk()`. Refuses at once a body announced as larger than `max_bytes`.
+/// Errors are sentences for the client.
+pub(crate) async fn get(
     url: &str,
     allow_private: bool,
-    max_bytes: usize,
+    max_bytes: u64,
     timeout: Duration,
-) -> Result<Fetched, String> {
+) -> Result<(reqwest::Response, String), String> {
     let owned = url.to_string();
     let addresses =
         tokio::task::spawn_blocking(move || check_url(&owned, allow_private)).await.map_err(|e| e.to_string())??;
@@ -76,7 +72,7 @@ pub(crate) async fn fetch(
         .timeout(timeout)
         .build()
         .map_err(|e| format!("cannot fetch '{url}': {e}"))?;
-    let mut response = client.get(parsed).send().await.map_err(|e| format!("cannot fetch '{url}': {e}"))?;
+    let response = client.get(parsed).send().await.map_err(|e| format!("cannot fetch '{url}': {e}"))?;
     let status = response.status();
     if status.is_redirection() {
         let target = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("elsewhere");
@@ -85,9 +81,8 @@ pub(crate) async fn fetch(
     if !status.is_success() {
         return Err(format!("'{url}' answered HTTP {status}"));
     }
-    let too_big = || format!("'{url}' is larger than {} MB", max_bytes / (1024 * 1024));
-    if response.content_length().is_some_and(|length| length > max_bytes as u64) {
-        return Err(too_big());
+    if response.content_length().is_some_and(|length| length > max_bytes) {
+        return Err(format!("'{url}' is larger than {} MB", max_bytes / (1024 * 1024)));
     }
     let content_type = response
         .headers()
@@ -95,17 +90,7 @@ pub(crate) async fn fetch(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| format!("cannot fetch '{url}': {e}"))? {
-        if bytes.len() + chunk.len() > max_bytes {
-            return Err(too_big());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    if bytes.is_empty() {
-        return Err(format!("'{url}' is empty"));
-    }
-    Ok(Fetched { bytes, content_type })
+    Ok((response, content_type))
 }
 
 #[cfg(test)]

@@ -5,15 +5,14 @@ use crate::App;
 use crate::auth::Tenant;
 use crate::db::{Asset, new_id};
 use crate::error::{ApiError, V1Error};
+use crate::store::IncomingError;
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
+use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-pub(crate) const MAX_ASSET_BYTES: usize = 50 * 1024 * 1024;
 
 /// (Content-Type, file type, extension) of what may be uploaded.
 const ACCEPTED: &[(&str, &str, &str)] = &[
@@ -38,7 +37,7 @@ pub(crate) async fn upload(
     Tenant(key_id): Tenant,
     Query(query): Query<UploadQuery>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Value>, V1Error> {
     let content_type = headers
         .get("content-type")
@@ -53,18 +52,34 @@ pub(crate) async fn upload(
         ))
         .into());
     };
-    let body = body.map_err(|rejection| {
-        ApiError::PayloadTooLarge(format!(
-            "the upload could not be read ({}); files may be at most {} MB",
-            rejection.body_text(),
-            MAX_ASSET_BYTES / (1024 * 1024)
-        ))
-    })?;
-    if body.is_empty() {
+    let limit = app.max_upload_bytes;
+    let too_large = || ApiError::PayloadTooLarge(format!("files may be at most {} MB", limit / (1024 * 1024)));
+    let announced = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > limit) {
+        return Err(too_large().into());
+    }
+    // Straight to disk, a chunk at a time: an upload is never held whole in memory.
+    let id = new_id();
+    let file = format!("assets/{id}.{extension}");
+    let mut incoming = app.store.incoming(&file, limit).await?;
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_request(format!("the upload was interrupted: {e}")))?;
+        if let Some(data) = frame.data_ref() {
+            incoming.write(data).await.map_err(|e| match e {
+                IncomingError::TooLarge(_) => too_large(),
+                IncomingError::Io(e) => ApiError::from(e),
+            })?;
+        }
+    }
+    let size = incoming.finish().await?;
+    let stored = Stored { id, file, size, content_type };
+    if size == 0 {
+        discard(&app, &stored).await;
         return Err(ApiError::bad_request("the request body is empty; send the file's bytes as the body").into());
     }
     let name = query.name.filter(|n| !n.trim().is_empty());
-    let asset = store_asset(&app, &key_id, &body, &content_type, file_type, extension, name).await?;
+    let asset = register_asset(&app, &key_id, stored, file_type, name).await?;
     let file = &asset.file;
     Ok(Json(json!({
         "code": 100,
@@ -79,55 +94,64 @@ pub(crate) async fn upload(
     })))
 }
 
-/// Stores a file as one of the tenant's assets. It is checked first by
-/// reading it: images must decode within the photo limits, audio and video
-/// must hold a stream of their kind (the bytes must be what the Content-Type
-/// says); a file that fails is refused and leaves nothing behind.
-pub(crate) async fn store_asset(
+/// A file written to the store that is not an asset yet.
+struct Stored {
+    id: String,
+    file: String,
+    size: u64,
+    content_type: String,
+}
+
+async fn discard(app: &App, stored: &Stored) {
+    let _ = tokio::fs::remove_file(app.store.path(&stored.file)).await;
+}
+
+/// Makes a stored file one of the tenant's assets, after reading it:
+/// images must decode within the photo limits, audio and video must hold a
+/// stream of their kind (the bytes must be what the Content-Type says). A
+/// file that fails is refused and removed.
+async fn register_asset(
     app: &App,
     key_id: &str,
-    body: &[u8],
-    content_type: &str,
+    stored: Stored,
     file_type: &str,
-    extension: &str,
     name: Option<String>,
 ) -> Result<Asset, ApiError> {
-    if file_type == "image" {
-        // Refuse unreadable or out-of-limit photos now, not when training.
+    let path = app.store.path(&stored.file);
+    let checked = if file_type == "image" {
         let studio = app.studio.clone();
-        let bytes = body.to_vec();
-        tokio::task::spawn_blocking(move || studio.decode(&bytes).map(|_| ()))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    }
-    let id = new_id();
-    let file = format!("assets/{id}.{extension}");
-    app.store.put(&file, body).await?;
-    if file_type != "image" {
-        let path = app.store.path(&file);
+        tokio::task::spawn_blocking(move || {
+            let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+            studio.decode(&bytes).map(|_| ()).map_err(|e| e.to_string())
+        })
+        .await
+    } else {
         let kind = if file_type == "audio" { "audio" } else { "video" };
-        let probed = tokio::task::spawn_blocking(move || media::probe(&path)).await.map_err(ApiError::internal)?;
-        let readable = probed.map(|info| !info.streams_of(kind).is_empty()).unwrap_or(false);
-        if !readable {
-            let _ = tokio::fs::remove_file(app.store.path(&file)).await;
-            return Err(ApiError::bad_request(format!(
-                "the file is not readable {content_type}: no {kind} stream found in it"
-            )));
-        }
+        let content_type = stored.content_type.clone();
+        tokio::task::spawn_blocking(move || match media::probe(&path) {
+            Ok(info) if !info.streams_of(kind).is_empty() => Ok(()),
+            _ => Err(format!("the file is not readable {content_type}: no {kind} stream found in it")),
+        })
+        .await
+    };
+    if let Err(message) = checked.map_err(ApiError::internal)? {
+        discard(app, &stored).await;
+        return Err(ApiError::bad_request(message));
     }
+    let Stored { id, file, size, content_type } = stored;
     let asset = Asset { id: id.clone(), name: name.unwrap_or(id), file_type: file_type.to_string(), file };
-    app.db.insert_asset(key_id, &asset, content_type, body.len()).await?;
+    app.db.insert_asset(key_id, &asset, &content_type, size).await?;
     Ok(asset)
 }
 
 /// How long fetching a client's URL may take.
 const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Fetches `url` (given in the request field `field`) and keeps it as one of
-/// the tenant's assets of `file_type` ("audio" or "image"), so the render
-/// reads it like an upload. Servers often say application/octet-stream, so
-/// the bytes decide: the Content-Type only names the stored file.
+/// Fetches `url` (given in the request field `field`) into the store, as
+/// one of the tenant's assets of `file_type` ("audio" or "image"), so the
+/// render reads it like an upload. Servers often say
+/// application/octet-stream, so the bytes decide what it is; the
+/// Content-Type only names the stored file.
 pub(crate) async fn fetch_asset(
     app: &App,
     key_id: &str,
@@ -135,18 +159,29 @@ pub(crate) async fn fetch_asset(
     file_type: &str,
     field: &str,
 ) -> Result<Asset, ApiError> {
-    let prefix = format!("{field}: ");
-    let fetched = crate::outbound::fetch(url, app.allow_private_urls, MAX_ASSET_BYTES, FETCH_TIMEOUT)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("{prefix}{e}")))?;
-    let extension = ACCEPTED
-        .iter()
-        .find(|(mime, kind, _)| *mime == fetched.content_type && *kind == file_type)
-        .map_or(file_type, |a| a.2);
+    let refused = |e: String| ApiError::bad_request(format!("{field}: {e}"));
+    let limit = app.max_upload_bytes;
+    let (mut response, content_type) =
+        crate::outbound::get(url, app.allow_private_urls, limit, FETCH_TIMEOUT).await.map_err(refused)?;
+    let extension =
+        ACCEPTED.iter().find(|(mime, kind, _)| *mime == content_type && *kind == file_type).map_or(file_type, |a| a.2);
+    let id = new_id();
+    let file = format!("assets/{id}.{extension}");
+    let mut incoming = app.store.incoming(&file, limit).await?;
+    while let Some(chunk) = response.chunk().await.map_err(|e| refused(format!("cannot fetch '{url}': {e}")))? {
+        incoming.write(&chunk).await.map_err(|e| match e {
+            IncomingError::TooLarge(_) => refused(format!("'{url}' is larger than {} MB", limit / (1024 * 1024))),
+            IncomingError::Io(e) => ApiError::from(e),
+        })?;
+    }
+    let size = incoming.finish().await?;
+    let stored = Stored { id, file, size, content_type };
+    if size == 0 {
+        discard(app, &stored).await;
+        return Err(refused(format!("'{url}' is empty")));
+    }
     let name = url.rsplit('/').next().filter(|n| !n.is_empty()).map(|n| n.chars().take(100).collect());
-    store_asset(app, key_id, &fetched.bytes, &fetched.content_type, file_type, extension, name)
-        .await
-        .map_err(|e| e.prefixed(&prefix))
+    register_asset(app, key_id, stored, file_type, name).await.map_err(|e| e.prefixed(&format!("{field}: ")))
 }
 
 /// HeyGen's key for an uploaded image, used by avatar group creation.

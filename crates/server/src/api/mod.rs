@@ -19,7 +19,7 @@ use tower_http::services::ServeDir;
 pub(crate) fn router(app: App) -> Router {
     let files = ServeDir::new(app.store.root());
     Router::new()
-        .route("/v1/asset", post(assets::upload).layer(DefaultBodyLimit::max(assets::MAX_ASSET_BYTES)))
+        .route("/v1/asset", post(assets::upload).layer(DefaultBodyLimit::disable()))
         .route("/v2/photo_avatar/avatar_group/create", post(avatars::create_group))
         .route("/v2/photo_avatar/train", post(avatars::train))
         .route("/v2/photo_avatar/train/status/{group_id}", get(avatars::train_status))
