@@ -1302,3 +1302,134 @@ async fn a_heygen_client_library_works_with_only_its_base_url_changed() {
     eprintln!("{stdout}");
     assert!(stdout.contains("HeyGen client: 73 voices"), "{stdout}");
 }
+
+/// The server's own OpenAPI document, which holds the reply contract.
+struct Contract {
+    document: Value,
+}
+
+impl Contract {
+    async fn fetch(server: &Server) -> Contract {
+        let (status, document) = call(server, reqwest::Method::GET, "/openapi.json", None).await;
+        assert_eq!(status, 200, "{document}");
+        Contract { document }
+    }
+
+    /// Fails the test if `reply` is not what the document promises for
+    /// `method path` answering `status`.
+    fn check(&self, method: &str, path: &str, status: u16, reply: &Value) {
+        let operation = &self.document["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is not in the OpenAPI document");
+        let schema = &operation["responses"][status.to_string()]["content"]["application/json"]["schema"];
+        assert!(schema.is_object(), "{method} {path} documents no {status} reply; it sent {reply}");
+        // The schema with the document's components beside it, so its $refs resolve.
+        let mut root = schema.clone();
+        root["components"] = self.document["components"].clone();
+        let validator = jsonschema::options().should_validate_formats(true).build(&root).expect("valid schema");
+        let problems: Vec<String> =
+            validator.iter_errors(reply).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        assert!(problems.is_empty(), "{method} {path} {status} breaks the contract: {problems:?}\n{reply}");
+    }
+}
+
+#[tokio::test]
+async fn every_reply_matches_the_openapi_contract() {
+    let server = start_server().await;
+    let contract = Contract::fetch(&server).await;
+    let get = reqwest::Method::GET;
+    let (post, delete) = (reqwest::Method::POST, reqwest::Method::DELETE);
+
+    // Every documented path is served (an unknown one answers "is not an endpoint").
+    let paths = contract.document["paths"].as_object().expect("paths").clone();
+    assert!(paths.len() >= 19, "{} paths", paths.len());
+    for (path, methods) in &paths {
+        for method in methods.as_object().expect("methods").keys() {
+            let concrete = path.replace("{group_id}", "nope").replace("{id}", "nope");
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let (_, reply) = call(&server, method.clone(), &concrete, None).await;
+            let message = reply["message"].as_str().or(reply["error"]["message"].as_str()).unwrap_or("");
+            assert!(!message.contains("is not an endpoint"), "{method} {path}: {reply}");
+        }
+    }
+    for (page, kind) in [("/docs", "text/html"), ("/docs/swagger-ui-bundle.js", "text/javascript")] {
+        let response = reqwest::get(format!("{}{page}", server.base)).await.expect("docs");
+        assert_eq!(response.status().as_u16(), 200, "{page}");
+        let content_type = response.headers()["content-type"].to_str().unwrap_or("").to_string();
+        assert!(content_type.starts_with(kind), "{page}: {content_type}");
+    }
+
+    let (status, asset) = upload(&server, "image/png", ASTRONAUT.to_vec()).await;
+    contract.check("post", "/v1/asset", status, &asset);
+    let (status, reply) = upload(&server, "image/gif", b"GIF89a".to_vec()).await;
+    contract.check("post", "/v1/asset", status, &reply);
+    let image_key = asset["data"]["image_key"].as_str().expect("image_key");
+    let (status, group) = call(
+        &server,
+        post.clone(),
+        "/v2/photo_avatar/avatar_group/create",
+        Some(json!({"name": "contract", "image_key": image_key})),
+    )
+    .await;
+    contract.check("post", "/v2/photo_avatar/avatar_group/create", status, &group);
+    let group_id = group["data"]["id"].as_str().expect("id").to_string();
+    let (status, reply) =
+        call(&server, post.clone(), "/v2/photo_avatar/train", Some(json!({"group_id": group_id}))).await;
+    contract.check("post", "/v2/photo_avatar/train", status, &reply);
+    let (status, reply) = call(&server, post.clone(), "/v2/photo_avatar/train", Some(json!({"group": 1}))).await;
+    contract.check("post", "/v2/photo_avatar/train", status, &reply);
+    let status_path = format!("/v2/photo_avatar/train/status/{group_id}");
+    let (status, reply) = call(&server, get.clone(), &status_path, None).await;
+    contract.check("get", "/v2/photo_avatar/train/status/{group_id}", status, &reply);
+    let (status, reply) = call(&server, get.clone(), "/v2/photo_avatar/train/status/nope", None).await;
+    contract.check("get", "/v2/photo_avatar/train/status/{group_id}", status, &reply);
+
+    for path in ["/v2/avatar_group.list", "/v2/avatars", "/v2/voices", "/v2/user/remaining_quota"] {
+        let (status, reply) = call(&server, get.clone(), path, None).await;
+        contract.check("get", path, status, &reply);
+    }
+    for path in ["/v1/talking_photo.list", "/v1/webhook/endpoint.list", "/v1/webhook/webhook.list"] {
+        let (status, reply) = call(&server, get.clone(), path, None).await;
+        contract.check("get", path, status, &reply);
+    }
+    let (status, reply) = call(&server, get.clone(), &format!("/v2/avatar_group/{group_id}/avatars"), None).await;
+    contract.check("get", "/v2/avatar_group/{group_id}/avatars", status, &reply);
+
+    let scene = json!([{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                        "voice": {"type": "silence", "duration": 1}}]);
+    let (status, generated) =
+        generate(&server, json!({"video_inputs": scene, "dimension": {"width": 129, "height": 128}})).await;
+    contract.check("post", "/v2/video/generate", status, &generated);
+    let (status, reply) = generate(&server, json!({"video_inputs": []})).await;
+    contract.check("post", "/v2/video/generate", status, &reply);
+    let video_id = generated["data"]["video_id"].as_str().expect("video_id").to_string();
+    let status_of = format!("/v1/video_status.get?video_id={video_id}");
+    let (status, reply) = call(&server, get.clone(), &status_of, None).await;
+    contract.check("get", "/v1/video_status.get", status, &reply);
+    wait_for_video(&server, &video_id).await;
+    let (status, reply) = call(&server, get.clone(), &status_of, None).await;
+    contract.check("get", "/v1/video_status.get", status, &reply);
+    let (status, reply) = call(&server, get.clone(), "/v1/video_status.get?video_id=nope", None).await;
+    contract.check("get", "/v1/video_status.get", status, &reply);
+    let (status, reply) = call(&server, get.clone(), "/v1/video.list?limit=1", None).await;
+    contract.check("get", "/v1/video.list", status, &reply);
+
+    let (status, endpoint) = call(
+        &server,
+        post.clone(),
+        "/v1/webhook/endpoint.add",
+        Some(json!({"url": "https://hooks.example.com/mouthpiece"})),
+    )
+    .await;
+    contract.check("post", "/v1/webhook/endpoint.add", status, &endpoint);
+    let endpoint_id = endpoint["data"]["endpoint_id"].as_str().unwrap_or("nope");
+    let (status, reply) =
+        call(&server, delete.clone(), &format!("/v1/webhook/endpoint.delete?endpoint_id={endpoint_id}"), None).await;
+    contract.check("delete", "/v1/webhook/endpoint.delete", status, &reply);
+
+    let (status, reply) = call(&server, delete.clone(), &format!("/v1/video.delete?video_id={video_id}"), None).await;
+    contract.check("delete", "/v1/video.delete", status, &reply);
+    let (status, reply) = call(&server, delete.clone(), &format!("/v1/talking_photo/{group_id}"), None).await;
+    contract.check("delete", "/v1/talking_photo/{id}", status, &reply);
+    let (status, reply) = call_as(&server, "mp_wrong", get.clone(), "/v2/voices").await;
+    contract.check("get", "/v2/voices", status, &reply);
+}

@@ -3,6 +3,7 @@
 
 mod assets;
 mod avatars;
+mod openapi;
 mod videos;
 mod voices;
 mod webhooks;
@@ -39,6 +40,10 @@ pub(crate) fn router(app: App) -> Router {
         .route("/voice-previews/{file}", get(voices::preview))
         .route("/v2/video/generate", post(videos::generate))
         .route("/v1/video_status.get", get(videos::status))
+        .route("/openapi.json", get(openapi::document))
+        .route("/docs", get(openapi::page))
+        .route("/docs/swagger-ui-bundle.js", get(openapi::swagger_js))
+        .route("/docs/swagger-ui.css", get(openapi::swagger_css))
         .nest_service("/files", files)
         .fallback(unknown_route)
         .with_state(app)
