@@ -1433,3 +1433,81 @@ async fn every_reply_matches_the_openapi_contract() {
     let (status, reply) = call_as(&server, "mp_wrong", get.clone(), "/v2/voices").await;
     contract.check("get", "/v2/voices", status, &reply);
 }
+
+#[tokio::test]
+async fn status_polls_under_load_and_a_hundred_queued_videos() {
+    let server = start_server().await;
+    let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let order = |voice: Value, size: u32| {
+        json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id}, "voice": voice}],
+               "dimension": {"width": size, "height": size}})
+    };
+    let mut rendering = Vec::new();
+    for index in 0..4 {
+        let text = format!("Video number {index} renders while twenty clients ask how it is going.");
+        let (status, reply) = generate(&server, order(json!({"type": "text", "input_text": text}), 256)).await;
+        assert_eq!(status, 200, "{reply}");
+        rendering.push(reply["data"]["video_id"].as_str().expect("id").to_string());
+    }
+
+    // 20 clients, each polling one of the 4 videos 10 times a second: 200 polls a second.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for client in 0..20 {
+        let url = format!("{}/v1/video_status.get?video_id={}", server.base, rendering[client % 4]);
+        let (key, done) = (server.key.clone(), done.clone());
+        clients.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut ticks = tokio::time::interval(Duration::from_millis(100));
+            let (mut latencies, mut errors) = (Vec::new(), Vec::new());
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                ticks.tick().await;
+                let started = Instant::now();
+                match http.get(&url).header("X-Api-Key", &key).send().await {
+                    Ok(response) if response.status() == 200 => {
+                        let _ = response.bytes().await;
+                        latencies.push(started.elapsed());
+                    }
+                    Ok(response) => errors.push(format!("HTTP {}", response.status())),
+                    Err(error) => errors.push(error.to_string()),
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    for video_id in &rendering {
+        wait_for_video(&server, video_id).await;
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut latencies, mut errors) = (Vec::new(), Vec::new());
+    for client in clients {
+        let (l, e) = client.await.expect("client");
+        latencies.extend(l);
+        errors.extend(e);
+    }
+    assert!(errors.is_empty(), "{} failed polls, e.g. {:?}", errors.len(), &errors[..errors.len().min(3)]);
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+    eprintln!(
+        "load: {} status polls while 4 videos rendered, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        latencies.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+    assert!(latencies.len() > 200, "{} polls", latencies.len());
+
+    // A hundred videos queued at once all complete.
+    let mut queued = Vec::new();
+    for _ in 0..100 {
+        let (status, reply) = generate(&server, order(json!({"type": "silence", "duration": 1}), 128)).await;
+        assert_eq!(status, 200, "{reply}");
+        queued.push(reply["data"]["video_id"].as_str().expect("id").to_string());
+    }
+    for video_id in &queued {
+        wait_for_video(&server, video_id).await;
+    }
+    let (_, listed) = call(&server, reqwest::Method::GET, "/v1/video.list?limit=100", None).await;
+    let completed = listed["data"]["videos"].as_array().expect("videos").iter().filter(|v| v["status"] == "completed");
+    assert_eq!(completed.count(), 100, "the newest hundred are all completed");
+}
