@@ -344,7 +344,7 @@ fn png_of(image: &image::RgbImage) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn oversize_uploads_are_refused_while_streaming() {
+async fn oversize_uploads_and_path_tricks_are_refused() {
     let server = start_server_with(&["--max-upload-mb", "1"]).await;
     let two_mb = vec![7u8; 2 * 1024 * 1024];
     let (status, body) = upload(&server, "audio/wav", two_mb.clone()).await;
@@ -373,8 +373,26 @@ async fn oversize_uploads_are_refused_while_streaming() {
     assert!(reply.starts_with("HTTP/1.1 413"), "streamed too large: {reply}");
     assert!(reply.contains("at most 1 MB"), "{reply}");
 
-    let (status, body) = upload(&server, "image/png", ASTRONAUT.to_vec()).await;
+    // A name is a label: it never becomes part of a path.
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/asset?name=..%2F..%2Fmouthpiece.db", server.base))
+        .header("X-Api-Key", &server.key)
+        .header("Content-Type", "image/png")
+        .body(ASTRONAUT.to_vec())
+        .send()
+        .await
+        .expect("upload");
+    let (status, body) = json_of(response).await;
     assert_eq!(status, 200, "a file within the limit is taken: {body}");
+    assert_eq!(body["data"]["name"], "../../mouthpiece.db");
+    let url = body["data"]["url"].as_str().expect("url");
+    assert!(url.ends_with(&format!("/files/assets/{}.png", body["data"]["id"].as_str().expect("id"))), "{url}");
+    for trick in
+        ["/files/%2e%2e/mouthpiece.db", "/files/..%2Fmouthpiece.db", "/files/assets/%2e%2e/%2e%2e/mouthpiece.db"]
+    {
+        let response = reqwest::get(format!("{}{trick}", server.base)).await.expect("get");
+        assert_eq!(response.status().as_u16(), 404, "{trick} stays inside the files");
+    }
     let stored: Vec<_> = std::fs::read_dir(server._data.path().join("files/assets"))
         .expect("assets dir")
         .map(|entry| entry.expect("entry").file_name().to_string_lossy().to_string())
