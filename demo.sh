@@ -25,8 +25,9 @@ url="http://$listen"
 cat <<INFO
 
   Mouthpiece is starting.
+    web app      $url/?key=$key   (this link signs you in)
     demo video   $url/files/demo/demo.mp4   (also at $data/files/demo/demo.mp4)
-    API          $url   (HeyGen-compatible: point your client's base URL here)
+    API          $url   (HeyGen-compatible: point your client's base URL here; reference at $url/docs)
     API key      $key
     try          curl -H "X-Api-Key: $key" $url/v2/voices
 

@@ -1328,7 +1328,7 @@ async fn webhooks_announce_videos_signed_and_retried() {
     assert_eq!(listed["data"], json!([]));
 }
 
-/// The Python environment with the HeyGen client (scripts/test-venv.sh, run by ./test.sh).
+/// The Python environment with the HeyGen client (scripts/test-env.sh, run by ./test.sh).
 fn test_python() -> std::path::PathBuf {
     std::env::var_os("MOUTHPIECE_TEST_PYTHON")
         .map(Into::into)
@@ -1339,7 +1339,7 @@ fn test_python() -> std::path::PathBuf {
 async fn a_heygen_client_library_works_with_only_its_base_url_changed() {
     let server = start_server().await;
     let python = test_python();
-    assert!(python.exists(), "{} is missing: run scripts/test-venv.sh (./test.sh does)", python.display());
+    assert!(python.exists(), "{} is missing: run scripts/test-env.sh (./test.sh does)", python.display());
     let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/portraits/astronaut.png");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/heygen_client/drive.py");
     let output = tokio::process::Command::new(&python)
@@ -1563,4 +1563,32 @@ async fn status_polls_under_load_and_a_hundred_queued_videos() {
     let (_, listed) = call(&server, reqwest::Method::GET, "/v1/video.list?limit=100", None).await;
     let completed = listed["data"]["videos"].as_array().expect("videos").iter().filter(|v| v["status"] == "completed");
     assert_eq!(completed.count(), 100, "the newest hundred are all completed");
+}
+
+#[tokio::test]
+async fn the_web_app_makes_an_avatar_and_a_video_in_a_real_browser() {
+    let server = start_server().await;
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web");
+    assert!(web.join("node_modules/playwright-core").exists(), "run scripts/test-env.sh (./test.sh does)");
+    let dir = tempfile::tempdir().expect("temp");
+    let no_face = dir.path().join("grey.png");
+    std::fs::write(&no_face, png_of(&image::RgbImage::from_pixel(300, 300, image::Rgb([120, 120, 120])))).expect("png");
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/portraits/astronaut.png");
+    // Screenshots are kept as test artefacts under target/.
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let output = tokio::process::Command::new("node")
+        .arg(web.join("flow.mjs"))
+        .args([&server.base, &server.key])
+        .args([&photo, &no_face, &shots])
+        .current_dir(&web)
+        .output()
+        .await
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("all work"), "{stdout}");
+    for shot in ["make-empty", "avatar-no-face", "avatars", "make-video", "library", "sign-in-error", "phone"] {
+        assert!(shots.join(format!("{shot}.png")).exists(), "screenshot {shot}");
+    }
 }

@@ -91,10 +91,21 @@ pub(crate) async fn train_status(
             "status": group.status,
             "error_msg": group.error_msg,
             "faces_found": group.faces_found,
+            "face_outline": face_outline(&app, &group).await,
             "created_at": group.created_at,
             "updated_at": group.updated_at,
         }
     })))
+}
+
+/// The outline of the animated face once the group is trained, as points
+/// in fractions of the photo's width and height (our own field, for the web
+/// page to draw; strict clients ignore it).
+async fn face_outline(app: &App, group: &AvatarGroup) -> Option<Vec<[f32; 2]>> {
+    let json = app.store.get(group.rig_file.as_ref()?).await.ok()?;
+    let rig: face::Rig = serde_json::from_slice(&json).ok()?;
+    let (width, height) = (rig.width as f32, rig.height as f32);
+    face::mesh::FACE_OVAL.iter().map(|&i| rig.vertices.get(i).map(|p| [p[0] / width, p[1] / height])).collect()
 }
 
 async fn find_group(app: &App, key_id: &str, group_id: &str) -> Result<AvatarGroup, ApiError> {

@@ -1,11 +1,13 @@
-//! The HTTP routes, one module per API resource, and the JSON body
-//! extractor that answers malformed bodies in HeyGen's error shape.
+//! The HTTP routes, one module per API resource (and the web app's
+//! files), and the JSON body extractor that answers malformed bodies in
+//! HeyGen's error shape.
 
 mod assets;
 mod avatars;
 mod openapi;
 mod videos;
 mod voices;
+mod web;
 mod webhooks;
 
 use crate::App;
@@ -40,6 +42,9 @@ pub(crate) fn router(app: App) -> Router {
         .route("/voice-previews/{file}", get(voices::preview))
         .route("/v2/video/generate", post(videos::generate))
         .route("/v1/video_status.get", get(videos::status))
+        .route("/", get(web::page))
+        .route("/app.js", get(web::script))
+        .route("/app.css", get(web::style))
         .route("/openapi.json", get(openapi::document))
         .route("/docs", get(openapi::page))
         .route("/docs/swagger-ui-bundle.js", get(openapi::swagger_js))

@@ -257,7 +257,11 @@ pub(crate) fn build(public_url: &str) -> Value {
             json!([path_parameter("group_id")]), None,
             v2(object(&["status", "error_msg", "created_at", "updated_at"], json!({
                 "status": {"enum": ["pending", "training", "ready", "failed"]}, "error_msg": nullable(string()),
-                "faces_found": nullable(integer()), "created_at": integer(), "updated_at": integer()}))),
+                "faces_found": nullable(integer()),
+                "face_outline": nullable(json!({"type": "array", "items": {"type": "array", "items": {"type": "number"},
+                    "minItems": 2, "maxItems": 2},
+                    "description": "The face found, as points in fractions of the photo (Mouthpiece's own field)"})),
+                "created_at": integer(), "updated_at": integer()}))),
             &[404])},
         "/v2/avatar_group.list": {"get": operation(2, "The key's avatar groups", json!([]), None,
             v2(object(&["total_count", "avatar_group_list"], json!({
