@@ -1577,10 +1577,12 @@ async fn the_web_app_makes_an_avatar_and_a_video_in_a_real_browser() {
     // Screenshots are kept as test artefacts under target/.
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let spent = server.keys(&["create", "--quota-seconds", "0"]).lines().last().expect("key").trim().to_string();
     let output = tokio::process::Command::new("node")
         .arg(web.join("flow.mjs"))
         .args([&server.base, &server.key])
         .args([&photo, &no_face, &shots])
+        .arg(&spent)
         .current_dir(&web)
         .output()
         .await
@@ -1588,7 +1590,9 @@ async fn the_web_app_makes_an_avatar_and_a_video_in_a_real_browser() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("all work"), "{stdout}");
-    for shot in ["make-empty", "avatar-no-face", "avatars", "make-video", "library", "sign-in-error", "phone"] {
+    for shot in
+        ["make-empty", "avatar-no-face", "avatars", "make-video", "library", "sign-in-error", "quota-used", "phone"]
+    {
         assert!(shots.join(format!("{shot}.png")).exists(), "screenshot {shot}");
     }
 }

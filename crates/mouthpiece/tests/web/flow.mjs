@@ -2,12 +2,13 @@
 // a photo to a playing video, through the error states, and on a phone-sized
 // screen. Screenshots go to SHOTS_DIR.
 //
-// Usage: node flow.mjs BASE_URL API_KEY PHOTO NO_FACE_PHOTO SHOTS_DIR
+// Usage: node flow.mjs BASE_URL API_KEY PHOTO NO_FACE_PHOTO SHOTS_DIR SPENT_KEY
+// (SPENT_KEY: a key whose quota is used up.)
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 import path from "node:path";
 
-const [base, key, photo, noFace, shots] = process.argv.slice(2);
+const [base, key, photo, noFace, shots, spentKey] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -96,6 +97,23 @@ try {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByText("That API key is not valid here.").waitFor();
   await shot(page, "sign-in-error");
+
+  // A key whose quota is used up, and a server that is busy: both said plainly.
+  const spent = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+  await spent.goto(`${base}/?key=${encodeURIComponent(spentKey)}`);
+  await spent.getByRole("tab", { name: "Avatars" }).click();
+  await spent.locator("#photo").setInputFiles(photo);
+  await spent.getByRole("button", { name: "Make the avatar" }).click();
+  await spent.getByText(/can talk now/).waitFor({ timeout: 60000 });
+  await spent.getByRole("tab", { name: "Make a video" }).click();
+  await spent.getByRole("button", { name: "Make the video" }).click();
+  const spentError = spent.locator("#make-error");
+  await spentError.waitFor({ state: "visible" });
+  assert.match(await spentError.textContent(), /quota/i);
+  await shot(spent, "quota-used");
+  await spent.route("**/v2/video/generate", (route) => route.fulfill({ status: 503, body: "overloaded" }));
+  await spent.getByRole("button", { name: "Make the video" }).click();
+  await spent.getByText("The server is busy or failed. Wait a moment and try again.").waitFor();
 
   // A phone: the same page, no sideways scrolling.
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
