@@ -144,6 +144,41 @@ async fn register_asset(
     Ok(asset)
 }
 
+/// An asset a request names either by id or by URL, and the request
+/// fields each came from (for the error messages).
+pub(crate) struct Named<'a> {
+    pub id: Option<&'a str>,
+    pub url: Option<&'a str>,
+    pub id_field: &'a str,
+    pub url_field: &'a str,
+}
+
+/// The tenant's asset of `file_type` that a request names: an upload by
+/// id, or a URL fetched now and kept as one.
+pub(crate) async fn named_asset(app: &App, key_id: &str, named: Named<'_>, file_type: &str) -> Result<Asset, ApiError> {
+    let asset = match (named.id, named.url) {
+        (Some(id), _) => app
+            .db
+            .asset(key_id, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("{} '{id}' not found", named.id_field)))?,
+        (None, Some(url)) => fetch_asset(app, key_id, url, file_type, named.url_field).await?,
+        (None, None) => {
+            return Err(ApiError::bad_request(format!(
+                "give {} (the id of an uploaded {file_type}, see POST /v1/asset) or {}",
+                named.id_field, named.url_field
+            )));
+        }
+    };
+    if asset.file_type != file_type {
+        return Err(ApiError::bad_request(format!(
+            "{}: asset {} is {}, not {file_type}",
+            named.id_field, asset.id, asset.file_type
+        )));
+    }
+    Ok(asset)
+}
+
 /// How long fetching a client's URL may take.
 const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 

@@ -231,23 +231,13 @@ async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<S
             (String::new(), Some(seconds))
         }
         "audio" => {
-            let asset = match (voice.audio_asset_id.as_deref(), voice.audio_url.as_deref()) {
-                (Some(asset_id), _) => app
-                    .db
-                    .asset(key_id, asset_id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found(format!("audio asset '{asset_id}' not found")))?,
-                (None, Some(url)) => super::assets::fetch_asset(app, key_id, url, "audio", "voice.audio_url").await?,
-                (None, None) => {
-                    return Err(ApiError::bad_request(
-                        "a voice of type \"audio\" needs voice.audio_asset_id (an uploaded recording, see POST \
-                         /v1/asset) or voice.audio_url",
-                    ));
-                }
+            let named = super::assets::Named {
+                id: voice.audio_asset_id.as_deref(),
+                url: voice.audio_url.as_deref(),
+                id_field: "voice.audio_asset_id",
+                url_field: "voice.audio_url",
             };
-            if asset.file_type != "audio" {
-                return Err(ApiError::bad_request(format!("asset {} is {}, not audio", asset.id, asset.file_type)));
-            }
+            let asset = super::assets::named_asset(app, key_id, named, "audio").await?;
             audio_asset = Some(asset.id);
             (String::new(), None)
         }
@@ -333,26 +323,13 @@ async fn background_asset(app: &App, key_id: &str, background: &Background) -> R
     if !matches!(background.fit.as_deref(), None | Some("cover") | Some("crop")) {
         return Err(ApiError::bad_request("background.fit: only \"cover\" is supported (the image fills the frame)"));
     }
-    let asset = match (background.image_asset_id.as_deref(), background.url.as_deref()) {
-        (Some(asset_id), _) => app
-            .db
-            .asset(key_id, asset_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("background image asset '{asset_id}' not found")))?,
-        (None, Some(url)) => super::assets::fetch_asset(app, key_id, url, "image", "background.url").await?,
-        (None, None) => {
-            return Err(ApiError::bad_request(
-                "an image background needs background.image_asset_id (an uploaded image, see POST /v1/asset) or \
-                 background.url",
-            ));
-        }
+    let named = super::assets::Named {
+        id: background.image_asset_id.as_deref(),
+        url: background.url.as_deref(),
+        id_field: "background.image_asset_id",
+        url_field: "background.url",
     };
-    if asset.file_type != "image" {
-        return Err(ApiError::bad_request(format!(
-            "background asset {} is {}, not an image",
-            asset.id, asset.file_type
-        )));
-    }
+    let asset = super::assets::named_asset(app, key_id, named, "image").await?;
     Ok(asset.id)
 }
 
