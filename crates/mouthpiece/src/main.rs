@@ -35,6 +35,13 @@ enum Command {
     },
     /// Time each stage of a 10-second video and compare with encoding alone.
     Bench(bench::BenchArgs),
+    /// Bring the database to the current schema and list its migrations.
+    Migrate {
+        #[arg(long, env = "MOUTHPIECE_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        #[arg(long, env = "MOUTHPIECE_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -117,6 +124,13 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
+        Command::Migrate { data_dir, config } => {
+            let data_dir = config::resolve_data_dir(data_dir, config.as_deref())?;
+            for (version, description) in runtime()?.block_on(server::migrate(&data_dir))? {
+                println!("{version} {description}");
+            }
+            Ok(())
+        }
     }
 }
 

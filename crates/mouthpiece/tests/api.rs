@@ -1466,6 +1466,24 @@ async fn every_reply_matches_the_openapi_contract() {
     let (status, reply) = call(&server, get.clone(), "/v1/video.list?limit=1", None).await;
     contract.check("get", "/v1/video.list", status, &reply);
 
+    // Operators' endpoints answer without a key.
+    for (path, expected) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let response = reqwest::get(format!("{}{path}", server.base)).await.expect(path);
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["status"], expected, "{path}: {body}");
+    }
+    let metrics = reqwest::get(format!("{}/metrics", server.base)).await.expect("metrics").text().await.expect("text");
+    for line in [
+        r#"mouthpiece_jobs_finished_total{kind="video",outcome="done"} 1"#,
+        r#"mouthpiece_jobs{kind="video",state="done"} 1"#,
+        r#"mouthpiece_stage_seconds_count{stage="render"} 1"#,
+        r#"mouthpiece_stage_seconds_count{stage="face_analysis"} 1"#,
+        "mouthpiece_workers 2",
+    ] {
+        assert!(metrics.contains(line), "/metrics has {line}:\n{metrics}");
+    }
+
     let (status, endpoint) = call(
         &server,
         post.clone(),

@@ -132,6 +132,13 @@ impl Db {
         Ok(Db { pool })
     }
 
+    /// The migrations applied to this database: (version, description).
+    pub(crate) async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, sqlx::Error> {
+        sqlx::query_as("SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(&self.pool)
+            .await
+    }
+
     // --- keys ---
 
     pub(crate) async fn create_key(&self, name: &str, quota_seconds: Option<i64>) -> Result<String, sqlx::Error> {
@@ -584,6 +591,16 @@ impl Db {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// How many jobs there are of each (kind, state).
+    pub(crate) async fn job_counts(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+        sqlx::query_as("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state").fetch_all(&self.pool).await
+    }
+
+    /// Whether the database answers.
+    pub(crate) async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
 
     /// At start-up no worker of this process holds anything: jobs still

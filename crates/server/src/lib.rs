@@ -11,6 +11,7 @@ mod api;
 mod auth;
 mod db;
 mod error;
+mod metrics;
 mod outbound;
 mod store;
 mod webhooks;
@@ -82,6 +83,7 @@ pub(crate) struct AppState {
     pub deliveries_queued: Notify,
     pub allow_private_urls: bool,
     pub max_upload_bytes: u64,
+    pub metrics: metrics::Metrics,
 }
 
 pub(crate) type App = Arc<AppState>;
@@ -111,6 +113,13 @@ pub struct KeyInfo {
 
 pub async fn list_keys(data_dir: &std::path::Path) -> Result<Vec<KeyInfo>, ServerError> {
     Ok(Db::open(data_dir).await?.keys().await?)
+}
+
+/// Brings the database of `data_dir` to the current schema (every command
+/// does so when it opens it; this does only that) and returns the
+/// migrations it has: (version, description).
+pub async fn migrate(data_dir: &std::path::Path) -> Result<Vec<(i64, String)>, ServerError> {
+    Ok(Db::open(data_dir).await?.applied_migrations().await?)
 }
 
 /// Revokes the key with this id; false if there is none (or it already was).
@@ -145,7 +154,9 @@ pub async fn serve_on(listener: tokio::net::TcpListener, config: ServerConfig) -
         deliveries_queued: Notify::new(),
         allow_private_urls: config.allow_private_urls,
         max_upload_bytes: config.max_upload_bytes,
+        metrics: metrics::Metrics::new(),
     });
+    app.metrics.workers.set(config.workers.max(1) as i64);
     tokio::spawn(webhooks::run(app.clone()));
     tokio::task::spawn_blocking(|| {
         if let Err(error) = speech::neural::preload() {

@@ -4,13 +4,15 @@
 
 use crate::App;
 use crate::db::{self, AvatarGroup, Job};
+use crate::metrics::Stage;
 use face::Rig;
 use image::RgbImage;
 use pipeline::{PipelineError, VideoSpec};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// What a video job renders, validated and normalised by the API.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -157,8 +159,14 @@ pub(crate) async fn run(app: App, worker_id: String) {
     }
 }
 
+/// Runs one job; every log line it writes carries the job's id, kind and target.
 async fn process(app: &App, worker_id: &str, job: Job) {
-    tracing::info!(job = job.id, kind = %job.kind, target = %job.target_id, attempt = job.attempts, "job started");
+    let span = tracing::info_span!("job", id = job.id, kind = %job.kind, target = %job.target_id);
+    run_job(app, worker_id, job).instrument(span).await
+}
+
+async fn run_job(app: &App, worker_id: &str, job: Job) {
+    tracing::info!(attempt = job.attempts, worker = worker_id, "job started");
     let progress = Arc::new(AtomicU32::new(0));
     let heartbeat = {
         let (app, worker_id, progress) = (app.clone(), worker_id.to_string(), progress.clone());
@@ -181,13 +189,18 @@ async fn process(app: &App, worker_id: &str, job: Job) {
     };
     heartbeat.abort();
     let outcome = match result {
-        Ok(()) => app.db.finish_job(job.id, "done", None).await,
+        Ok(()) => {
+            app.metrics.job_finished(&job.kind, "done");
+            app.db.finish_job(job.id, "done", None).await
+        }
         Err(JobError::Failed(message)) if job.attempts < db::MAX_ATTEMPTS => {
-            tracing::warn!(job = job.id, %message, "job failed, will retry");
+            tracing::warn!(%message, "job failed, will retry");
+            app.metrics.job_finished(&job.kind, "retried");
             app.db.finish_job(job.id, "queued", Some(&message)).await
         }
         Err(JobError::Rejected(message) | JobError::Failed(message)) => {
-            tracing::warn!(job = job.id, %message, "job failed");
+            tracing::warn!(%message, "job failed");
+            app.metrics.job_finished(&job.kind, "failed");
             let marked = match job.kind.as_str() {
                 TRAIN_JOB => app.db.set_avatar_status(&job.target_id, "failed", Some(&message)).await,
                 _ => {
@@ -211,7 +224,7 @@ async fn process(app: &App, worker_id: &str, job: Job) {
         }
     };
     if let Err(error) = outcome {
-        tracing::error!(job = job.id, %error, "could not record the job's outcome");
+        tracing::error!(%error, "could not record the job's outcome");
     }
 }
 
@@ -236,9 +249,12 @@ async fn train(app: &App, group_id: &str) -> Result<(RgbImage, Rig), JobError> {
     }
     app.db.set_avatar_status(group_id, "training", None).await?;
     let studio = app.studio.clone();
+    let timing = app.clone();
     let analysed = tokio::task::spawn_blocking(move || -> Result<(RgbImage, Rig), PipelineError> {
+        let started = Instant::now();
         let photo = studio.decode(&photo_bytes)?;
         let rig = studio.train(&photo)?;
+        timing.metrics.stage(Stage::FaceAnalysis, started.elapsed().as_secs_f64());
         Ok((photo, rig))
     })
     .await
@@ -389,11 +405,15 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
     let progress_for_render = progress.clone();
     let partial_for_render = partial.clone();
     let (width, height) = (order.width, order.height);
+    let timing = app.clone();
     let rendered = tokio::task::spawn_blocking(move || -> Result<f32, PipelineError> {
+        let started = Instant::now();
         let mut speeches = Vec::with_capacity(inputs.len());
         for input in &inputs {
             speeches.push(scene_speech(&input.order, input.recording.as_deref())?);
         }
+        timing.metrics.stage(Stage::Speech, started.elapsed().as_secs_f64());
+        let started = Instant::now();
         progress_for_render.store(0.1f32.to_bits(), Ordering::Relaxed);
         let mut scenes = Vec::with_capacity(inputs.len());
         for (input, speech) in inputs.iter().zip(&speeches) {
@@ -423,6 +443,7 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
             std::fs::write(&srt, speech::captions::srt(&cues)).map_err(media::MediaError::Io)?;
             media::burn_captions(&partial_for_render, &srt, &captioned)?;
         }
+        timing.metrics.stage(Stage::Render, started.elapsed().as_secs_f64());
         Ok(done.duration)
     })
     .await

@@ -4,6 +4,7 @@
 
 mod assets;
 mod avatars;
+mod health;
 mod openapi;
 mod videos;
 mod voices;
@@ -42,6 +43,9 @@ pub(crate) fn router(app: App) -> Router {
         .route("/voice-previews/{file}", get(voices::preview))
         .route("/v2/video/generate", post(videos::generate))
         .route("/v1/video_status.get", get(videos::status))
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .route("/", get(web::page))
         .route("/app.js", get(web::script))
         .route("/app.css", get(web::style))
