@@ -86,20 +86,35 @@ fn phoneme_timings_cover_the_audio_without_gaps() {
     assert!(rest >= 0.95, "the break is a rest of a second or more, longest {rest}");
 }
 
+/// Total duration of three syntheses: the neural voice samples its phoneme
+/// lengths afresh each time, so one sentence varies by several percent.
+fn total_duration(text: &str, voice: &str, options: SpeechOptions) -> (f32, speech::Speech) {
+    let runs: Vec<speech::Speech> = (0..3).map(|_| synthesize(text, voice, options).expect("neural voice")).collect();
+    (runs.iter().map(speech::Speech::duration).sum(), runs.into_iter().next().expect("a run"))
+}
+
 #[test]
 fn pitch_emotion_and_speed_change_the_neural_voice() {
-    let text = "The quick brown fox jumps over the lazy dog.";
-    let normal = synthesize(text, DEFAULT_VOICE_ID, SpeechOptions::default()).expect("normal");
-    let fast = synthesize(text, DEFAULT_VOICE_ID, SpeechOptions { speed: 1.5, ..Default::default() }).expect("fast");
-    assert!(fast.duration() < 0.8 * normal.duration(), "{} vs {}", fast.duration(), normal.duration());
-    // A higher pitch keeps the pace: the duration stays within the model's own variation.
-    let high = synthesize(text, DEFAULT_VOICE_ID, SpeechOptions { pitch: 40.0, ..Default::default() }).expect("high");
-    let ratio = high.duration() / normal.duration();
-    assert!((0.85..1.15).contains(&ratio), "pitch changed the duration by {ratio}");
-    assert!(zero_crossings(&high) > zero_crossings(&normal) * 1.1, "a higher pitch has more zero crossings");
+    let text = "The quick brown fox jumps over the lazy dog. Then it runs back home, quite pleased with itself.";
+    let (normal, plain) = total_duration(text, DEFAULT_VOICE_ID, SpeechOptions::default());
+    let (fast, _) = total_duration(text, DEFAULT_VOICE_ID, SpeechOptions { speed: 1.5, ..Default::default() });
+    assert!(fast < 0.8 * normal, "speed 1.5: {fast} vs {normal}");
+    // A higher pitch keeps the pace, nearly: the model rounds every phoneme up to
+    // whole frames, and that rounding is spoken slower and then sped up with
+    // the rest, so +40 comes out 7–8% shorter (measured 0.92–0.93).
+    let (high, raised) = total_duration(text, DEFAULT_VOICE_ID, SpeechOptions { pitch: 40.0, ..Default::default() });
+    let ratio = high / normal;
+    assert!((0.85..1.1).contains(&ratio), "pitch changed the duration by {ratio}");
+    assert!(zero_crossings(&raised) > zero_crossings(&plain) * 1.1, "a higher pitch has more zero crossings");
+    // Soothing is 0.85 times the pace with a lower pitch (measured 1.08–1.11 times as long).
     let soothing = SpeechOptions { emotion: Some(speech::Emotion::Soothing), ..Default::default() };
-    let calm = synthesize(text, DEFAULT_VOICE_ID, soothing).expect("soothing");
-    assert!(calm.duration() > normal.duration() * 1.05, "soothing is slower");
+    let (calm, _) = total_duration(text, DEFAULT_VOICE_ID, soothing);
+    assert!(calm > normal * 1.04, "soothing is slower: {calm} vs {normal}");
+    println!(
+        "duration against normal: speed 1.5 {:.3}, pitch +40 {ratio:.3}, soothing {:.3}",
+        fast / normal,
+        calm / normal
+    );
     let refused = synthesize(text, "de-de-female", soothing);
     assert!(matches!(refused, Err(speech::SpeechError::Option(_))), "{refused:?}");
 }
