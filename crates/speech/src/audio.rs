@@ -13,11 +13,21 @@ pub const TARGET_LOUDNESS: f64 = -16.0;
 /// the AAC encoder does not clip.
 const PEAK_CEILING: f64 = -1.0;
 
+/// 16-bit samples as floats from −1 to 1.
+pub(crate) fn to_float(samples: &[i16]) -> Vec<f32> {
+    samples.iter().map(|&s| s as f32 / i16::MAX as f32).collect()
+}
+
+/// Floats from −1 to 1 as 16-bit samples (louder ones clipped).
+pub(crate) fn to_pcm(signal: &[f32]) -> Vec<i16> {
+    signal.iter().map(|&s| (s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16).collect()
+}
+
 /// Raises the pitch of `speech` by `shift` (0.5–2) by playing it `shift`
 /// times faster: the caller made it `shift` times slower beforehand, so the
 /// duration comes back to what was asked. Timings are scaled to match.
 pub(crate) fn change_pitch(speech: Speech, shift: f32) -> Result<Speech, SpeechError> {
-    let input: Vec<f32> = speech.samples.iter().map(|&s| s as f32 / i16::MAX as f32).collect();
+    let input = to_float(&speech.samples);
     let engine = |e: &dyn std::fmt::Display| SpeechError::Engine(format!("pitch change: {e}"));
     let mut resampler = Async::<f32>::new_sinc(
         1.0 / shift as f64,
@@ -30,28 +40,20 @@ pub(crate) fn change_pitch(speech: Speech, shift: f32) -> Result<Speech, SpeechE
     .map_err(|e| engine(&e))?;
     let adapter = InterleavedSlice::new(&input, 1, input.len()).map_err(|e| engine(&e))?;
     let output = resampler.process_all(&adapter, input.len(), None).map_err(|e| engine(&e))?.take_data();
-    let scale = |t: f32| t / shift;
-    Ok(Speech {
+    let mut pitched = Speech {
         sample_rate: speech.sample_rate,
-        samples: output.iter().map(|&s| (s.clamp(-1.0, 1.0) * i16::MAX as f32) as i16).collect(),
-        phonemes: speech
-            .phonemes
-            .into_iter()
-            .map(|p| crate::TimedPhoneme { start: scale(p.start), end: scale(p.end), ..p })
-            .collect(),
-        words: speech
-            .words
-            .into_iter()
-            .map(|w| crate::TimedWord { start: scale(w.start), end: scale(w.end), ..w })
-            .collect(),
-    })
+        samples: to_pcm(&output),
+        phonemes: speech.phonemes,
+        words: speech.words,
+    };
+    pitched.retime(|t| t / shift);
+    Ok(pitched)
 }
 
 /// Integrated loudness of mono samples in LUFS, or `None` for silence (or
 /// audio too short to measure).
 pub fn loudness(samples: &[i16], sample_rate: u32) -> Option<f64> {
-    let signal: Vec<f32> = samples.iter().map(|&s| s as f32 / i16::MAX as f32).collect();
-    loudness_of(&signal, sample_rate)
+    loudness_of(&to_float(samples), sample_rate)
 }
 
 /// Brings mono samples to about [`TARGET_LOUDNESS`]. Speech has peaks far
@@ -60,16 +62,14 @@ pub fn loudness(samples: &[i16], sample_rate: u32) -> Option<f64> {
 /// up for the loudness the limiter took. Silence is left alone.
 pub fn normalize_loudness(samples: &mut [i16], sample_rate: u32) {
     let ceiling = 10f32.powf(PEAK_CEILING as f32 / 20.0);
-    let mut signal: Vec<f32> = samples.iter().map(|&s| s as f32 / i16::MAX as f32).collect();
+    let mut signal = to_float(samples);
     for _ in 0..2 {
         let Some(current) = loudness_of(&signal, sample_rate) else { return };
         let gain = 10f32.powf((TARGET_LOUDNESS - current) as f32 / 20.0);
         signal.iter_mut().for_each(|s| *s *= gain);
         limit_peaks(&mut signal, ceiling, (sample_rate as usize / 200).max(1));
     }
-    for (out, s) in samples.iter_mut().zip(signal) {
-        *out = (s * i16::MAX as f32).round().clamp(i16::MIN as f32, i16::MAX as f32) as i16;
-    }
+    samples.copy_from_slice(&to_pcm(&signal));
 }
 
 fn loudness_of(signal: &[f32], sample_rate: u32) -> Option<f64> {

@@ -85,19 +85,22 @@ impl Speech {
     }
 
     /// Appends `other` (same sample rate), shifting its timings.
-    pub fn append(&mut self, other: Speech) {
+    pub fn append(&mut self, mut other: Speech) {
         let offset = self.duration();
+        other.retime(|t| t + offset);
         self.samples.extend(other.samples);
-        self.phonemes.extend(other.phonemes.into_iter().map(|p| TimedPhoneme {
-            start: p.start + offset,
-            end: p.end + offset,
-            ..p
-        }));
-        self.words.extend(other.words.into_iter().map(|w| TimedWord {
-            start: w.start + offset,
-            end: w.end + offset,
-            ..w
-        }));
+        self.phonemes.extend(other.phonemes);
+        self.words.extend(other.words);
+    }
+
+    /// Moves every phoneme and word boundary through `time`.
+    pub(crate) fn retime(&mut self, time: impl Fn(f32) -> f32) {
+        for phoneme in &mut self.phonemes {
+            (phoneme.start, phoneme.end) = (time(phoneme.start), time(phoneme.end));
+        }
+        for word in &mut self.words {
+            (word.start, word.end) = (time(word.start), time(word.end));
+        }
     }
 
     /// Length of the audio in seconds.
@@ -175,6 +178,11 @@ impl Default for Delivery {
 
 impl Emotion {
     pub const NAMES: [&'static str; 5] = ["Excited", "Friendly", "Serious", "Soothing", "Broadcaster"];
+
+    /// HeyGen's name of the emotion.
+    pub fn name(self) -> &'static str {
+        Emotion::NAMES[self as usize]
+    }
 
     /// Reads HeyGen's name of an emotion (any case).
     pub fn parse(name: &str) -> Result<Emotion, SpeechError> {
@@ -259,12 +267,7 @@ pub fn synthesize(text: &str, voice_id: &str, options: SpeechOptions) -> Result<
     validate_text(text)?;
     options.validate()?;
     let voice = find_voice(voice_id).ok_or_else(|| SpeechError::UnknownVoice(voice_id.to_string()))?;
-    if options.emotion.is_some() && !voice.emotion_support() {
-        return Err(SpeechError::Option(format!(
-            "voice '{}' does not support emotion; the voices with emotion_support do",
-            voice.voice_id
-        )));
-    }
+    voice.check_options(&options)?;
     let mut speech: Option<Speech> = None;
     for (piece, pause) in split_breaks(text)? {
         let mut part = match &voice.engine {
@@ -367,6 +370,14 @@ mod tests {
         // espeak-ng keeps parameters between calls; ours are set on every call.
         let drift = (again.duration() - normal.duration()).abs() / normal.duration();
         assert!(drift < 0.02, "options do not leak into the next call ({drift})");
+    }
+
+    #[test]
+    fn emotion_names_read_back() {
+        for name in Emotion::NAMES {
+            assert_eq!(Emotion::parse(name).map(Emotion::name).ok(), Some(name));
+        }
+        assert!(Emotion::parse("grumpy").is_err());
     }
 
     #[test]

@@ -216,7 +216,7 @@ impl NeuralVoice {
             })
             .collect();
         let duration = audio.len() as f32 / rate;
-        let samples = audio.iter().map(|&s| (s.clamp(-1.0, 1.0) * i16::MAX as f32) as i16).collect();
+        let samples = crate::audio::to_pcm(&audio);
         Ok(Some(Speech {
             sample_rate: self.sample_rate,
             samples,

@@ -51,6 +51,18 @@ impl Voice {
     pub fn emotion_support(&self) -> bool {
         self.engine == Engine::Neural
     }
+
+    /// Refuses options this voice cannot honour (an emotion on a voice
+    /// without `emotion_support`).
+    pub fn check_options(&self, options: &crate::SpeechOptions) -> Result<(), crate::SpeechError> {
+        if options.emotion.is_some() && !self.emotion_support() {
+            return Err(crate::SpeechError::Option(format!(
+                "voice '{}' does not support emotion; GET /v2/voices shows which voices do (emotion_support)",
+                self.voice_id
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The voice used when a request names none: the neural English voice.

@@ -211,12 +211,7 @@ async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<S
             let Some(found) = speech::find_voice(&voice_id) else {
                 return Err(ApiError::bad_request(speech::SpeechError::UnknownVoice(voice_id).to_string()));
             };
-            if options.emotion.is_some() && !found.emotion_support() {
-                return Err(ApiError::bad_request(format!(
-                    "voice.emotion: voice '{voice_id}' does not support emotion; GET /v2/voices shows which do \
-                     (emotion_support)"
-                )));
-            }
+            found.check_options(&options).map_err(|e| ApiError::bad_request(format!("voice.emotion: {e}")))?;
             (text, None)
         }
         "silence" => {
@@ -269,7 +264,7 @@ async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<S
         voice_id,
         speed: options.speed,
         pitch: options.pitch,
-        emotion: voice.emotion.clone().filter(|name| !name.is_empty()),
+        emotion: options.emotion.map(|emotion| emotion.name().to_string()),
         silence,
         audio_asset,
         background,
