@@ -64,6 +64,11 @@ async fn unknown_route(request: Request) -> Response {
     for_path(&path, ApiError::not_found(message))
 }
 
+/// A request parameter that must be given and not empty.
+pub(crate) fn required(name: &str, value: Option<String>) -> Result<String, ApiError> {
+    value.filter(|v| !v.is_empty()).ok_or_else(|| ApiError::bad_request(format!("{name} is required")))
+}
+
 /// A JSON request body for a v2 endpoint; a malformed body is a 400 in the
 /// v2 error shape with serde's explanation of what is wrong.
 pub(crate) struct V2Json<T>(pub T);

@@ -328,18 +328,18 @@ async fn background_asset(app: &App, key_id: &str, background: &Background) -> R
     Ok(asset.id)
 }
 
+/// `?video_id=` of the status and delete calls.
 #[derive(Deserialize)]
-pub(crate) struct StatusQuery {
+pub(crate) struct VideoQuery {
     video_id: Option<String>,
 }
 
 pub(crate) async fn status(
     State(app): State<App>,
     Tenant(key_id): Tenant,
-    Query(query): Query<StatusQuery>,
+    Query(query): Query<VideoQuery>,
 ) -> Result<Json<Value>, V1Error> {
-    let video_id =
-        query.video_id.filter(|id| !id.is_empty()).ok_or_else(|| ApiError::bad_request("video_id is required"))?;
+    let video_id = super::required("video_id", query.video_id)?;
     let video = app
         .db
         .video(Some(&key_id), &video_id)
@@ -432,20 +432,14 @@ pub(crate) async fn list(
     Ok(Json(json!({"code": 100, "message": "Success", "data": {"videos": videos, "token": token}})))
 }
 
-#[derive(Deserialize)]
-pub(crate) struct DeleteQuery {
-    video_id: Option<String>,
-}
-
 /// `DELETE /v1/video.delete?video_id=`: the video, its files and, if it
 /// has not started, its job.
 pub(crate) async fn delete(
     State(app): State<App>,
     Tenant(key_id): Tenant,
-    Query(query): Query<DeleteQuery>,
+    Query(query): Query<VideoQuery>,
 ) -> Result<Json<Value>, V1Error> {
-    let video_id =
-        query.video_id.filter(|id| !id.is_empty()).ok_or_else(|| ApiError::bad_request("video_id is required"))?;
+    let video_id = super::required("video_id", query.video_id)?;
     let video = app
         .db
         .delete_video(&key_id, &video_id)

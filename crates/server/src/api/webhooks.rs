@@ -76,10 +76,7 @@ pub(crate) async fn delete(
     Tenant(key_id): Tenant,
     Query(query): Query<DeleteQuery>,
 ) -> Result<Json<Value>, V1Error> {
-    let id = query
-        .endpoint_id
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| ApiError::bad_request("endpoint_id is required"))?;
+    let id = super::required("endpoint_id", query.endpoint_id)?;
     if !app.db.delete_webhook_endpoint(&key_id, &id).await? {
         return Err(ApiError::not_found(format!("webhook endpoint '{id}' not found")).into());
     }
