@@ -252,12 +252,15 @@ impl Db {
         key_id: Option<&str>,
         id: &str,
     ) -> Result<Option<AvatarGroup>, sqlx::Error> {
-        sqlx::query_as("SELECT * FROM avatar_groups WHERE id = ? AND (? IS NULL OR key_id = ?)")
-            .bind(id)
-            .bind(key_id)
-            .bind(key_id)
-            .fetch_optional(&self.pool)
-            .await
+        sqlx::query_as(
+            "SELECT g.*, a.file AS image_file FROM avatar_groups g LEFT JOIN assets a ON a.id = g.image_asset_id
+             WHERE g.id = ? AND (? IS NULL OR g.key_id = ?)",
+        )
+        .bind(id)
+        .bind(key_id)
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await
     }
 
     pub(crate) async fn set_avatar_status(

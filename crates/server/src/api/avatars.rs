@@ -147,21 +147,20 @@ pub(crate) async fn group_avatars(
     Path(group_id): Path<String>,
 ) -> Result<Json<Value>, V2Error> {
     let group = find_group(&app, &key_id, &group_id).await?;
-    let with_image = app.db.avatar_groups(&key_id).await?.into_iter().find(|g| g.id == group.id).unwrap_or(group);
-    let image = image_url(&app, &with_image);
+    let image = image_url(&app, &group);
     Ok(Json(json!({"error": null, "data": {"avatar_list": [{
-        "id": with_image.id,
-        "name": with_image.name,
-        "avatar_id": with_image.id,
-        "avatar_name": with_image.name,
-        "group_id": with_image.id,
+        "id": group.id,
+        "name": group.name,
+        "avatar_id": group.id,
+        "avatar_name": group.name,
+        "group_id": group.id,
         "image_url": image,
         "preview_image_url": image,
         "preview_video_url": "",
         "gender": "unknown",
         "premium": false,
-        "status": with_image.status,
-        "created_at": with_image.created_at,
+        "status": group.status,
+        "created_at": group.created_at,
     }]}})))
 }
 

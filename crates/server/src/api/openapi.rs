@@ -131,7 +131,7 @@ fn schemas() -> Value {
     let look = object(
         &["id", "name", "avatar_id", "avatar_name", "gender", "preview_image_url", "preview_video_url", "premium"],
         json!({"id": string(), "name": string(), "avatar_id": string(), "avatar_name": string(),
-               "group_id": string(), "image_url": string(), "preview_image_url": string(),
+               "group_id": string(), "image_url": url(), "preview_image_url": url(),
                "preview_video_url": string(), "gender": string(), "premium": {"type": "boolean"},
                "status": string(), "created_at": integer()}),
     );
