@@ -1447,8 +1447,11 @@ async fn every_reply_matches_the_openapi_contract() {
     let (status, reply) = call(&server, get.clone(), &format!("/v2/avatar_group/{group_id}/avatars"), None).await;
     contract.check("get", "/v2/avatar_group/{group_id}/avatars", status, &reply);
 
+    // Two scenes: a silence, and the neural voice with an emotion (stored with the order, used by the worker).
     let scene = json!([{"character": {"type": "talking_photo", "talking_photo_id": group_id},
-                        "voice": {"type": "silence", "duration": 1}}]);
+                        "voice": {"type": "silence", "duration": 1}},
+                       {"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                        "voice": {"type": "text", "input_text": "Calm.", "voice_id": "en-us-joe", "emotion": "soothing"}}]);
     let (status, generated) =
         generate(&server, json!({"video_inputs": scene, "dimension": {"width": 129, "height": 128}})).await;
     contract.check("post", "/v2/video/generate", status, &generated);

@@ -36,9 +36,9 @@ pub(crate) struct SceneOrder {
     pub speed: f32,
     #[serde(default)]
     pub pitch: f32,
-    /// HeyGen's emotion name, checked when the video was ordered.
+    /// Checked against the voice when the video was ordered.
     #[serde(default)]
-    pub emotion: Option<String>,
+    pub emotion: Option<speech::Emotion>,
     /// Seconds of silence instead of speech (voice type "silence").
     #[serde(default)]
     pub silence: Option<f32>,
@@ -357,14 +357,11 @@ fn scene_speech(order: &SceneOrder, recording: Option<&std::path::Path>) -> Resu
             speech::Speech::from_audio(samples, speech::SILENCE_SAMPLE_RATE)
         }
         (Some(seconds), None) => speech::Speech::silence(seconds, speech::SILENCE_SAMPLE_RATE),
-        (None, None) => {
-            let emotion = order.emotion.as_deref().map(speech::Emotion::parse).transpose()?;
-            speech::synthesize(
-                &order.text,
-                &order.voice_id,
-                speech::SpeechOptions { speed: order.speed, pitch: order.pitch, emotion },
-            )?
-        }
+        (None, None) => speech::synthesize(
+            &order.text,
+            &order.voice_id,
+            speech::SpeechOptions { speed: order.speed, pitch: order.pitch, emotion: order.emotion },
+        )?,
     })
 }
 

@@ -21,7 +21,7 @@ mod voices;
 pub use viseme::Viseme;
 pub use voices::{DEFAULT_VOICE_ID, Engine, Gender, Voice, find_voice, voices};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Sample rate of silence made without a voice (espeak-ng's own rate).
@@ -149,8 +149,8 @@ impl Default for SpeechOptions {
     }
 }
 
-/// HeyGen's voice emotions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// HeyGen's voice emotions (serialised under HeyGen's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Emotion {
     Excited,
     Friendly,
@@ -178,11 +178,6 @@ impl Default for Delivery {
 
 impl Emotion {
     pub const NAMES: [&'static str; 5] = ["Excited", "Friendly", "Serious", "Soothing", "Broadcaster"];
-
-    /// HeyGen's name of the emotion.
-    pub fn name(self) -> &'static str {
-        Emotion::NAMES[self as usize]
-    }
 
     /// Reads HeyGen's name of an emotion (any case).
     pub fn parse(name: &str) -> Result<Emotion, SpeechError> {
@@ -373,9 +368,10 @@ mod tests {
     }
 
     #[test]
-    fn emotion_names_read_back() {
+    fn emotions_keep_heygens_names() {
         for name in Emotion::NAMES {
-            assert_eq!(Emotion::parse(name).map(Emotion::name).ok(), Some(name));
+            let emotion = Emotion::parse(&name.to_lowercase()).expect(name);
+            assert_eq!(serde_json::to_value(emotion).ok(), Some(serde_json::Value::from(name)));
         }
         assert!(Emotion::parse("grumpy").is_err());
     }

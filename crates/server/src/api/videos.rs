@@ -264,7 +264,7 @@ async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<S
         voice_id,
         speed: options.speed,
         pitch: options.pitch,
-        emotion: options.emotion.map(|emotion| emotion.name().to_string()),
+        emotion: options.emotion,
         silence,
         audio_asset,
         background,
