@@ -26,9 +26,17 @@ impl FileStore {
         self.root.join(name)
     }
 
-    pub(crate) async fn put(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    /// A fresh temporary path beside where `name` goes (same directory, so
+    /// the rename into place is atomic; same extension, for tools that look
+    /// at it).
+    pub(crate) fn temporary(&self, name: &str) -> PathBuf {
         let target = self.path(name);
-        let temporary = target.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+        let extension = target.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+        target.with_extension(format!("tmp-{}{extension}", uuid::Uuid::new_v4().simple()))
+    }
+
+    pub(crate) async fn put(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let (target, temporary) = (self.path(name), self.temporary(name));
         tokio::fs::write(&temporary, bytes).await?;
         tokio::fs::rename(&temporary, &target).await
     }
@@ -42,8 +50,7 @@ impl FileStore {
     /// being held in memory. Nothing appears under `name` until
     /// [`Incoming::finish`]; dropped unfinished, the partial file is removed.
     pub(crate) async fn incoming(&self, name: &str, limit: u64) -> std::io::Result<Incoming> {
-        let target = self.path(name);
-        let temporary = target.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+        let (target, temporary) = (self.path(name), self.temporary(name));
         let file = tokio::fs::File::create(&temporary).await?;
         Ok(Incoming { file, temporary, target, written: 0, limit })
     }

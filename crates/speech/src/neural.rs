@@ -42,7 +42,7 @@ pub fn neural_dir() -> PathBuf {
 }
 
 /// The loaded voice, shared by the whole process (ONNX Runtime is set up
-/// once per process, and the model takes a quarter of a second to load).
+/// once per process, and loading the model takes about a second).
 pub(crate) fn voice() -> Result<&'static NeuralVoice, SpeechError> {
     static VOICE: OnceLock<Result<NeuralVoice, String>> = OnceLock::new();
     VOICE.get_or_init(|| NeuralVoice::load(&neural_dir()).map_err(|e| e.to_string())).as_ref().map_err(|e| {

@@ -37,7 +37,7 @@ pub(crate) async fn preview(State(app): State<App>, Path(file): Path<String>) ->
     if !path.exists() {
         let text = format!("Hello, I am {}.", voice.name.split(' ').next().unwrap_or("Mouthpiece"));
         let voice_id = voice.voice_id.clone();
-        let temporary = path.with_extension(format!("tmp-{}.wav", crate::db::new_id()));
+        let temporary = app.store.temporary(&name);
         let target = temporary.clone();
         tokio::task::spawn_blocking(move || -> Result<(), String> {
             let speech =
