@@ -1,5 +1,5 @@
 //! Requests the server makes to URLs that clients give it: webhook
-//! deliveries and media fetched from `voice.audio_url`.
+//! deliveries and media fetched from `voice.audio_url` and `background.url`.
 //!
 //! A client-chosen URL must not become a way into the server's own network
 //! (SSRF): loopback, private and link-local addresses are refused unless the
@@ -50,17 +50,14 @@ fn is_private(ip: &IpAddr) -> bool {
     }
 }
 
-/// Starts fetching `url` (see the module comment for the rules) and
-/// returns the response once its status and headers are good, with its
-/// Content-Type (no parameters, lower case); the caller reads the body with
-/// `chunk()`. Refuses at once a body announced as larger than `max_bytes`.
-/// Errors are sentences for the client.
-pub(crate) async fn get(
+/// A client for one request to `url`: the URL checked (see the module
+/// comment), the connection pinned to the checked addresses, no redirects,
+/// the whole request within `timeout`. Errors are sentences for the client.
+pub(crate) async fn client_for(
     url: &str,
     allow_private: bool,
-    max_bytes: u64,
     timeout: Duration,
-) -> Result<(reqwest::Response, String), String> {
+) -> Result<(reqwest::Client, reqwest::Url), String> {
     let owned = url.to_string();
     let addresses =
         tokio::task::spawn_blocking(move || check_url(&owned, allow_private)).await.map_err(|e| e.to_string())??;
@@ -71,7 +68,21 @@ pub(crate) async fn get(
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .build()
-        .map_err(|e| format!("cannot fetch '{url}': {e}"))?;
+        .map_err(|e| format!("cannot reach '{url}': {e}"))?;
+    Ok((client, parsed))
+}
+
+/// Starts fetching `url` and returns the response once its status and
+/// headers are good, with its Content-Type (no parameters, lower case); the
+/// caller reads the body with `chunk()`. Refuses at once a body announced
+/// as larger than `max_bytes`. Errors are sentences for the client.
+pub(crate) async fn get(
+    url: &str,
+    allow_private: bool,
+    max_bytes: u64,
+    timeout: Duration,
+) -> Result<(reqwest::Response, String), String> {
+    let (client, parsed) = client_for(url, allow_private, timeout).await?;
     let response = client.get(parsed).send().await.map_err(|e| format!("cannot fetch '{url}': {e}"))?;
     let status = response.status();
     if status.is_redirection() {

@@ -47,35 +47,32 @@ pub(crate) async fn announce(
     Ok(())
 }
 
+/// Posts one delivery. The URL is checked again and the connection pinned
+/// to the checked address (`outbound`): a name that resolved to a public
+/// address when it was registered may not point inside later.
+async fn deliver(app: &App, delivery: &crate::db::Delivery) -> Result<(), String> {
+    let (client, url) = crate::outbound::client_for(&delivery.url, app.allow_private_urls, DELIVERY_TIMEOUT).await?;
+    let response = client
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("Signature", sign(&delivery.secret, &delivery.body))
+        .body(delivery.body.clone())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", response.status())) }
+}
+
+/// How long one delivery may take.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Delivers due webhooks until the process ends.
 pub(crate) async fn run(app: App) {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
-        Ok(client) => client,
-        Err(error) => {
-            tracing::error!(%error, "webhooks disabled: no HTTP client");
-            return;
-        }
-    };
     loop {
         match app.db.due_delivery().await {
             Ok(Some(delivery)) => {
-                let outcome = client
-                    .post(&delivery.url)
-                    .header("Content-Type", "application/json")
-                    .header("Signature", sign(&delivery.secret, &delivery.body))
-                    .body(delivery.body.clone())
-                    .send()
-                    .await;
-                let error = match outcome {
-                    Ok(response) if response.status().is_success() => None,
-                    Ok(response) => Some(format!("HTTP {}", response.status())),
-                    Err(error) => Some(error.to_string()),
-                };
+                let error = deliver(&app, &delivery).await.err();
                 if let Some(message) = &error {
                     tracing::warn!(url = %delivery.url, attempt = delivery.attempts, %message, "webhook delivery failed");
                 }
