@@ -12,7 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// Checks `url` and returns the addresses it may be reached at.
-pub(crate) fn check_url(url: &str, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
+fn check_url(url: &str, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!("'{url}' must be an http or https URL"));
@@ -33,6 +33,12 @@ pub(crate) fn check_url(url: &str, allow_private: bool) -> Result<Vec<SocketAddr
         ));
     }
     Ok(addresses)
+}
+
+/// [`check_url`] off the async threads (resolving a name blocks).
+pub(crate) async fn check(url: &str, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
+    let owned = url.to_string();
+    tokio::task::spawn_blocking(move || check_url(&owned, allow_private)).await.map_err(|e| e.to_string())?
 }
 
 fn is_private(ip: &IpAddr) -> bool {
@@ -58,9 +64,7 @@ pub(crate) async fn client_for(
     allow_private: bool,
     timeout: Duration,
 ) -> Result<(reqwest::Client, reqwest::Url), String> {
-    let owned = url.to_string();
-    let addresses =
-        tokio::task::spawn_blocking(move || check_url(&owned, allow_private)).await.map_err(|e| e.to_string())??;
+    let addresses = check(url, allow_private).await?;
     let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
     let host = parsed.host_str().unwrap_or_default().to_string();
     let client = reqwest::Client::builder()

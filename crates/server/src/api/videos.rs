@@ -125,7 +125,8 @@ pub(crate) async fn generate(
     let stored = serde_json::to_string(&order).map_err(ApiError::internal)?;
     let callback_url = request.callback_url.as_deref().filter(|u| !u.is_empty());
     if let Some(url) = callback_url {
-        crate::outbound::check_url(url, app.allow_private_urls)
+        crate::outbound::check(url, app.allow_private_urls)
+            .await
             .map_err(|e| ApiError::bad_request(format!("callback_url: {e}")))?;
     }
     let callback = (request.callback_id.as_deref(), callback_url);

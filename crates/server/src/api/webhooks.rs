@@ -25,7 +25,7 @@ pub(crate) async fn add(
     body: Result<Json<AddEndpoint>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, V1Error> {
     let Json(request) = body.map_err(|e| ApiError::bad_request(format!("invalid JSON body: {}", e.body_text())))?;
-    crate::outbound::check_url(&request.url, app.allow_private_urls).map_err(ApiError::bad_request)?;
+    crate::outbound::check(&request.url, app.allow_private_urls).await.map_err(ApiError::bad_request)?;
     let events = request.events.unwrap_or_else(|| EVENTS.iter().map(|e| e.to_string()).collect());
     if events.is_empty() {
         return Err(ApiError::bad_request(
