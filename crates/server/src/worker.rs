@@ -161,7 +161,10 @@ pub(crate) async fn run(app: App, worker_id: String) {
 
 /// Runs one job; every log line it writes carries the job's id, kind and target.
 async fn process(app: &App, worker_id: &str, job: Job) {
-    let span = tracing::info_span!("job", id = job.id, kind = %job.kind, target = %job.target_id);
+    // At error level so that it exists whatever the log filter: an info span
+    // would be filtered out under MOUTHPIECE_LOG=warn, and the job's warnings
+    // would lose their id.
+    let span = tracing::error_span!("job", id = job.id, kind = %job.kind, target = %job.target_id);
     run_job(app, worker_id, job).instrument(span).await
 }
 
