@@ -2,7 +2,10 @@
 # Makes what the tests drive the server with, and nothing the server itself
 # needs: target/test-venv (a HeyGen client library from PyPI), the web
 # tests' node_modules (playwright-core from npm) and Debian's Chromium for
-# them. Each part is remade only when its pinned versions change.
+# them, and for the distributed-mode tests Debian's postgresql (the tests
+# start throwaway clusters on free ports) and
+# s3s-fs, an S3-compatible server from crates.io, in target/test-tools.
+# Each part is remade only when its pinned versions change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,9 +24,19 @@ if ! cmp -s "$web/package-lock.json" "$web/node_modules/.package-lock.json"; the
   (cd "$web" && npm ci --silent --no-audit --no-fund)
 fi
 
-if [ ! -x /usr/bin/chromium ]; then
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium fonts-dejavu-core)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-  echo "Installing Debian's chromium for the web tests ..."
+  echo "Installing Debian packages for the tests: ${missing[*]} ..."
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+s3s_version=0.14.1
+tools=target/test-tools
+if [ "$("$tools/bin/s3s-fs" --version 2>/dev/null)" != "s3s-fs $s3s_version" ]; then
+  echo "Building s3s-fs $s3s_version (an S3-compatible test server; about 3 minutes, once) ..."
+  cargo install --quiet --locked --root "$tools" s3s-fs --version "$s3s_version" --features binary
 fi

@@ -7,7 +7,6 @@ mod render;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(name = "mouthpiece", version, about = "Talking-photo videos from one portrait and some text, on a plain CPU")]
@@ -22,6 +21,8 @@ enum Command {
     Render(render::RenderArgs),
     /// Run the HeyGen-compatible API server with its render workers.
     Serve(config::ServeArgs),
+    /// Run render workers only, sharing the server's database and bucket.
+    Worker(config::WorkerArgs),
     /// List the voices (voice_id, language, gender, name).
     Voices {
         /// Only voices whose language or locale contains this (e.g. "German", "en-").
@@ -37,10 +38,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Bring the database to the current schema and list its migrations.
     Migrate {
-        #[arg(long, env = "MOUTHPIECE_DATA_DIR")]
-        data_dir: Option<PathBuf>,
-        #[arg(long, env = "MOUTHPIECE_CONFIG")]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        data: config::DataArgs,
     },
 }
 
@@ -48,31 +47,25 @@ enum Command {
 enum KeysCommand {
     /// Create a key; it is printed alone on the last line.
     Create {
-        #[arg(long, env = "MOUTHPIECE_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        data: config::DataArgs,
         /// A label for the key.
         #[arg(long, default_value = "default")]
         name: String,
         /// Seconds of finished video the key may make (no limit if left out).
         #[arg(long)]
         quota_seconds: Option<i64>,
-        #[arg(long, env = "MOUTHPIECE_CONFIG")]
-        config: Option<PathBuf>,
     },
     /// List keys: id, name, created, quota and use (never the keys themselves).
     List {
-        #[arg(long, env = "MOUTHPIECE_DATA_DIR")]
-        data_dir: Option<PathBuf>,
-        #[arg(long, env = "MOUTHPIECE_CONFIG")]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        data: config::DataArgs,
     },
     /// Revoke a key by its id (from `keys list`); it stops working at once.
     Revoke {
         id: String,
-        #[arg(long, env = "MOUTHPIECE_DATA_DIR")]
-        data_dir: Option<PathBuf>,
-        #[arg(long, env = "MOUTHPIECE_CONFIG")]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        data: config::DataArgs,
     },
 }
 
@@ -90,23 +83,35 @@ fn main() -> Result<()> {
             runtime()?.block_on(server::serve(config))?;
             Ok(())
         }
+        Command::Worker(args) => {
+            let health_listen = args.health_listen;
+            let config = args.serve.resolve()?;
+            runtime()?.block_on(async move {
+                let listener = match health_listen {
+                    Some(address) => Some(tokio::net::TcpListener::bind(address).await?),
+                    None => None,
+                };
+                server::work(config, listener).await.map_err(anyhow::Error::from)
+            })?;
+            // Jobs still running were handed back; their threads go with the process.
+            std::process::exit(0)
+        }
         Command::Voices { language } => {
             list_voices(language.as_deref());
             Ok(())
         }
-        Command::Keys { command: KeysCommand::Create { data_dir, name, quota_seconds, config } } => {
+        Command::Keys { command: KeysCommand::Create { data, name, quota_seconds } } => {
             if quota_seconds.is_some_and(|q| q < 0) {
                 anyhow::bail!("--quota-seconds must be 0 or more");
             }
-            let data_dir = config::resolve_data_dir(data_dir, config.as_deref())?;
-            let key = runtime()?.block_on(server::create_key(&data_dir, &name, quota_seconds))?;
-            println!("API key created in {} (store it now; it is not shown again):", data_dir.display());
+            let database = data.database_url()?;
+            let key = runtime()?.block_on(server::create_key(&database, &name, quota_seconds))?;
+            println!("API key created in {} (store it now; it is not shown again):", redacted(&database));
             println!("{key}");
             Ok(())
         }
-        Command::Keys { command: KeysCommand::List { data_dir, config } } => {
-            let data_dir = config::resolve_data_dir(data_dir, config.as_deref())?;
-            let keys = runtime()?.block_on(server::list_keys(&data_dir))?;
+        Command::Keys { command: KeysCommand::List { data } } => {
+            let keys = runtime()?.block_on(server::list_keys(&data.database_url()?))?;
             println!("{:<32} {:<16} {:<10} {:>10} {:>10}", "ID", "NAME", "STATE", "QUOTA_S", "USED_S");
             for key in keys {
                 let state = if key.revoked_at.is_some() { "revoked" } else { "active" };
@@ -115,22 +120,32 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Keys { command: KeysCommand::Revoke { id, data_dir, config } } => {
-            let data_dir = config::resolve_data_dir(data_dir, config.as_deref())?;
-            if !runtime()?.block_on(server::revoke_key(&data_dir, &id))? {
+        Command::Keys { command: KeysCommand::Revoke { id, data } } => {
+            if !runtime()?.block_on(server::revoke_key(&data.database_url()?, &id))? {
                 anyhow::bail!("no active key with id {id}; `mouthpiece keys list` shows them");
             }
             println!("revoked {id}");
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
-        Command::Migrate { data_dir, config } => {
-            let data_dir = config::resolve_data_dir(data_dir, config.as_deref())?;
-            for (version, description) in runtime()?.block_on(server::migrate(&data_dir))? {
+        Command::Migrate { data } => {
+            for (version, description) in runtime()?.block_on(server::migrate(&data.database_url()?))? {
                 println!("{version} {description}");
             }
             Ok(())
         }
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
     }
 }
 

@@ -1,17 +1,36 @@
 //! The repository: every SQL statement of the service lives here, behind
-//! methods named for what they mean.
+//! methods named for what they mean. One SQL text serves both databases
+//! through sqlx's `Any` driver (placeholders are `$1`, `$2` … which SQLite
+//! and Postgres both read); where the two differ — the schema, how a job is
+//! claimed, how idle workers hear of new jobs — [`Backend`] picks the right
+//! statement. SQLite is the embedded default; Postgres is for several
+//! processes on several machines.
 
 use rand::RngCore;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Executor, FromRow};
 use std::path::Path;
-use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Seconds a job's claim lasts without a heartbeat.
 pub(crate) const LEASE_SECONDS: i64 = 30;
 /// Attempts before a job is given up as failed.
 pub(crate) const MAX_ATTEMPTS: i64 = 3;
+/// The Postgres channel a new job is announced on.
+const JOBS_CHANNEL: &str = "mouthpiece_jobs";
+
+/// The claim statement up to its sub-select's end, shared by both databases.
+macro_rules! claim_job_sql {
+    () => {
+        "UPDATE jobs SET state = 'running', worker_id = $1, lease_until = $2, attempts = attempts + 1
+         WHERE id = (SELECT id FROM jobs
+                     WHERE (state = 'queued' AND run_after <= $3) OR (state = 'running' AND lease_until < $3)
+                     ORDER BY id LIMIT 1"
+    };
+}
 
 pub(crate) fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
@@ -21,9 +40,25 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// Which database is behind the repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file in the data directory: one machine, nothing to run.
+    Sqlite,
+    /// A shared server: any number of front ends and workers.
+    Postgres,
+}
+
+/// The embedded default: `mouthpiece.db` in the data directory.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("mouthpiece.db").display())
+}
+
 #[derive(Clone)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+    url: String,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -117,19 +152,57 @@ pub(crate) struct Job {
 }
 
 impl Db {
-    /// Opens (creating if needed) `mouthpiece.db` in `data_dir` and brings
-    /// its schema up to date.
+    /// Connects to the database at `url` (`sqlite://…` or `postgres://…`)
+    /// and brings its schema up to date.
+    pub async fn connect(url: &str) -> Result<Db, crate::ServerError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(crate::ServerError::Config(format!(
+                "the database URL must start with sqlite:// or postgres://, not '{}'",
+                url.split(':').next().unwrap_or(url)
+            )));
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
+            Backend::Sqlite => {
+                // Concurrent readers beside one writer, and writers that wait
+                // for each other instead of failing.
+                options
+                    .max_connections(8)
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            connection
+                                .execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                                )
+                                .await
+                                .map(|_| ())
+                        })
+                    })
+                    .connect(url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(16).connect(url).await?,
+        };
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        Ok(Db { pool, backend, url: url.to_string() })
+    }
+
+    /// Opens (creating if needed) the embedded database in `data_dir`.
     pub async fn open(data_dir: &Path) -> Result<Db, crate::ServerError> {
         std::fs::create_dir_all(data_dir)?;
-        let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(data_dir.join("mouthpiece.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Db { pool })
+        Db::connect(&sqlite_url(data_dir)).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The migrations applied to this database: (version, description).
@@ -145,7 +218,7 @@ impl Db {
         let mut secret = [0u8; 24];
         rand::rng().fill_bytes(&mut secret);
         let key = format!("mp_{}", hex::encode(secret));
-        sqlx::query("INSERT INTO api_keys (id, name, key_hash, created_at, quota_seconds) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO api_keys (id, name, key_hash, created_at, quota_seconds) VALUES ($1, $2, $3, $4, $5)")
             .bind(new_id())
             .bind(name)
             .bind(crate::auth::hash_key(&key))
@@ -170,7 +243,7 @@ impl Db {
         sqlx::query_as(
             "SELECT k.id, k.name, k.created_at, k.revoked_at, k.quota_seconds,
                     COALESCE((SELECT SUM(v.duration) FROM videos v WHERE v.key_id = k.id AND v.status = 'completed'), 0.0) AS used_seconds
-             FROM api_keys k WHERE ? IS NULL OR k.id = ? ORDER BY k.created_at, k.id",
+             FROM api_keys k WHERE $1 IS NULL OR k.id = $2 ORDER BY k.created_at, k.id",
         )
         .bind(id)
         .bind(id)
@@ -180,7 +253,7 @@ impl Db {
 
     /// Revokes a key; false if there is no such key or it was already revoked.
     pub(crate) async fn revoke_key(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now())
             .bind(id)
             .execute(&self.pool)
@@ -189,7 +262,7 @@ impl Db {
     }
 
     pub(crate) async fn key_id_for_hash(&self, hash: &str) -> Result<Option<String>, sqlx::Error> {
-        sqlx::query_scalar("SELECT id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
+        sqlx::query_scalar("SELECT id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
             .bind(hash)
             .fetch_optional(&self.pool)
             .await
@@ -205,7 +278,7 @@ impl Db {
         size: u64,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO assets (id, key_id, name, file_type, content_type, file, size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO assets (id, key_id, name, file_type, content_type, file, size, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&asset.id)
         .bind(key_id)
@@ -221,7 +294,7 @@ impl Db {
     }
 
     pub(crate) async fn asset(&self, key_id: &str, id: &str) -> Result<Option<Asset>, sqlx::Error> {
-        sqlx::query_as("SELECT id, name, file_type, file FROM assets WHERE id = ? AND key_id = ?")
+        sqlx::query_as("SELECT id, name, file_type, file FROM assets WHERE id = $1 AND key_id = $2")
             .bind(id)
             .bind(key_id)
             .fetch_optional(&self.pool)
@@ -232,7 +305,7 @@ impl Db {
 
     pub(crate) async fn insert_avatar_group(&self, group: &AvatarGroup) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO avatar_groups (id, key_id, name, image_asset_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO avatar_groups (id, key_id, name, image_asset_id, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&group.id)
         .bind(&group.key_id)
@@ -254,7 +327,7 @@ impl Db {
     ) -> Result<Option<AvatarGroup>, sqlx::Error> {
         sqlx::query_as(
             "SELECT g.*, a.file AS image_file FROM avatar_groups g LEFT JOIN assets a ON a.id = g.image_asset_id
-             WHERE g.id = ? AND (? IS NULL OR g.key_id = ?)",
+             WHERE g.id = $1 AND ($2 IS NULL OR g.key_id = $3)",
         )
         .bind(id)
         .bind(key_id)
@@ -269,7 +342,7 @@ impl Db {
         status: &str,
         error: Option<&str>,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE avatar_groups SET status = ?, error_msg = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE avatar_groups SET status = $1, error_msg = $2, updated_at = $3 WHERE id = $4")
             .bind(status)
             .bind(error)
             .bind(now())
@@ -281,7 +354,7 @@ impl Db {
 
     pub(crate) async fn set_avatar_rig(&self, id: &str, rig_file: &str, faces_found: usize) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE avatar_groups SET status = 'ready', error_msg = NULL, rig_file = ?, faces_found = ?, updated_at = ? WHERE id = ?",
+            "UPDATE avatar_groups SET status = 'ready', error_msg = NULL, rig_file = $1, faces_found = $2, updated_at = $3 WHERE id = $4",
         )
         .bind(rig_file)
         .bind(faces_found as i64)
@@ -306,7 +379,7 @@ impl Db {
         let at = now();
         sqlx::query(
             "INSERT INTO videos (id, key_id, status, request, callback_id, callback_url, title, created_at, updated_at)
-             VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8)",
         )
         .bind(id)
         .bind(key_id)
@@ -329,7 +402,7 @@ impl Db {
         endpoint: &WebhookEndpoint,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO webhook_endpoints (id, key_id, url, secret, events, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO webhook_endpoints (id, key_id, url, secret, events, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&endpoint.id)
         .bind(key_id)
@@ -343,14 +416,14 @@ impl Db {
     }
 
     pub(crate) async fn webhook_endpoints(&self, key_id: &str) -> Result<Vec<WebhookEndpoint>, sqlx::Error> {
-        sqlx::query_as("SELECT id, url, secret, events, created_at FROM webhook_endpoints WHERE key_id = ? ORDER BY created_at, id")
+        sqlx::query_as("SELECT id, url, secret, events, created_at FROM webhook_endpoints WHERE key_id = $1 ORDER BY created_at, id")
             .bind(key_id)
             .fetch_all(&self.pool)
             .await
     }
 
     pub(crate) async fn delete_webhook_endpoint(&self, key_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = ? AND key_id = ?")
+        let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1 AND key_id = $2")
             .bind(id)
             .bind(key_id)
             .execute(&self.pool)
@@ -360,7 +433,7 @@ impl Db {
 
     pub(crate) async fn webhook_target(&self, video_id: &str) -> Result<Option<WebhookTarget>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT v.key_id, k.key_hash, v.callback_url FROM videos v JOIN api_keys k ON k.id = v.key_id WHERE v.id = ?",
+            "SELECT v.key_id, k.key_hash, v.callback_url FROM videos v JOIN api_keys k ON k.id = v.key_id WHERE v.id = $1",
         )
         .bind(video_id)
         .fetch_optional(&self.pool)
@@ -370,7 +443,7 @@ impl Db {
     pub(crate) async fn enqueue_delivery(&self, url: &str, secret: &str, body: &str) -> Result<(), sqlx::Error> {
         let at = now();
         sqlx::query(
-            "INSERT INTO webhook_deliveries (url, secret, body, state, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+            "INSERT INTO webhook_deliveries (url, secret, body, state, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $5)",
         )
         .bind(url)
         .bind(secret)
@@ -383,12 +456,15 @@ impl Db {
     }
 
     /// Takes the next due delivery; it is pushed 60 s into the future while
-    /// being attempted, so a crash mid-attempt only delays it.
+    /// being attempted, so a crash mid-attempt only delays it. The outer
+    /// condition is checked again on the row as updated, so when senders in
+    /// two processes race for one delivery only the first gets it.
     pub(crate) async fn due_delivery(&self) -> Result<Option<Delivery>, sqlx::Error> {
         let at = now();
         sqlx::query_as(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?
-             WHERE id = (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT 1)
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1
+             WHERE id = (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $2 ORDER BY id LIMIT 1)
+               AND state = 'pending' AND next_attempt_at <= $2
              RETURNING id, url, secret, body, attempts",
         )
         .bind(at + 60)
@@ -404,7 +480,7 @@ impl Db {
             Some(_) if attempts >= crate::webhooks::MAX_ATTEMPTS => ("failed", now()),
             Some(_) => ("pending", now() + (1i64 << (attempts - 1).clamp(0, 10))),
         };
-        sqlx::query("UPDATE webhook_deliveries SET state = ?, next_attempt_at = ?, last_error = ? WHERE id = ?")
+        sqlx::query("UPDATE webhook_deliveries SET state = $1, next_attempt_at = $2, last_error = $3 WHERE id = $4")
             .bind(state)
             .bind(next)
             .bind(error)
@@ -415,7 +491,7 @@ impl Db {
     }
 
     pub(crate) async fn video(&self, key_id: Option<&str>, id: &str) -> Result<Option<Video>, sqlx::Error> {
-        sqlx::query_as("SELECT * FROM videos WHERE id = ? AND (? IS NULL OR key_id = ?)")
+        sqlx::query_as("SELECT * FROM videos WHERE id = $1 AND ($2 IS NULL OR key_id = $3)")
             .bind(id)
             .bind(key_id)
             .bind(key_id)
@@ -425,7 +501,7 @@ impl Db {
 
     pub(crate) async fn start_video(&self, id: &str) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE videos SET status = 'processing', progress = 0, started_at = ?, updated_at = ? WHERE id = ?",
+            "UPDATE videos SET status = 'processing', progress = 0, started_at = $1, updated_at = $2 WHERE id = $3",
         )
         .bind(now())
         .bind(now())
@@ -436,36 +512,12 @@ impl Db {
     }
 
     pub(crate) async fn set_video_progress(&self, id: &str, progress: f64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE videos SET progress = ?, updated_at = ? WHERE id = ? AND status = 'processing'")
+        sqlx::query("UPDATE videos SET progress = $1, updated_at = $2 WHERE id = $3 AND status = 'processing'")
             .bind(progress)
             .bind(now())
             .bind(id)
             .execute(&self.pool)
             .await?;
-        Ok(())
-    }
-
-    pub(crate) async fn complete_video(
-        &self,
-        id: &str,
-        files: VideoFiles<'_>,
-        duration: f64,
-    ) -> Result<(), sqlx::Error> {
-        let (caption, captioned) = files.captions.unzip();
-        sqlx::query(
-            "UPDATE videos SET status = 'completed', progress = 1, video_file = ?, thumbnail_file = ?, gif_file = ?,
-             caption_file = ?, captioned_video_file = ?, duration = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(files.video)
-        .bind(files.thumbnail)
-        .bind(files.gif)
-        .bind(caption)
-        .bind(captioned)
-        .bind(duration)
-        .bind(now())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
         Ok(())
     }
 
@@ -479,8 +531,8 @@ impl Db {
     ) -> Result<Vec<Video>, sqlx::Error> {
         let (created, id) = after.unwrap_or((i64::MAX, String::new()));
         sqlx::query_as(
-            "SELECT * FROM videos WHERE key_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
-             ORDER BY created_at DESC, id DESC LIMIT ?",
+            "SELECT * FROM videos WHERE key_id = $1 AND (created_at < $2 OR (created_at = $3 AND id < $4))
+             ORDER BY created_at DESC, id DESC LIMIT $5",
         )
         .bind(key_id)
         .bind(created)
@@ -494,17 +546,17 @@ impl Db {
     /// Removes a video's row; its job, if still queued, goes with it.
     pub(crate) async fn delete_video(&self, key_id: &str, id: &str) -> Result<Option<Video>, sqlx::Error> {
         let mut transaction = self.pool.begin().await?;
-        let video: Option<Video> = sqlx::query_as("SELECT * FROM videos WHERE id = ? AND key_id = ?")
+        let video: Option<Video> = sqlx::query_as("SELECT * FROM videos WHERE id = $1 AND key_id = $2")
             .bind(id)
             .bind(key_id)
             .fetch_optional(&mut *transaction)
             .await?;
         if video.is_some() {
-            sqlx::query("DELETE FROM jobs WHERE kind = 'video' AND target_id = ? AND state = 'queued'")
+            sqlx::query("DELETE FROM jobs WHERE kind = 'video' AND target_id = $1 AND state = 'queued'")
                 .bind(id)
                 .execute(&mut *transaction)
                 .await?;
-            sqlx::query("DELETE FROM videos WHERE id = ?").bind(id).execute(&mut *transaction).await?;
+            sqlx::query("DELETE FROM videos WHERE id = $1").bind(id).execute(&mut *transaction).await?;
         }
         transaction.commit().await?;
         Ok(video)
@@ -513,7 +565,7 @@ impl Db {
     pub(crate) async fn avatar_groups(&self, key_id: &str) -> Result<Vec<AvatarGroup>, sqlx::Error> {
         sqlx::query_as(
             "SELECT g.*, a.file AS image_file FROM avatar_groups g JOIN assets a ON a.id = g.image_asset_id
-             WHERE g.key_id = ? ORDER BY g.created_at DESC, g.id",
+             WHERE g.key_id = $1 ORDER BY g.created_at DESC, g.id",
         )
         .bind(key_id)
         .fetch_all(&self.pool)
@@ -523,7 +575,7 @@ impl Db {
     pub(crate) async fn delete_avatar_group(&self, key_id: &str, id: &str) -> Result<Option<AvatarGroup>, sqlx::Error> {
         let group = self.avatar_group(Some(key_id), id).await?;
         if group.is_some() {
-            sqlx::query("DELETE FROM avatar_groups WHERE id = ? AND key_id = ?")
+            sqlx::query("DELETE FROM avatar_groups WHERE id = $1 AND key_id = $2")
                 .bind(id)
                 .bind(key_id)
                 .execute(&self.pool)
@@ -534,7 +586,7 @@ impl Db {
 
     pub(crate) async fn fail_video(&self, id: &str, code: i64, message: &str) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE videos SET status = 'failed', error_code = ?, error_message = ?, updated_at = ? WHERE id = ?",
+            "UPDATE videos SET status = 'failed', error_code = $1, error_message = $2, updated_at = $3 WHERE id = $4",
         )
         .bind(code)
         .bind(message)
@@ -548,52 +600,121 @@ impl Db {
     // --- job queue ---
 
     pub(crate) async fn enqueue(&self, kind: &str, target_id: &str) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(
-            "INSERT INTO jobs (kind, target_id, state, created_at) VALUES (?, ?, 'queued', ?) RETURNING id",
+        let id = sqlx::query_scalar(
+            "INSERT INTO jobs (kind, target_id, state, created_at) VALUES ($1, $2, 'queued', $3) RETURNING id",
         )
         .bind(kind)
         .bind(target_id)
         .bind(now())
         .fetch_one(&self.pool)
-        .await
+        .await?;
+        if self.backend == Backend::Postgres {
+            // Wakes idle workers in every process at once (see `listen_for_jobs`).
+            sqlx::query("SELECT pg_notify($1, '')").bind(JOBS_CHANNEL).execute(&self.pool).await?;
+        }
+        Ok(id)
     }
 
-    /// Claims the oldest queued job, or one whose lease has run out, for
-    /// `worker_id`. The single UPDATE is atomic, so two workers never
-    /// claim the same job.
+    /// Claims the oldest job that is due — queued and past its back-off, or
+    /// running with a lease that ran out because its worker died or hung —
+    /// for `worker_id`. The single UPDATE is atomic, so two workers never
+    /// claim the same job; on Postgres, `FOR UPDATE SKIP LOCKED` lets
+    /// workers that race for the same row move on to the next one instead
+    /// of waiting for each other.
     pub(crate) async fn claim_job(&self, worker_id: &str) -> Result<Option<Job>, sqlx::Error> {
         let at = now();
-        sqlx::query_as(
-            "UPDATE jobs SET state = 'running', worker_id = ?, lease_until = ?, attempts = attempts + 1
-             WHERE id = (SELECT id FROM jobs WHERE state = 'queued' OR (state = 'running' AND lease_until < ?) ORDER BY id LIMIT 1)
-             RETURNING id, kind, target_id, attempts",
+        let statement = match self.backend {
+            Backend::Sqlite => concat!(claim_job_sql!(), ") RETURNING id, kind, target_id, attempts"),
+            Backend::Postgres => {
+                concat!(claim_job_sql!(), " FOR UPDATE SKIP LOCKED) RETURNING id, kind, target_id, attempts")
+            }
+        };
+        sqlx::query_as(statement).bind(worker_id).bind(at + LEASE_SECONDS).bind(at).fetch_optional(&self.pool).await
+    }
+
+    /// Extends the lease of a job; false if `worker_id` no longer holds it
+    /// (its lease ran out and another worker claimed it).
+    pub(crate) async fn heartbeat(&self, job_id: i64, worker_id: &str) -> Result<bool, sqlx::Error> {
+        let done =
+            sqlx::query("UPDATE jobs SET lease_until = $1 WHERE id = $2 AND worker_id = $3 AND state = 'running'")
+                .bind(now() + LEASE_SECONDS)
+                .bind(job_id)
+                .bind(worker_id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records how a job ended, if `worker_id` still holds it; false if it
+    /// does not (another worker has it now, and this outcome is dropped).
+    pub(crate) async fn finish_job(&self, job_id: i64, worker_id: &str, end: JobEnd<'_>) -> Result<bool, sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        let held = settle_job(&mut transaction, job_id, worker_id, &end).await?;
+        transaction.commit().await?;
+        Ok(held)
+    }
+
+    /// Marks a video completed and its job done, together, if `worker_id`
+    /// still holds the job: a worker that lost its lease cannot complete a
+    /// video that another worker is making.
+    pub(crate) async fn complete_video(
+        &self,
+        job_id: i64,
+        worker_id: &str,
+        id: &str,
+        files: VideoFiles<'_>,
+        duration: f64,
+    ) -> Result<bool, sqlx::Error> {
+        let mut transaction = self.pool.begin().await?;
+        if !settle_job(&mut transaction, job_id, worker_id, &JobEnd::Done).await? {
+            return Ok(false);
+        }
+        let (caption, captioned) = files.captions.unzip();
+        sqlx::query(
+            "UPDATE videos SET status = 'completed', progress = 1, video_file = $1, thumbnail_file = $2, gif_file = $3,
+             caption_file = $4, captioned_video_file = $5, duration = $6, updated_at = $7 WHERE id = $8",
         )
-        .bind(worker_id)
-        .bind(at + LEASE_SECONDS)
-        .bind(at)
-        .fetch_optional(&self.pool)
-        .await
+        .bind(files.video)
+        .bind(files.thumbnail)
+        .bind(files.gif)
+        .bind(caption)
+        .bind(captioned)
+        .bind(duration)
+        .bind(now())
+        .bind(id)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(true)
     }
 
-    /// Extends the lease of a job this worker still holds.
-    pub(crate) async fn heartbeat(&self, job_id: i64, worker_id: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE jobs SET lease_until = ? WHERE id = ? AND worker_id = ? AND state = 'running'")
-            .bind(now() + LEASE_SECONDS)
-            .bind(job_id)
-            .bind(worker_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    pub(crate) async fn finish_job(&self, job_id: i64, state: &str, error: Option<&str>) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE jobs SET state = ?, last_error = ?, lease_until = NULL WHERE id = ?")
-            .bind(state)
-            .bind(error)
-            .bind(job_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Wakes `idle_workers` whenever a job is queued by any process. On
+    /// Postgres that is LISTEN/NOTIFY on its own connection (re-established
+    /// if the database restarts); the embedded database has only this
+    /// process, whose API wakes the workers itself. Workers also look on
+    /// their own every half second, so nothing waits on a lost notice.
+    pub(crate) fn listen_for_jobs(&self, idle_workers: Arc<Notify>) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let url = self.url.clone();
+        tokio::spawn(async move {
+            loop {
+                match sqlx::postgres::PgListener::connect(&url).await {
+                    Ok(mut listener) => {
+                        if let Err(error) = listener.listen(JOBS_CHANNEL).await {
+                            tracing::warn!(%error, "cannot listen for new jobs");
+                        } else {
+                            while listener.recv().await.is_ok() {
+                                idle_workers.notify_waiters();
+                            }
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "cannot listen for new jobs; polling meanwhile"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
     }
 
     /// How many jobs there are of each (kind, state).
@@ -601,13 +722,46 @@ impl Db {
         sqlx::query_as("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state").fetch_all(&self.pool).await
     }
 
+    /// Records that the worker process `id` (on `host`, with `threads`
+    /// workers) is alive; called at its start and every few seconds.
+    pub(crate) async fn worker_seen(&self, id: &str, host: &str, threads: i64) -> Result<(), sqlx::Error> {
+        let at = now();
+        sqlx::query(
+            "INSERT INTO workers (id, host, threads, started_at, seen_at) VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (id) DO UPDATE SET seen_at = $4",
+        )
+        .bind(id)
+        .bind(host)
+        .bind(threads)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A worker process that stops cleanly leaves the registry at once.
+    pub(crate) async fn worker_gone(&self, id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM workers WHERE id = $1").bind(id).execute(&self.pool).await.map(|_| ())
+    }
+
+    /// Render workers of the whole deployment: those of every process seen
+    /// within two leases (a killed process drops out on its own).
+    pub(crate) async fn live_workers(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(threads), 0) AS BIGINT) FROM workers WHERE seen_at > $1")
+            .bind(now() - 2 * LEASE_SECONDS)
+            .fetch_one(&self.pool)
+            .await
+    }
+
     /// Whether the database answers.
     pub(crate) async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
 
-    /// At start-up no worker of this process holds anything: jobs still
-    /// marked running were cut off by a crash or restart and go back in line.
+    /// For the embedded database, whose only workers live in the one server
+    /// process: at its start no worker holds anything, so jobs still marked
+    /// running were cut off by a crash or restart and go back in line at
+    /// once. (With shared workers their leases decide instead.)
     pub(crate) async fn requeue_abandoned_jobs(&self) -> Result<u64, sqlx::Error> {
         let done = sqlx::query(
             "UPDATE jobs SET state = 'queued', worker_id = NULL, lease_until = NULL WHERE state = 'running'",
@@ -617,4 +771,48 @@ impl Db {
         sqlx::query("UPDATE videos SET status = 'pending' WHERE status = 'processing'").execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
+}
+
+/// How a job ended.
+pub(crate) enum JobEnd<'a> {
+    Done,
+    /// Failed, to be tried again after `delay` seconds.
+    Retry {
+        error: &'a str,
+        delay: i64,
+    },
+    /// Failed for good.
+    Failed(&'a str),
+    /// Handed back unfinished (the worker is shutting down): queued again at
+    /// once, and the attempt does not count.
+    Released,
+}
+
+/// Writes a job's end inside `transaction` if `worker_id` holds the job.
+async fn settle_job(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    job_id: i64,
+    worker_id: &str,
+    end: &JobEnd<'_>,
+) -> Result<bool, sqlx::Error> {
+    let (state, error, run_after, attempts_back) = match end {
+        JobEnd::Done => ("done", None, 0, 0),
+        JobEnd::Retry { error, delay } => ("queued", Some(*error), now() + delay, 0),
+        JobEnd::Failed(error) => ("failed", Some(*error), 0, 0),
+        JobEnd::Released => ("queued", None, 0, 1),
+    };
+    let done = sqlx::query(
+        "UPDATE jobs SET state = $1, last_error = COALESCE($2, last_error), run_after = $3, attempts = attempts - $4,
+                         worker_id = NULL, lease_until = NULL
+         WHERE id = $5 AND worker_id = $6 AND state = 'running'",
+    )
+    .bind(state)
+    .bind(error)
+    .bind(run_after)
+    .bind(attempts_back)
+    .bind(job_id)
+    .bind(worker_id)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

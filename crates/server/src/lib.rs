@@ -1,6 +1,9 @@
-//! The HeyGen-compatible HTTP service on its embedded default: a SQLite
-//! database and a local data directory, with render workers inside the
-//! process.
+//! The HeyGen-compatible HTTP service and its render workers. On the
+//! embedded default everything is in one process: a SQLite database and a
+//! local data directory, with workers inside `serve`. In distributed mode
+//! any number of `serve` front ends and `worker` processes share a Postgres
+//! database and an S3-compatible bucket; the same code runs, with the other
+//! implementation of the repository and the store.
 //!
 //! Layout: `api/` has one module per API resource; `db` is the repository
 //! (the only code that writes SQL); `store` keeps files; `worker` claims
@@ -21,10 +24,12 @@ use pipeline::Studio;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::Notify;
 
-pub use db::Db;
+pub use db::{Backend, Db, sqlite_url};
+pub use store::{S3Config, StoreConfig};
 
 #[derive(Debug, Error)]
 pub enum ServerError {
@@ -38,6 +43,8 @@ pub enum ServerError {
     Pipeline(#[from] pipeline::PipelineError),
     #[error(transparent)]
     Media(#[from] media::MediaError),
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 /// How the server runs. Every field has a default, so `mouthpiece serve`
@@ -45,12 +52,21 @@ pub enum ServerError {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// The embedded database, the local store and the scratch space.
     pub data_dir: PathBuf,
+    /// `postgres://…` for a shared database; the SQLite file in `data_dir`
+    /// when not given.
+    pub database_url: Option<String>,
+    pub store: StoreConfig,
     /// Base of the absolute URLs handed to clients (`video_url` etc.).
     /// Defaults to `http://<listen address>`.
     pub public_url: Option<String>,
-    /// Render workers inside this process.
+    /// Render workers inside this process (`serve` may run none, leaving
+    /// the work to `worker` processes).
     pub workers: usize,
+    /// On SIGTERM, how long running jobs may take to finish before they are
+    /// handed back to the queue for another worker.
+    pub shutdown_grace: Duration,
     /// Let webhooks and callbacks go to loopback, private and link-local
     /// addresses (off by default: they reach into the server's own network).
     pub allow_private_urls: bool,
@@ -63,22 +79,32 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
+            database_url: None,
+            store: StoreConfig::Local,
             public_url: None,
             workers: 2,
+            shutdown_grace: Duration::from_secs(20),
             allow_private_urls: false,
             max_upload_bytes: 50 * 1024 * 1024,
         }
     }
 }
 
+impl ServerConfig {
+    /// The database URL, with the embedded default filled in.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| sqlite_url(&self.data_dir))
+    }
+}
+
 /// State shared by handlers and workers.
 pub(crate) struct AppState {
     pub db: Db,
-    pub store: store::FileStore,
+    pub store: store::Store,
     pub public_url: String,
     pub studio: Arc<Studio>,
     /// Wakes idle workers as soon as a job is queued.
-    pub jobs_queued: Notify,
+    pub jobs_queued: Arc<Notify>,
     /// Wakes the webhook sender as soon as an event is queued.
     pub deliveries_queued: Notify,
     pub allow_private_urls: bool,
@@ -88,15 +114,11 @@ pub(crate) struct AppState {
 
 pub(crate) type App = Arc<AppState>;
 
-/// Creates an API key in the database of `data_dir` and returns it; the
-/// key is shown only now, the database keeps its hash. `quota_seconds`
-/// caps the seconds of video the key may make.
-pub async fn create_key(
-    data_dir: &std::path::Path,
-    name: &str,
-    quota_seconds: Option<i64>,
-) -> Result<String, ServerError> {
-    let db = Db::open(data_dir).await?;
+/// Creates an API key in the database at `database_url` and returns it;
+/// the key is shown only now, the database keeps its hash.
+/// `quota_seconds` caps the seconds of video the key may make.
+pub async fn create_key(database_url: &str, name: &str, quota_seconds: Option<i64>) -> Result<String, ServerError> {
+    let db = Db::connect(database_url).await?;
     Ok(db.create_key(name, quota_seconds).await?)
 }
 
@@ -111,20 +133,20 @@ pub struct KeyInfo {
     pub used_seconds: f64,
 }
 
-pub async fn list_keys(data_dir: &std::path::Path) -> Result<Vec<KeyInfo>, ServerError> {
-    Ok(Db::open(data_dir).await?.keys().await?)
+pub async fn list_keys(database_url: &str) -> Result<Vec<KeyInfo>, ServerError> {
+    Ok(Db::connect(database_url).await?.keys().await?)
 }
 
-/// Brings the database of `data_dir` to the current schema (every command
-/// does so when it opens it; this does only that) and returns the
-/// migrations it has: (version, description).
-pub async fn migrate(data_dir: &std::path::Path) -> Result<Vec<(i64, String)>, ServerError> {
-    Ok(Db::open(data_dir).await?.applied_migrations().await?)
+/// Brings the database to the current schema (every command does so when
+/// it connects; this does only that) and returns the migrations it has:
+/// (version, description).
+pub async fn migrate(database_url: &str) -> Result<Vec<(i64, String)>, ServerError> {
+    Ok(Db::connect(database_url).await?.applied_migrations().await?)
 }
 
 /// Revokes the key with this id; false if there is none (or it already was).
-pub async fn revoke_key(data_dir: &std::path::Path, id: &str) -> Result<bool, ServerError> {
-    Ok(Db::open(data_dir).await?.revoke_key(id).await?)
+pub async fn revoke_key(database_url: &str, id: &str) -> Result<bool, ServerError> {
+    Ok(Db::connect(database_url).await?.revoke_key(id).await?)
 }
 
 /// Serves until the process is stopped (Ctrl-C or SIGTERM).
@@ -135,40 +157,81 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
 
 /// Serves on an already bound listener (lets tests pick a free port).
 pub async fn serve_on(listener: tokio::net::TcpListener, config: ServerConfig) -> Result<(), ServerError> {
-    media::check_tools()?;
     let address = listener.local_addr()?;
     let public_url =
         config.public_url.clone().unwrap_or_else(|| format!("http://{address}")).trim_end_matches('/').to_string();
-    let db = Db::open(&config.data_dir).await?;
-    let recovered = db.requeue_abandoned_jobs().await?;
-    if recovered > 0 {
-        tracing::info!(recovered, "requeued jobs left running by a previous process");
+    let app = start(&config, public_url).await?;
+    if app.db.backend() == Backend::Sqlite && config.workers > 0 {
+        // The embedded database's only workers are this process's.
+        let recovered = app.db.requeue_abandoned_jobs().await?;
+        if recovered > 0 {
+            tracing::info!(recovered, "requeued jobs left running by a previous process");
+        }
     }
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let workers = worker::Pool::start(app.clone(), config.workers, stopping).await;
+    tracing::info!(%address, workers = config.workers, "listening");
+    axum::serve(listener, api::router(app)).with_graceful_shutdown(shutdown_signal()).await?;
+    let _ = stop.send(true);
+    workers.stop(config.shutdown_grace).await;
+    Ok(())
+}
+
+/// Runs `config.workers` render workers (at least one) without the API,
+/// until SIGTERM or Ctrl-C; then lets running jobs finish within
+/// `config.shutdown_grace` and hands the rest back to the queue. With
+/// `health_listener`, also answers `/healthz`, `/readyz` and `/metrics`.
+pub async fn work(config: ServerConfig, health_listener: Option<tokio::net::TcpListener>) -> Result<(), ServerError> {
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen))
+        .trim_end_matches('/')
+        .to_string();
+    let app = start(&config, public_url).await?;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let workers = worker::Pool::start(app.clone(), config.workers.max(1), stopping).await;
+    if let Some(listener) = health_listener {
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, api::health_router(app)).await {
+                tracing::error!(%error, "the health endpoint stopped");
+            }
+        });
+    }
+    shutdown_signal().await;
+    tracing::info!("stopping: no new jobs; running ones may finish");
+    let _ = stop.send(true);
+    workers.stop(config.shutdown_grace).await;
+    Ok(())
+}
+
+/// What `serve` and `worker` share: the database, the store, the models,
+/// the webhook sender and the wake-up for idle workers.
+async fn start(config: &ServerConfig, public_url: String) -> Result<App, ServerError> {
+    media::check_tools()?;
+    let db = Db::connect(&config.database_url()).await?;
+    let store = store::Store::open(&config.store, &config.data_dir)?;
     let studio = Arc::new(tokio::task::spawn_blocking(Studio::new).await.map_err(std::io::Error::other)??);
     let app: App = Arc::new(AppState {
         db,
-        store: store::FileStore::new(config.data_dir.join("files"))?,
+        store,
         public_url,
         studio,
-        jobs_queued: Notify::new(),
+        jobs_queued: Arc::new(Notify::new()),
         deliveries_queued: Notify::new(),
         allow_private_urls: config.allow_private_urls,
         max_upload_bytes: config.max_upload_bytes,
         metrics: metrics::Metrics::new(),
     });
-    app.metrics.workers.set(config.workers.max(1) as i64);
+    app.db.listen_for_jobs(app.jobs_queued.clone());
     tokio::spawn(webhooks::run(app.clone()));
     tokio::task::spawn_blocking(|| {
         if let Err(error) = speech::neural::preload() {
             tracing::warn!(%error, "videos with the neural voice will fail");
         }
     });
-    for index in 0..config.workers.max(1) {
-        tokio::spawn(worker::run(app.clone(), format!("{}-{index}", std::process::id())));
-    }
-    tracing::info!(%address, "listening");
-    axum::serve(listener, api::router(app)).with_graceful_shutdown(shutdown_signal()).await?;
-    Ok(())
+    Ok(app)
 }
 
 async fn shutdown_signal() {

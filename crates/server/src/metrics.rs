@@ -1,8 +1,8 @@
 //! Prometheus metrics at `/metrics`, and what the worker records for them:
 //! jobs finished by kind and outcome, how long each stage took (face
-//! analysis, speech, rendering), the workers running, and, read from the
-//! database at each scrape, the jobs in each state (the queue depth is the
-//! `queued` count).
+//! analysis, speech, rendering), the workers running in this process, and,
+//! read from the database at each scrape, the jobs in each state (the queue
+//! depth is the `queued` count) and the workers of the whole deployment.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -37,6 +37,7 @@ pub(crate) struct Metrics {
     stage_seconds: Family<Labels, Histogram>,
     jobs: Family<Labels, Gauge>,
     pub workers: Gauge,
+    deployment_workers: Gauge,
 }
 
 impl Metrics {
@@ -57,7 +58,13 @@ impl Metrics {
         registry.register("jobs", "Jobs in the database, by kind and state (queued is the queue depth)", jobs.clone());
         let workers = Gauge::default();
         registry.register("workers", "Render workers running in this process", workers.clone());
-        Metrics { registry, jobs_finished, stage_seconds, jobs, workers }
+        let deployment_workers = Gauge::default();
+        registry.register(
+            "deployment_workers",
+            "Render workers of every live process sharing this database",
+            deployment_workers.clone(),
+        );
+        Metrics { registry, jobs_finished, stage_seconds, jobs, workers, deployment_workers }
     }
 
     pub(crate) fn job_finished(&self, kind: &str, outcome: &'static str) {
@@ -68,8 +75,10 @@ impl Metrics {
         self.stage_seconds.get_or_create(&vec![("stage", stage.name().to_string())]).observe(seconds);
     }
 
-    /// The text exposition, with the job counts (kind, state, count) just read.
-    pub(crate) fn render(&self, job_counts: &[(String, String, i64)]) -> String {
+    /// The text exposition, with the job counts (kind, state, count) and
+    /// the deployment's live workers just read.
+    pub(crate) fn render(&self, job_counts: &[(String, String, i64)], live_workers: i64) -> String {
+        self.deployment_workers.set(live_workers);
         self.jobs.clear();
         for (kind, state, count) in job_counts {
             self.jobs.get_or_create(&vec![("kind", kind.clone()), ("state", state.clone())]).set(*count);
@@ -91,8 +100,9 @@ mod tests {
         metrics.workers.set(2);
         metrics.job_finished("video", "done");
         metrics.stage(Stage::Render, 1.5);
-        let text = metrics.render(&[("video".into(), "queued".into(), 3)]);
+        let text = metrics.render(&[("video".into(), "queued".into(), 3)], 6);
         assert!(text.contains("mouthpiece_workers 2"), "{text}");
+        assert!(text.contains("mouthpiece_deployment_workers 6"), "{text}");
         assert!(text.contains(r#"mouthpiece_jobs_finished_total{kind="video",outcome="done"} 1"#), "{text}");
         assert!(text.contains(r#"mouthpiece_stage_seconds_count{stage="render"} 1"#), "{text}");
         assert!(text.contains(r#"mouthpiece_jobs{kind="video",state="queued"} 3"#), "{text}");

@@ -1,66 +1,202 @@
-//! Files on local disk under the data directory, addressed by relative
-//! names such as `videos/<id>.mp4` (the same names form their public URLs).
-//! Writes go to a temporary file first and are renamed into place, so a
-//! crash never leaves a half-written file under a real name.
+//! Where the service keeps files — uploads, rigs, videos, voice previews —
+//! addressed by relative names such as `videos/<id>.mp4`. Two places sit
+//! behind `object_store`'s `ObjectStore` trait: a local directory (the
+//! embedded default) and an S3-compatible bucket (distributed mode, shared
+//! by every front end and worker).
+//!
+//! Work in progress never enters the store: uploads are received and
+//! checked, and videos are encoded, in a local scratch directory; a
+//! finished file goes in with one put (or a multipart upload for large
+//! ones), so nobody ever reads half a file under a real name.
 
+use bytes::Bytes;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::signer::Signer;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-pub(crate) struct FileStore {
-    root: PathBuf,
+/// How long a pre-signed URL handed to a client stays valid.
+pub const PRESIGNED_URL_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// Where files go, as configured.
+#[derive(Debug, Clone, Default)]
+pub enum StoreConfig {
+    /// `files/` under the data directory.
+    #[default]
+    Local,
+    S3(S3Config),
 }
 
-impl FileStore {
-    pub(crate) fn new(root: PathBuf) -> std::io::Result<FileStore> {
-        for dir in ["assets", "rigs", "videos", "voices"] {
-            std::fs::create_dir_all(root.join(dir))?;
+/// An S3-compatible bucket.
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub bucket: String,
+    /// The server's URL, for S3-compatible servers other than AWS.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Hand clients pre-signed URLs of the bucket instead of URLs of this
+    /// server (which then streams the files from the bucket itself).
+    pub presigned_urls: bool,
+}
+
+pub(crate) struct Store {
+    objects: Arc<dyn ObjectStore>,
+    /// The bucket, when files are handed out as pre-signed URLs.
+    signer: Option<Arc<AmazonS3>>,
+    /// The directory of a local store (served directly, with ranges).
+    local_root: Option<PathBuf>,
+    scratch: PathBuf,
+}
+
+fn object_path(name: &str) -> ObjectPath {
+    ObjectPath::from(name)
+}
+
+/// The store's errors as I/O errors, so a missing file stays recognisable.
+fn io_error(error: object_store::Error) -> std::io::Error {
+    match error {
+        object_store::Error::NotFound { .. } => std::io::Error::new(std::io::ErrorKind::NotFound, error.to_string()),
+        other => std::io::Error::other(other.to_string()),
+    }
+}
+
+impl Store {
+    /// Opens the configured store; `data_dir` holds the local store and,
+    /// in both cases, the scratch directory.
+    pub(crate) fn open(config: &StoreConfig, data_dir: &Path) -> Result<Store, crate::ServerError> {
+        let scratch = data_dir.join("scratch");
+        std::fs::create_dir_all(&scratch)?;
+        match config {
+            StoreConfig::Local => {
+                let root = data_dir.join("files");
+                std::fs::create_dir_all(&root)?;
+                let objects = LocalFileSystem::new_with_prefix(&root)
+                    .map_err(|e| crate::ServerError::Config(format!("file store at {}: {e}", root.display())))?;
+                Ok(Store { objects: Arc::new(objects), signer: None, local_root: Some(root), scratch })
+            }
+            StoreConfig::S3(s3) => {
+                let mut builder = AmazonS3Builder::from_env().with_bucket_name(&s3.bucket).with_region(&s3.region);
+                if let Some(endpoint) = &s3.endpoint {
+                    builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
+                }
+                if let Some(id) = &s3.access_key_id {
+                    builder = builder.with_access_key_id(id);
+                }
+                if let Some(secret) = &s3.secret_access_key {
+                    builder = builder.with_secret_access_key(secret);
+                }
+                let bucket = Arc::new(
+                    builder.build().map_err(|e| crate::ServerError::Config(format!("S3 bucket {}: {e}", s3.bucket)))?,
+                );
+                let signer = s3.presigned_urls.then(|| bucket.clone());
+                Ok(Store { objects: bucket, signer, local_root: None, scratch })
+            }
         }
-        Ok(FileStore { root })
     }
 
-    pub(crate) fn root(&self) -> &Path {
-        &self.root
+    /// The directory of a local store, if this is one.
+    pub(crate) fn local_root(&self) -> Option<&Path> {
+        self.local_root.as_deref()
     }
 
-    /// Absolute path of a stored name.
-    pub(crate) fn path(&self, name: &str) -> PathBuf {
-        self.root.join(name)
-    }
-
-    /// A fresh temporary path beside where `name` goes (same directory, so
-    /// the rename into place is atomic; same extension, for tools that look
-    /// at it).
-    pub(crate) fn temporary(&self, name: &str) -> PathBuf {
-        let target = self.path(name);
-        let extension = target.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
-        target.with_extension(format!("tmp-{}{extension}", uuid::Uuid::new_v4().simple()))
+    /// A fresh directory for one piece of work (an upload, a render),
+    /// removed with the returned guard.
+    pub(crate) fn scratch_dir(&self) -> std::io::Result<tempfile::TempDir> {
+        tempfile::Builder::new().prefix("work-").tempdir_in(&self.scratch)
     }
 
     pub(crate) async fn put(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-        let (target, temporary) = (self.path(name), self.temporary(name));
-        tokio::fs::write(&temporary, bytes).await?;
-        tokio::fs::rename(&temporary, &target).await
+        self.objects.put(&object_path(name), Bytes::copy_from_slice(bytes).into()).await.map(|_| ()).map_err(io_error)
+    }
+
+    /// Stores the local file at `path` as `name`, streamed (in parts for a
+    /// large file, so it is never held whole in memory).
+    pub(crate) async fn put_file(&self, name: &str, path: &Path) -> std::io::Result<()> {
+        let mut file = tokio::fs::File::open(path).await?;
+        let mut writer = object_store::buffered::BufWriter::new(self.objects.clone(), object_path(name));
+        match tokio::io::copy(&mut file, &mut writer).await {
+            Ok(_) => {
+                use tokio::io::AsyncWriteExt;
+                writer.shutdown().await
+            }
+            Err(error) => {
+                let _ = writer.abort().await;
+                Err(error)
+            }
+        }
     }
 
     pub(crate) async fn get(&self, name: &str) -> std::io::Result<Vec<u8>> {
-        tokio::fs::read(self.path(name)).await
+        let result = self.objects.get(&object_path(name)).await.map_err(io_error)?;
+        Ok(result.bytes().await.map_err(io_error)?.to_vec())
     }
 
-    /// Starts writing `name` piece by piece, refusing to go past `limit`
-    /// bytes: uploads and fetched files go straight to disk instead of
-    /// being held in memory. Nothing appears under `name` until
-    /// [`Incoming::finish`]; dropped unfinished, the partial file is removed.
-    pub(crate) async fn incoming(&self, name: &str, limit: u64) -> std::io::Result<Incoming> {
-        let (target, temporary) = (self.path(name), self.temporary(name));
-        let file = tokio::fs::File::create(&temporary).await?;
-        Ok(Incoming { file, temporary, target, written: 0, limit })
+    /// Copies `name` to the local file `path` (for tools that read files).
+    pub(crate) async fn download(&self, name: &str, path: &Path) -> std::io::Result<()> {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let mut stream = self.objects.get(&object_path(name)).await.map_err(io_error)?.into_stream();
+        let mut file = tokio::fs::File::create(path).await?;
+        while let Some(chunk) = stream.next().await {
+            file.write_all(&chunk.map_err(io_error)?).await?;
+        }
+        file.flush().await
+    }
+
+    /// Removes `name`; a file already gone is not an error.
+    pub(crate) async fn delete(&self, name: &str) -> std::io::Result<()> {
+        match self.objects.delete(&object_path(name)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(io_error(error)),
+        }
+    }
+
+    /// A part of `name` (all of it without a range) with its total size,
+    /// as a stream of chunks: how this server hands out files of a bucket.
+    pub(crate) async fn read_range(
+        &self,
+        name: &str,
+        range: Option<std::ops::Range<u64>>,
+    ) -> std::io::Result<(object_store::GetResult, u64)> {
+        let options = GetOptions { range: range.map(GetRange::Bounded), ..GetOptions::default() };
+        let result = self.objects.get_opts(&object_path(name), options).await.map_err(io_error)?;
+        let size = result.meta.size;
+        Ok((result, size))
+    }
+
+    /// Size of `name` in bytes.
+    pub(crate) async fn size(&self, name: &str) -> std::io::Result<u64> {
+        Ok(self.objects.head(&object_path(name)).await.map_err(io_error)?.size)
+    }
+
+    /// The URL a client downloads `name` from: a pre-signed URL of the
+    /// bucket when so configured, else this server's `/files/` route.
+    pub(crate) async fn url(&self, public_url: &str, name: &str) -> String {
+        if let Some(signer) = &self.signer {
+            match signer.signed_url(object_store::signer::Method::GET, &object_path(name), PRESIGNED_URL_LIFETIME).await
+            {
+                Ok(url) => return url.to_string(),
+                Err(error) => tracing::warn!(%error, name, "cannot pre-sign; handing out this server's URL"),
+            }
+        }
+        format!("{public_url}/files/{name}")
     }
 }
 
-/// A file being written into the store; see [`FileStore::incoming`].
+/// Files received from clients (uploads, fetched URLs) are written here
+/// piece by piece, refusing to go past `limit` bytes, before they are
+/// checked and put into the store. Dropped, the partial file is removed.
 pub(crate) struct Incoming {
     file: tokio::fs::File,
-    temporary: PathBuf,
-    target: PathBuf,
+    /// The scratch directory holding the file; removed on drop.
+    directory: tempfile::TempDir,
+    path: PathBuf,
     written: u64,
     limit: u64,
 }
@@ -73,7 +209,23 @@ pub(crate) enum IncomingError {
     Io(#[from] std::io::Error),
 }
 
+/// A received file, whole, in scratch; removed when dropped.
+pub(crate) struct Received {
+    _directory: tempfile::TempDir,
+    pub path: PathBuf,
+    pub size: u64,
+}
+
 impl Incoming {
+    /// Starts receiving a file whose name ends in `.{extension}` (for tools
+    /// that look at it).
+    pub(crate) async fn start(store: &Store, extension: &str, limit: u64) -> std::io::Result<Incoming> {
+        let directory = store.scratch_dir()?;
+        let path = directory.path().join(format!("incoming.{extension}"));
+        let file = tokio::fs::File::create(&path).await?;
+        Ok(Incoming { file, directory, path, written: 0, limit })
+    }
+
     pub(crate) async fn write(&mut self, chunk: &[u8]) -> Result<(), IncomingError> {
         use tokio::io::AsyncWriteExt;
         self.written += chunk.len() as u64;
@@ -83,22 +235,9 @@ impl Incoming {
         Ok(self.file.write_all(chunk).await?)
     }
 
-    /// Puts the file in place; returns its size.
-    pub(crate) async fn finish(mut self) -> std::io::Result<u64> {
+    pub(crate) async fn finish(mut self) -> std::io::Result<Received> {
         use tokio::io::AsyncWriteExt;
         self.file.flush().await?;
-        self.file.sync_all().await?;
-        tokio::fs::rename(&self.temporary, &self.target).await?;
-        // Renamed: nothing left for Drop to remove.
-        self.temporary = PathBuf::new();
-        Ok(self.written)
-    }
-}
-
-impl Drop for Incoming {
-    fn drop(&mut self) {
-        if !self.temporary.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.temporary);
-        }
+        Ok(Received { _directory: self.directory, path: self.path, size: self.written })
     }
 }

@@ -1,16 +1,21 @@
 //! Render workers: each claims a job from the queue, renews its lease with
-//! a heartbeat while it works, and records the outcome. A job whose worker
-//! vanished is claimed again once its lease runs out.
+//! a heartbeat while it works, and records the outcome only if it still
+//! holds the job. A job whose worker vanished or hung is claimed again once
+//! its lease runs out; one that fails is retried after a growing pause and
+//! given up after a few attempts, with the last reason. The expensive
+//! stages keep their outputs in the store (the rig, each scene's speech,
+//! the finished files), so a retried job does not redo finished work.
 
 use crate::App;
-use crate::db::{self, AvatarGroup, Job};
+use crate::db::{self, AvatarGroup, Job, JobEnd};
 use crate::metrics::Stage;
 use face::Rig;
 use image::RgbImage;
 use pipeline::{PipelineError, VideoSpec};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
@@ -141,22 +146,131 @@ impl From<PipelineError> for JobError {
     }
 }
 
-pub(crate) async fn run(app: App, worker_id: String) {
-    loop {
-        match app.db.claim_job(&worker_id).await {
-            Ok(Some(job)) => process(&app, &worker_id, job).await,
-            Ok(None) => {
-                tokio::select! {
-                    _ = app.jobs_queued.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+/// Which job each worker of a process holds, to hand back on shutdown.
+type Held = Arc<Mutex<HashMap<String, i64>>>;
+
+/// The render workers of one process. The process is registered in the
+/// database while it runs, so every front end can tell how many workers
+/// the deployment has.
+pub(crate) struct Pool {
+    app: App,
+    process_id: String,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    registration: Option<tokio::task::JoinHandle<()>>,
+    held: Held,
+}
+
+/// This machine's name, for worker ids and the registry.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+impl Pool {
+    /// Starts `count` workers (none is fine: a front end may leave the work
+    /// to `worker` processes). They stop claiming jobs once `stopping` is true.
+    pub(crate) async fn start(app: App, count: usize, stopping: tokio::sync::watch::Receiver<bool>) -> Pool {
+        let host = host_name();
+        let process_id = format!("{host}-{}-{}", std::process::id(), &db::new_id()[..6]);
+        app.metrics.workers.set(count as i64);
+        let held: Held = Arc::default();
+        let registration = (count > 0).then(|| {
+            let (app, id) = (app.clone(), process_id.clone());
+            tokio::spawn(async move {
+                loop {
+                    if let Err(error) = app.db.worker_seen(&id, &host, count as i64).await {
+                        tracing::warn!(%error, "cannot register this worker process");
+                    }
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            })
+        });
+        let workers = (0..count)
+            .map(|index| {
+                let worker = Worker { app: app.clone(), id: format!("{process_id}-{index}"), held: held.clone() };
+                tokio::spawn(worker.run(stopping.clone()))
+            })
+            .collect();
+        Pool { app, process_id, workers, registration, held }
+    }
+
+    /// Waits for the workers, which stop after their current job; jobs
+    /// still running after `grace` are handed back to the queue (another
+    /// worker takes them at once) and the process may exit.
+    pub(crate) async fn stop(mut self, grace: Duration) {
+        let finished = tokio::time::timeout(grace, async {
+            for worker in &mut self.workers {
+                let _ = worker.await;
+            }
+        })
+        .await;
+        if finished.is_err() {
+            let held: Vec<(String, i64)> =
+                self.held.lock().map(|h| h.clone().into_iter().collect()).unwrap_or_default();
+            for (worker_id, job_id) in held {
+                match self.app.db.finish_job(job_id, &worker_id, JobEnd::Released).await {
+                    Ok(true) => tracing::info!(job = job_id, "handed the unfinished job back to the queue"),
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::error!(%error, job = job_id, "cannot hand the job back; its lease will expire")
+                    }
                 }
             }
-            Err(error) => {
-                tracing::error!(%error, worker = %worker_id, "cannot claim jobs");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        if let Some(registration) = self.registration.take() {
+            registration.abort();
+            let _ = self.app.db.worker_gone(&self.process_id).await;
+        }
+    }
+}
+
+/// One worker: a loop claiming and running jobs.
+struct Worker {
+    app: App,
+    id: String,
+    held: Held,
+}
+
+impl Worker {
+    async fn run(self, mut stopping: tokio::sync::watch::Receiver<bool>) {
+        while !*stopping.borrow() {
+            match self.app.db.claim_job(&self.id).await {
+                Ok(Some(job)) => {
+                    self.hold(Some(job.id));
+                    process(&self.app, &self.id, job).await;
+                    self.hold(None);
+                }
+                Ok(None) => {
+                    tokio::select! {
+                        _ = self.app.jobs_queued.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        _ = stopping.changed() => {}
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, worker = %self.id, "cannot claim jobs");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             }
         }
     }
+
+    fn hold(&self, job: Option<i64>) {
+        if let Ok(mut held) = self.held.lock() {
+            match job {
+                Some(job) => held.insert(self.id.clone(), job),
+                None => held.remove(&self.id),
+            };
+        }
+    }
+}
+
+/// Seconds before a failed job is tried again: 2, 4, 8 … by attempt.
+fn retry_delay(attempts: i64) -> i64 {
+    1i64 << attempts.clamp(1, 8)
 }
 
 /// Runs one job; every log line it writes carries the job's id, kind and target.
@@ -177,58 +291,92 @@ async fn run_job(app: &App, worker_id: &str, job: Job) {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(250)).await;
-                let _ = app.db.heartbeat(job_id, &worker_id).await;
+                match app.db.heartbeat(job_id, &worker_id).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!("the job's lease ran out and another worker has it; this attempt's result will be dropped");
+                        return;
+                    }
+                    Err(error) => tracing::warn!(%error, "heartbeat failed; retrying"),
+                }
                 if kind == VIDEO_JOB {
                     let fraction = f64::from(f32::from_bits(progress.load(Ordering::Relaxed)));
                     let _ = app.db.set_video_progress(&target, fraction).await;
                 }
             }
-        })
+        }.instrument(tracing::Span::current()))
     };
-    let result = match job.kind.as_str() {
-        TRAIN_JOB => train(app, &job.target_id).await.map(|_| ()),
-        VIDEO_JOB => render(app, &job.target_id, progress).await,
-        other => Err(JobError::Rejected(format!("unknown job kind '{other}'"))),
+    let result = if job.attempts > db::MAX_ATTEMPTS {
+        // Claimed again after its lease ran out too often: its workers keep
+        // dying or hanging on it.
+        Err(JobError::Rejected(format!(
+            "gave up after {} attempts: the worker stopped each time before finishing",
+            job.attempts - 1
+        )))
+    } else {
+        match job.kind.as_str() {
+            TRAIN_JOB => train(app, &job.target_id).await.map(|_| Completion::Pending),
+            VIDEO_JOB => render(app, worker_id, &job, progress).await,
+            other => Err(JobError::Rejected(format!("unknown job kind '{other}'"))),
+        }
     };
     heartbeat.abort();
     let outcome = match result {
-        Ok(()) => {
+        Ok(Completion::Recorded) => {
             app.metrics.job_finished(&job.kind, "done");
-            app.db.finish_job(job.id, "done", None).await
+            Ok(true)
+        }
+        Ok(Completion::Lost) => Ok(false),
+        Ok(Completion::Pending) => {
+            app.metrics.job_finished(&job.kind, "done");
+            app.db.finish_job(job.id, worker_id, JobEnd::Done).await
         }
         Err(JobError::Failed(message)) if job.attempts < db::MAX_ATTEMPTS => {
             tracing::warn!(%message, "job failed, will retry");
             app.metrics.job_finished(&job.kind, "retried");
-            app.db.finish_job(job.id, "queued", Some(&message)).await
+            let end = JobEnd::Retry { error: &message, delay: retry_delay(job.attempts) };
+            app.db.finish_job(job.id, worker_id, end).await
         }
         Err(JobError::Rejected(message) | JobError::Failed(message)) => {
             tracing::warn!(%message, "job failed");
             app.metrics.job_finished(&job.kind, "failed");
-            let marked = match job.kind.as_str() {
-                TRAIN_JOB => app.db.set_avatar_status(&job.target_id, "failed", Some(&message)).await,
-                _ => {
-                    let failed = app.db.fail_video(&job.target_id, 400_140, &message).await;
-                    let callback_id =
-                        app.db.video(None, &job.target_id).await.ok().flatten().and_then(|v| v.callback_id);
-                    let event =
-                        serde_json::json!({"video_id": job.target_id, "msg": message, "callback_id": callback_id});
-                    if let Err(error) =
-                        crate::webhooks::announce(app, &job.target_id, crate::webhooks::FAIL, event).await
-                    {
-                        tracing::error!(%error, "cannot queue the failure webhook");
-                    }
-                    failed
-                }
-            };
-            match marked {
-                Ok(()) => app.db.finish_job(job.id, "failed", Some(&message)).await,
-                Err(error) => Err(error),
-            }
+            fail(app, worker_id, &job, &message).await
         }
     };
-    if let Err(error) = outcome {
-        tracing::error!(%error, "could not record the job's outcome");
+    match outcome {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("another worker holds the job now; this attempt's outcome is dropped"),
+        Err(error) => tracing::error!(%error, "could not record the job's outcome"),
     }
+}
+
+/// Marks a job and its target failed (and announces a failed video), if
+/// this worker still holds the job.
+async fn fail(app: &App, worker_id: &str, job: &Job, message: &str) -> Result<bool, sqlx::Error> {
+    if !app.db.finish_job(job.id, worker_id, JobEnd::Failed(message)).await? {
+        return Ok(false);
+    }
+    if job.kind == TRAIN_JOB {
+        app.db.set_avatar_status(&job.target_id, "failed", Some(message)).await?;
+        return Ok(true);
+    }
+    app.db.fail_video(&job.target_id, 400_140, message).await?;
+    let callback_id = app.db.video(None, &job.target_id).await.ok().flatten().and_then(|v| v.callback_id);
+    let event = serde_json::json!({"video_id": job.target_id, "msg": message, "callback_id": callback_id});
+    if let Err(error) = crate::webhooks::announce(app, &job.target_id, crate::webhooks::FAIL, event).await {
+        tracing::error!(%error, "cannot queue the failure webhook");
+    }
+    Ok(true)
+}
+
+/// How a job that went well was recorded.
+enum Completion {
+    /// The job was settled together with its result (a completed video).
+    Recorded,
+    /// The job is still to be marked done.
+    Pending,
+    /// Another worker holds the job now; this attempt's result is dropped.
+    Lost,
 }
 
 /// Analyses an avatar's photo into its rig (once; later calls reuse it).
@@ -239,16 +387,18 @@ async fn train(app: &App, group_id: &str) -> Result<(RgbImage, Rig), JobError> {
         .await?
         .ok_or_else(|| JobError::Rejected(format!("avatar group {group_id} does not exist")))?;
     let photo_bytes = photo_of(app, &group).await?;
-    if let Some(rig_file) = &group.rig_file {
-        if let Ok(json) = app.store.get(rig_file).await {
-            if let Ok(rig) = serde_json::from_slice::<Rig>(&json) {
-                let studio = app.studio.clone();
-                let photo = tokio::task::spawn_blocking(move || studio.decode(&photo_bytes))
-                    .await
-                    .map_err(|e| JobError::Failed(e.to_string()))??;
-                return Ok((photo, rig));
-            }
+    // The rig is stored under a name of its own before the database hears
+    // of it: a retry after a crash in between finds it and skips the analysis.
+    let rig_file = rig_name(group_id);
+    if let Some(rig) = stored::<Rig>(app, &rig_file).await {
+        let studio = app.studio.clone();
+        let photo = tokio::task::spawn_blocking(move || studio.decode(&photo_bytes))
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))??;
+        if group.rig_file.is_none() {
+            app.db.set_avatar_rig(group_id, &rig_file, rig.faces_found).await?;
         }
+        return Ok((photo, rig));
     }
     app.db.set_avatar_status(group_id, "training", None).await?;
     let studio = app.studio.clone();
@@ -272,11 +422,21 @@ async fn train(app: &App, group_id: &str) -> Result<(RgbImage, Rig), JobError> {
             return Err(error);
         }
     };
-    let rig_file = format!("rigs/{group_id}.json");
     let json = serde_json::to_vec(&rig).map_err(|e| JobError::Failed(e.to_string()))?;
     app.store.put(&rig_file, &json).await?;
     app.db.set_avatar_rig(group_id, &rig_file, rig.faces_found).await?;
     Ok((photo, rig))
+}
+
+/// Where an avatar group's rig is stored.
+pub(crate) fn rig_name(group_id: &str) -> String {
+    format!("rigs/{group_id}.json")
+}
+
+/// A stored JSON file read back, if it is there and whole.
+async fn stored<T: serde::de::DeserializeOwned>(app: &App, name: &str) -> Option<T> {
+    let json = app.store.get(name).await.ok()?;
+    serde_json::from_slice(&json).ok()
 }
 
 async fn photo_of(app: &App, group: &AvatarGroup) -> Result<Vec<u8>, JobError> {
@@ -322,11 +482,14 @@ async fn talking_photo(app: &App, id: &str) -> Result<(RgbImage, Rig), JobError>
     }
 }
 
+/// Gathers one scene's inputs; an uploaded recording is copied into
+/// `scratch` for the decoder to read.
 async fn scene_inputs(
     app: &App,
     key: &str,
     order: SceneOrder,
     face: Arc<(RgbImage, Rig)>,
+    scratch: &std::path::Path,
 ) -> Result<SceneInputs, JobError> {
     let background_image = match &order.look.background_asset {
         Some(asset_id) => Some(background_of(app, key, asset_id).await?),
@@ -339,7 +502,9 @@ async fn scene_inputs(
                 .asset(key, asset_id)
                 .await?
                 .ok_or_else(|| JobError::Rejected(format!("audio asset {asset_id} is gone")))?;
-            Some(app.store.path(&asset.file))
+            let local = scratch.join(format!("recording-{}", asset.file.replace('/', "-")));
+            app.store.download(&asset.file, &local).await?;
+            Some(local)
         }
         None => None,
     };
@@ -368,7 +533,49 @@ fn scene_speech(order: &SceneOrder, recording: Option<&std::path::Path>) -> Resu
     })
 }
 
-async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(), JobError> {
+/// The stored names of a video's files.
+struct OutputNames {
+    video: String,
+    thumbnail: String,
+    gif: String,
+    /// The SRT captions and the copy of the video with them drawn in.
+    captions: Option<(String, String)>,
+}
+
+impl OutputNames {
+    fn new(video_id: &str, caption: bool) -> OutputNames {
+        OutputNames {
+            video: format!("videos/{video_id}.mp4"),
+            thumbnail: format!("videos/{video_id}.jpg"),
+            gif: format!("videos/{video_id}.gif"),
+            captions: caption.then(|| (format!("videos/{video_id}.srt"), format!("videos/{video_id}.caption.mp4"))),
+        }
+    }
+
+    fn files(&self) -> db::VideoFiles<'_> {
+        db::VideoFiles {
+            video: &self.video,
+            thumbnail: &self.thumbnail,
+            gif: &self.gif,
+            captions: self.captions.as_ref().map(|(srt, mp4)| (srt.as_str(), mp4.as_str())),
+        }
+    }
+}
+
+/// What a finished render left in the store, written after its files: its
+/// presence means they are all there, and a retry only has to record it.
+#[derive(Serialize, Deserialize)]
+struct Rendered {
+    duration: f64,
+}
+
+/// Where a video job keeps its intermediate results between attempts.
+fn work_name(video_id: &str, part: &str) -> String {
+    format!("work/{video_id}/{part}")
+}
+
+async fn render(app: &App, worker_id: &str, job: &Job, progress: Arc<AtomicU32>) -> Result<Completion, JobError> {
+    let video_id = job.target_id.as_str();
     let video = app
         .db
         .video(None, video_id)
@@ -377,10 +584,81 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
     let order: VideoOrder =
         serde_json::from_str(&video.request).map_err(|e| JobError::Rejected(format!("unreadable request: {e}")))?;
     app.db.start_video(video_id).await?;
-    let key = video.key_id.clone();
+    let names = OutputNames::new(video_id, order.caption);
+    let manifest = work_name(video_id, "rendered.json");
+    let rendered = match stored::<Rendered>(app, &manifest).await {
+        Some(rendered) => {
+            tracing::info!("an earlier attempt rendered the video; recording it");
+            rendered
+        }
+        None => {
+            let rendered = render_files(app, &video, &order, &names, progress).await?;
+            let json = serde_json::to_vec(&rendered).map_err(|e| JobError::Failed(e.to_string()))?;
+            app.store.put(&manifest, &json).await?;
+            rendered
+        }
+    };
+    if !app.db.complete_video(job.id, worker_id, video_id, names.files(), rendered.duration).await? {
+        return Ok(Completion::Lost);
+    }
+    tracing::info!(video = video_id, duration = rendered.duration, "video completed");
+    let mut intermediate = vec![manifest];
+    intermediate.extend((0..order.scenes.len()).map(|index| work_name(video_id, &format!("speech-{index}.json"))));
+    for name in intermediate {
+        if let Err(error) = app.store.delete(&name).await {
+            tracing::warn!(%error, name, "cannot remove an intermediate file");
+        }
+    }
+    let event = serde_json::json!({
+        "video_id": video_id,
+        "url": app.store.url(&app.public_url, &names.video).await,
+        "gif_download_url": app.store.url(&app.public_url, &names.gif).await,
+        "callback_id": video.callback_id,
+    });
+    if let Err(error) = crate::webhooks::announce(app, video_id, crate::webhooks::SUCCESS, event).await {
+        tracing::error!(%error, video = video_id, "cannot queue the success webhook");
+    }
+    Ok(Completion::Recorded)
+}
+
+/// Each scene's speech, made once per video: kept in the store, so a
+/// retried job reuses it.
+async fn speeches(app: &App, video_id: &str, inputs: &[SceneInputs]) -> Result<Vec<speech::Speech>, JobError> {
+    let mut speeches = Vec::with_capacity(inputs.len());
+    for (index, input) in inputs.iter().enumerate() {
+        let name = work_name(video_id, &format!("speech-{index}.json"));
+        if let Some(speech) = stored::<speech::Speech>(app, &name).await {
+            speeches.push(speech);
+            continue;
+        }
+        let (order, recording, timing) = (input.order.clone(), input.recording.clone(), app.clone());
+        let speech = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let speech = scene_speech(&order, recording.as_deref());
+            timing.metrics.stage(Stage::Speech, started.elapsed().as_secs_f64());
+            speech
+        })
+        .await
+        .map_err(|e| JobError::Failed(e.to_string()))??;
+        let json = serde_json::to_vec(&speech).map_err(|e| JobError::Failed(e.to_string()))?;
+        app.store.put(&name, &json).await?;
+        speeches.push(speech);
+    }
+    Ok(speeches)
+}
+
+/// Renders the video's files in a scratch directory and puts them in the store.
+async fn render_files(
+    app: &App,
+    video: &db::Video,
+    order: &VideoOrder,
+    names: &OutputNames,
+    progress: Arc<AtomicU32>,
+) -> Result<Rendered, JobError> {
+    let scratch = app.store.scratch_dir()?;
     let mut inputs = Vec::with_capacity(order.scenes.len());
     // Scenes often share a talking photo: decode each photo once per video.
-    let mut faces: std::collections::HashMap<String, Arc<(RgbImage, Rig)>> = std::collections::HashMap::new();
+    let mut faces: HashMap<String, Arc<(RgbImage, Rig)>> = HashMap::new();
     for scene in order.scenes.iter().cloned() {
         let face = match faces.get(&scene.talking_photo_id) {
             Some(face) => face.clone(),
@@ -390,96 +668,63 @@ async fn render(app: &App, video_id: &str, progress: Arc<AtomicU32>) -> Result<(
                 face
             }
         };
-        inputs.push(scene_inputs(app, &key, scene, face).await?);
+        inputs.push(scene_inputs(app, &video.key_id, scene, face, scratch.path()).await?);
     }
     progress.store(0.05f32.to_bits(), Ordering::Relaxed);
-    let video_file = format!("videos/{video_id}.mp4");
-    let thumbnail_file = format!("videos/{video_id}.jpg");
-    let (video_path, thumbnail_path) = (app.store.path(&video_file), app.store.path(&thumbnail_file));
-    let partial = video_path.with_extension("partial.mp4");
-    let gif_file = format!("videos/{video_id}.gif");
-    let gif_path = app.store.path(&gif_file);
-    let captions = order.caption.then(|| (format!("videos/{video_id}.srt"), format!("videos/{video_id}.caption.mp4")));
-    let caption_paths = captions.as_ref().map(|(srt, mp4)| (app.store.path(srt), app.store.path(mp4)));
-    let studio = app.studio.clone();
-    let progress_for_render = progress.clone();
-    let partial_for_render = partial.clone();
+    let speeches = speeches(app, &video.id, &inputs).await?;
+    progress.store(0.1f32.to_bits(), Ordering::Relaxed);
+    let local = |name: &str| scratch.path().join(name.rsplit('/').next().unwrap_or(name));
+    let (video_path, thumbnail_path, gif_path) = (local(&names.video), local(&names.thumbnail), local(&names.gif));
+    let caption_paths = names.captions.as_ref().map(|(srt, mp4)| (local(srt), local(mp4)));
+    let (studio, timing) = (app.studio.clone(), app.clone());
     let (width, height) = (order.width, order.height);
-    let timing = app.clone();
-    let rendered = tokio::task::spawn_blocking(move || -> Result<f32, PipelineError> {
-        let started = Instant::now();
-        let mut speeches = Vec::with_capacity(inputs.len());
-        for input in &inputs {
-            speeches.push(scene_speech(&input.order, input.recording.as_deref())?);
-        }
-        timing.metrics.stage(Stage::Speech, started.elapsed().as_secs_f64());
-        let started = Instant::now();
-        progress_for_render.store(0.1f32.to_bits(), Ordering::Relaxed);
-        let mut scenes = Vec::with_capacity(inputs.len());
-        for (input, speech) in inputs.iter().zip(&speeches) {
-            let mut spec = VideoSpec::new(width, height, input.order.background)?;
-            input.order.look.apply(&mut spec);
-            spec.background_image = input.background_image.clone();
-            scenes.push(pipeline::Scene { photo: &input.face.0, rig: &input.face.1, speech, spec });
-        }
-        let mut report =
-            |fraction: f32| progress_for_render.store((0.1 + 0.85 * fraction).to_bits(), Ordering::Relaxed);
-        let files = pipeline::OutputFiles { video: &partial_for_render, thumbnail: &thumbnail_path };
-        let done = studio.render_scenes(&scenes, files, &mut report)?;
-        media::gif_preview(&partial_for_render, &gif_path, 3.0, 320)?;
-        if let Some((srt, captioned)) = caption_paths {
-            let words: Vec<speech::TimedWord> = speeches
-                .iter()
-                .zip(&done.scene_starts)
-                .flat_map(|(speech, &start)| {
-                    speech.words.iter().map(move |w| speech::TimedWord {
-                        start: w.start + start,
-                        end: w.end + start,
-                        ..w.clone()
+    let rendered = {
+        let (video_path, caption_paths) = (video_path.clone(), caption_paths.clone());
+        tokio::task::spawn_blocking(move || -> Result<f32, PipelineError> {
+            let started = Instant::now();
+            let mut scenes = Vec::with_capacity(inputs.len());
+            for (input, speech) in inputs.iter().zip(&speeches) {
+                let mut spec = VideoSpec::new(width, height, input.order.background)?;
+                input.order.look.apply(&mut spec);
+                spec.background_image = input.background_image.clone();
+                scenes.push(pipeline::Scene { photo: &input.face.0, rig: &input.face.1, speech, spec });
+            }
+            let mut report = |fraction: f32| progress.store((0.1 + 0.8 * fraction).to_bits(), Ordering::Relaxed);
+            let files = pipeline::OutputFiles { video: &video_path, thumbnail: &thumbnail_path };
+            let done = studio.render_scenes(&scenes, files, &mut report)?;
+            media::gif_preview(&video_path, &gif_path, 3.0, 320)?;
+            if let Some((srt, captioned)) = caption_paths {
+                let words: Vec<speech::TimedWord> = speeches
+                    .iter()
+                    .zip(&done.scene_starts)
+                    .flat_map(|(speech, &start)| {
+                        speech.words.iter().map(move |w| speech::TimedWord {
+                            start: w.start + start,
+                            end: w.end + start,
+                            ..w.clone()
+                        })
                     })
-                })
-                .collect();
-            let cues = speech::captions::cues(&words);
-            std::fs::write(&srt, speech::captions::srt(&cues)).map_err(media::MediaError::Io)?;
-            media::burn_captions(&partial_for_render, &srt, &captioned)?;
-        }
-        timing.metrics.stage(Stage::Render, started.elapsed().as_secs_f64());
-        Ok(done.duration)
-    })
-    .await
-    .map_err(|e| JobError::Failed(e.to_string()))?;
-    let duration = match rendered {
-        Ok(duration) => duration,
-        Err(error) => {
-            let _ = tokio::fs::remove_file(&partial).await;
-            return Err(error.into());
-        }
+                    .collect();
+                let cues = speech::captions::cues(&words);
+                std::fs::write(&srt, speech::captions::srt(&cues)).map_err(media::MediaError::Io)?;
+                media::burn_captions(&video_path, &srt, &captioned)?;
+            }
+            timing.metrics.stage(Stage::Render, started.elapsed().as_secs_f64());
+            Ok(done.duration)
+        })
+        .await
+        .map_err(|e| JobError::Failed(e.to_string()))??
     };
-    // Only a complete file ever carries the video's real name.
-    tokio::fs::rename(&partial, &video_path).await?;
-    app.db
-        .complete_video(
-            video_id,
-            crate::db::VideoFiles {
-                video: &video_file,
-                thumbnail: &thumbnail_file,
-                gif: &gif_file,
-                captions: captions.as_ref().map(|(srt, mp4)| (srt.as_str(), mp4.as_str())),
-            },
-            // Milliseconds: an f32 widened as it is would read 3.0799999237060547.
-            (f64::from(duration) * 1000.0).round() / 1000.0,
-        )
-        .await?;
-    tracing::info!(video = video_id, duration, "video completed");
-    let url = |file: &str| format!("{}/files/{file}", app.public_url);
-    let event = serde_json::json!({
-        "video_id": video_id,
-        "url": url(&video_file),
-        "gif_download_url": url(&gif_file),
-        "callback_id": video.callback_id,
-    });
-    if let Err(error) = crate::webhooks::announce(app, video_id, crate::webhooks::SUCCESS, event).await {
-        tracing::error!(%error, video = video_id, "cannot queue the success webhook");
+    // The video itself goes in last: once it is there, everything is.
+    let mut uploads = vec![(&names.thumbnail, local(&names.thumbnail)), (&names.gif, local(&names.gif))];
+    if let (Some((srt, mp4)), Some((srt_path, mp4_path))) = (&names.captions, caption_paths) {
+        uploads.push((srt, srt_path));
+        uploads.push((mp4, mp4_path));
     }
-    Ok(())
+    uploads.push((&names.video, video_path));
+    for (name, path) in uploads {
+        app.store.put_file(name, &path).await?;
+    }
+    // Milliseconds: an f32 widened as it is would read 3.0799999237060547.
+    Ok(Rendered { duration: (f64::from(rendered) * 1000.0).round() / 1000.0 })
 }

@@ -45,7 +45,7 @@ pub enum SpeechError {
 }
 
 /// One phoneme with its time span in seconds from the start of the audio.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TimedPhoneme {
     pub start: f32,
     pub end: f32,
@@ -55,15 +55,16 @@ pub struct TimedPhoneme {
 }
 
 /// One word of the input text with the time it starts being spoken.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TimedWord {
     pub start: f32,
     pub end: f32,
     pub text: String,
 }
 
-/// Synthesised speech: mono 16-bit PCM and its timing.
-#[derive(Debug, Clone)]
+/// Synthesised speech: mono 16-bit PCM and its timing. Serialisable, so a
+/// service can keep it between attempts at a job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Speech {
     pub sample_rate: u32,
     pub samples: Vec<i16>,

@@ -2,9 +2,9 @@
 //! what a viewer can see: lips pressed (p b m), lip on teeth (f v), tongue
 //! between teeth (th), rounded (o u w), spread (i e), open (a), and rest.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Viseme {
     /// Silence or a pause: lips together, relaxed.

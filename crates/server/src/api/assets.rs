@@ -5,7 +5,7 @@ use crate::App;
 use crate::auth::Tenant;
 use crate::db::{Asset, new_id};
 use crate::error::{ApiError, V1Error};
-use crate::store::IncomingError;
+use crate::store::{Incoming, IncomingError, Received};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -61,7 +61,7 @@ pub(crate) async fn upload(
     // Straight to disk, a chunk at a time: an upload is never held whole in memory.
     let id = new_id();
     let file = format!("assets/{id}.{extension}");
-    let mut incoming = app.store.incoming(&file, limit).await?;
+    let mut incoming = Incoming::start(&app.store, extension, limit).await?;
     let mut body = body;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| ApiError::bad_request(format!("the upload was interrupted: {e}")))?;
@@ -72,12 +72,11 @@ pub(crate) async fn upload(
             })?;
         }
     }
-    let size = incoming.finish().await?;
-    let stored = Stored { id, file, size, content_type };
-    if size == 0 {
-        discard(&app, &stored).await;
+    let received = incoming.finish().await?;
+    if received.size == 0 {
         return Err(ApiError::bad_request("the request body is empty; send the file's bytes as the body").into());
     }
+    let stored = Stored { id, file, received, content_type };
     let name = query.name.filter(|n| !n.trim().is_empty());
     let asset = register_asset(&app, &key_id, stored, file_type, name).await?;
     let file = &asset.file;
@@ -94,22 +93,18 @@ pub(crate) async fn upload(
     })))
 }
 
-/// A file written to the store that is not an asset yet.
+/// A received file that is not an asset yet, and the name it will have.
 struct Stored {
     id: String,
     file: String,
-    size: u64,
+    received: Received,
     content_type: String,
 }
 
-async fn discard(app: &App, stored: &Stored) {
-    let _ = tokio::fs::remove_file(app.store.path(&stored.file)).await;
-}
-
-/// Makes a stored file one of the tenant's assets, after reading it:
+/// Makes a received file one of the tenant's assets, after reading it:
 /// images must decode within the photo limits, audio and video must hold a
 /// stream of their kind (the bytes must be what the Content-Type says). A
-/// file that fails is refused and removed.
+/// file that fails is refused and never enters the store.
 async fn register_asset(
     app: &App,
     key_id: &str,
@@ -117,7 +112,7 @@ async fn register_asset(
     file_type: &str,
     name: Option<String>,
 ) -> Result<Asset, ApiError> {
-    let path = app.store.path(&stored.file);
+    let path = stored.received.path.clone();
     let checked = if file_type == "image" {
         let studio = app.studio.clone();
         tokio::task::spawn_blocking(move || {
@@ -135,10 +130,11 @@ async fn register_asset(
         .await
     };
     if let Err(message) = checked.map_err(ApiError::internal)? {
-        discard(app, &stored).await;
         return Err(ApiError::bad_request(message));
     }
-    let Stored { id, file, size, content_type } = stored;
+    app.store.put_file(&stored.file, &stored.received.path).await?;
+    let Stored { id, file, received, content_type } = stored;
+    let size = received.size;
     let asset = Asset { id: id.clone(), name: name.unwrap_or(id), file_type: file_type.to_string(), file };
     app.db.insert_asset(key_id, &asset, &content_type, size).await?;
     Ok(asset)
@@ -202,19 +198,18 @@ pub(crate) async fn fetch_asset(
         ACCEPTED.iter().find(|(mime, kind, _)| *mime == content_type && *kind == file_type).map_or(file_type, |a| a.2);
     let id = new_id();
     let file = format!("assets/{id}.{extension}");
-    let mut incoming = app.store.incoming(&file, limit).await?;
+    let mut incoming = Incoming::start(&app.store, extension, limit).await?;
     while let Some(chunk) = response.chunk().await.map_err(|e| refused(format!("cannot fetch '{url}': {e}")))? {
         incoming.write(&chunk).await.map_err(|e| match e {
             IncomingError::TooLarge(_) => refused(format!("'{url}' is larger than {} MB", limit / (1024 * 1024))),
             IncomingError::Io(e) => ApiError::from(e),
         })?;
     }
-    let size = incoming.finish().await?;
-    let stored = Stored { id, file, size, content_type };
-    if size == 0 {
-        discard(app, &stored).await;
+    let received = incoming.finish().await?;
+    if received.size == 0 {
         return Err(refused(format!("'{url}' is empty")));
     }
+    let stored = Stored { id, file, received, content_type };
     let name = url.rsplit('/').next().filter(|n| !n.is_empty()).map(|n| n.chars().take(100).collect());
     register_asset(app, key_id, stored, file_type, name).await.map_err(|e| e.prefixed(&format!("{field}: ")))
 }

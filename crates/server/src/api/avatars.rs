@@ -215,7 +215,9 @@ pub(crate) async fn delete_talking_photo(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("talking photo '{id}' not found")))?;
     if let Some(rig) = &group.rig_file {
-        let _ = tokio::fs::remove_file(app.store.path(rig)).await;
+        if let Err(error) = app.store.delete(rig).await {
+            tracing::warn!(%error, rig, "cannot remove the rig of a deleted avatar");
+        }
     }
     Ok(Json(json!({"code": 100, "message": "Success", "data": null})))
 }

@@ -19,10 +19,10 @@ pub(crate) async fn ready(State(app): State<App>) -> (StatusCode, Json<Value>) {
     if let Err(error) = app.db.ping().await {
         problems.push(format!("database: {error}"));
     }
-    let probe = format!(".ready-{}", crate::db::new_id());
+    let probe = format!("probes/ready-{}", crate::db::new_id());
     match app.store.put(&probe, b"ok").await {
         Ok(()) => {
-            let _ = tokio::fs::remove_file(app.store.path(&probe)).await;
+            let _ = app.store.delete(&probe).await;
         }
         Err(error) => problems.push(format!("store: {error}")),
     }
@@ -45,8 +45,12 @@ pub(crate) async fn metrics(State(app): State<App>) -> impl IntoResponse {
         tracing::error!(%error, "cannot count jobs for /metrics");
         Vec::new()
     });
+    let live_workers = app.db.live_workers().await.unwrap_or_else(|error| {
+        tracing::error!(%error, "cannot count workers for /metrics");
+        0
+    });
     (
         [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        app.metrics.render(&counts),
+        app.metrics.render(&counts, live_workers),
     )
 }

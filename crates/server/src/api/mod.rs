@@ -4,6 +4,7 @@
 
 mod assets;
 mod avatars;
+mod files;
 mod health;
 mod openapi;
 mod videos;
@@ -21,7 +22,10 @@ use serde::de::DeserializeOwned;
 use tower_http::services::ServeDir;
 
 pub(crate) fn router(app: App) -> Router {
-    let files = ServeDir::new(app.store.root());
+    let files = match app.store.local_root() {
+        Some(root) => Router::new().fallback_service(ServeDir::new(root)),
+        None => Router::new().route("/{*name}", get(files::from_store)).with_state(app.clone()),
+    };
     Router::new()
         .route("/v1/asset", post(assets::upload).layer(DefaultBodyLimit::disable()))
         .route("/v2/photo_avatar/avatar_group/create", post(avatars::create_group))
@@ -53,8 +57,17 @@ pub(crate) fn router(app: App) -> Router {
         .route("/docs", get(openapi::page))
         .route("/docs/swagger-ui-bundle.js", get(openapi::swagger_js))
         .route("/docs/swagger-ui.css", get(openapi::swagger_css))
-        .nest_service("/files", files)
+        .nest("/files", files)
         .fallback(unknown_route)
+        .with_state(app)
+}
+
+/// What a worker process answers (it has no API): health and metrics.
+pub(crate) fn health_router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .with_state(app)
 }
 

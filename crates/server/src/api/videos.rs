@@ -346,12 +346,20 @@ pub(crate) async fn status(
         .video(Some(&key_id), &video_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("video '{video_id}' not found")))?;
-    Ok(Json(json!({"code": 100, "message": "Success", "data": status_data(&app, &video)})))
+    Ok(Json(json!({"code": 100, "message": "Success", "data": status_data(&app, &video).await})))
 }
 
-fn status_data(app: &App, video: &Video) -> Value {
-    let url = |file: &Option<String>| file.as_ref().map(|f| format!("{}/files/{f}", app.public_url));
+async fn status_data(app: &App, video: &Video) -> Value {
     let completed = video.status == "completed";
+    let files =
+        [&video.video_file, &video.thumbnail_file, &video.gif_file, &video.caption_file, &video.captioned_video_file];
+    let mut urls = Vec::with_capacity(files.len());
+    for file in files {
+        urls.push(match file {
+            Some(file) if completed => Some(app.store.url(&app.public_url, file).await),
+            _ => None,
+        });
+    }
     let error = (video.status == "failed").then(|| {
         json!({
             "code": video.error_code.unwrap_or(400_140),
@@ -370,11 +378,11 @@ fn status_data(app: &App, video: &Video) -> Value {
     json!({
         "id": video.id,
         "status": video.status,
-        "video_url": if completed { url(&video.video_file) } else { None },
-        "thumbnail_url": if completed { url(&video.thumbnail_file) } else { None },
-        "gif_url": if completed { url(&video.gif_file) } else { None },
-        "caption_url": if completed { url(&video.caption_file) } else { None },
-        "video_url_caption": if completed { url(&video.captioned_video_file) } else { None },
+        "video_url": urls[0],
+        "thumbnail_url": urls[1],
+        "gif_url": urls[2],
+        "caption_url": urls[3],
+        "video_url_caption": urls[4],
         // A number always (strict clients check the type); 0 until the video exists.
         "duration": video.duration.unwrap_or(0.0),
         "created_at": video.created_at,
@@ -417,19 +425,21 @@ pub(crate) async fn list(
     let more = page.len() as i64 > limit;
     let shown = &page[..page.len().min(limit as usize)];
     let token = if more { shown.last().map(|v| format!("{}-{}", v.created_at, v.id)) } else { None };
-    let videos: Vec<Value> = shown
-        .iter()
-        .map(|v| {
-            json!({
-                "video_id": v.id,
-                "video_title": v.title.clone().unwrap_or_default(),
-                "status": v.status,
-                "type": "GENERATED",
-                "created_at": v.created_at,
-                "thumbnail_url": (v.status == "completed").then(|| v.thumbnail_file.as_ref().map(|f| format!("{}/files/{f}", app.public_url))).flatten(),
-            })
-        })
-        .collect();
+    let mut videos = Vec::with_capacity(shown.len());
+    for v in shown {
+        let thumbnail = match &v.thumbnail_file {
+            Some(file) if v.status == "completed" => Some(app.store.url(&app.public_url, file).await),
+            _ => None,
+        };
+        videos.push(json!({
+            "video_id": v.id,
+            "video_title": v.title.clone().unwrap_or_default(),
+            "status": v.status,
+            "type": "GENERATED",
+            "created_at": v.created_at,
+            "thumbnail_url": thumbnail,
+        }));
+    }
     Ok(Json(json!({"code": 100, "message": "Success", "data": {"videos": videos, "token": token}})))
 }
 
@@ -449,7 +459,9 @@ pub(crate) async fn delete(
     let files =
         [&video.video_file, &video.thumbnail_file, &video.gif_file, &video.caption_file, &video.captioned_video_file];
     for file in files.into_iter().flatten() {
-        let _ = tokio::fs::remove_file(app.store.path(file)).await;
+        if let Err(error) = app.store.delete(file).await {
+            tracing::warn!(%error, file, "cannot remove a file of a deleted video");
+        }
     }
     Ok(Json(json!({"code": 100, "message": "Success", "data": null})))
 }

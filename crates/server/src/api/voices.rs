@@ -32,23 +32,25 @@ pub(crate) async fn list(State(app): State<App>, Tenant(_): Tenant) -> Json<Valu
 pub(crate) async fn preview(State(app): State<App>, Path(file): Path<String>) -> Result<impl IntoResponse, V2Error> {
     let voice_id = file.strip_suffix(".wav").unwrap_or(&file).to_string();
     let voice = speech::find_voice(&voice_id).ok_or_else(|| ApiError::not_found(format!("no voice '{voice_id}'")))?;
+    // Made once per voice and kept in the store.
     let name = format!("voices/{}.wav", voice.voice_id);
-    let path = app.store.path(&name);
-    if !path.exists() {
-        let text = format!("Hello, I am {}.", voice.name.split(' ').next().unwrap_or("Mouthpiece"));
-        let voice_id = voice.voice_id.clone();
-        let temporary = app.store.temporary(&name);
-        let target = temporary.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), String> {
-            let speech =
-                speech::synthesize(&text, &voice_id, speech::SpeechOptions::default()).map_err(|e| e.to_string())?;
-            media::write_wav(&target, speech.sample_rate, &speech.samples).map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-        tokio::fs::rename(&temporary, &path).await?;
+    if let Ok(bytes) = app.store.get(&name).await {
+        return Ok(([(header::CONTENT_TYPE, "audio/wav")], bytes));
     }
-    let bytes = app.store.get(&name).await?;
+    let text = format!("Hello, I am {}.", voice.name.split(' ').next().unwrap_or("Mouthpiece"));
+    let voice_id = voice.voice_id.clone();
+    let scratch = app.store.scratch_dir()?;
+    let wav = scratch.path().join("preview.wav");
+    let target = wav.clone();
+    tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let speech =
+            speech::synthesize(&text, &voice_id, speech::SpeechOptions::default()).map_err(|e| e.to_string())?;
+        media::write_wav(&target, speech.sample_rate, &speech.samples).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    let bytes = tokio::fs::read(&wav).await?;
+    app.store.put(&name, &bytes).await?;
     Ok(([(header::CONTENT_TYPE, "audio/wav")], bytes))
 }
