@@ -209,6 +209,9 @@ pub async fn work(config: ServerConfig, health_listener: Option<tokio::net::TcpL
 /// What `serve` and `worker` share: the database, the store, the models,
 /// the webhook sender and the wake-up for idle workers.
 async fn start(config: &ServerConfig, public_url: String) -> Result<App, ServerError> {
+    // Every HTTPS client of the process (fetches, webhooks, the S3 store)
+    // uses rustls with ring, installed before any of them is built.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     media::check_tools()?;
     let db = Db::connect(&config.database_url()).await?;
     let store = store::Store::open(&config.store, &config.data_dir)?;

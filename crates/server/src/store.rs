@@ -14,7 +14,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::signer::Signer;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use object_store::{BackoffConfig, GetOptions, GetRange, ObjectStore, ObjectStoreExt, RetryConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +54,22 @@ pub(crate) struct Store {
     scratch: PathBuf,
 }
 
+/// Requests to the bucket are retried for about a minute (0.2 s, 0.4 s, …
+/// up to 10 s apart) before a job sees an error: long enough to ride out
+/// an S3 server restarting, short enough that a job then fails over to
+/// its own retries.
+fn patient_retries() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            base: 2.0,
+        },
+        max_retries: 10,
+        retry_timeout: Duration::from_secs(90),
+    }
+}
+
 fn object_path(name: &str) -> ObjectPath {
     ObjectPath::from(name)
 }
@@ -81,7 +97,10 @@ impl Store {
                 Ok(Store { objects: Arc::new(objects), signer: None, local_root: Some(root), scratch })
             }
             StoreConfig::S3(s3) => {
-                let mut builder = AmazonS3Builder::from_env().with_bucket_name(&s3.bucket).with_region(&s3.region);
+                let mut builder = AmazonS3Builder::from_env()
+                    .with_bucket_name(&s3.bucket)
+                    .with_region(&s3.region)
+                    .with_retry(patient_retries());
                 if let Some(endpoint) = &s3.endpoint {
                     builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
                 }

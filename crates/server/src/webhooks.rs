@@ -68,7 +68,6 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Delivers due webhooks until the process ends.
 pub(crate) async fn run(app: App) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     loop {
         match app.db.due_delivery().await {
             Ok(Some(delivery)) => {

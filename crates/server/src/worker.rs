@@ -288,23 +288,26 @@ async fn run_job(app: &App, worker_id: &str, job: Job) {
     let heartbeat = {
         let (app, worker_id, progress) = (app.clone(), worker_id.to_string(), progress.clone());
         let (job_id, kind, target) = (job.id, job.kind.clone(), job.target_id.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                match app.db.heartbeat(job_id, &worker_id).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        tracing::warn!("the job's lease ran out and another worker has it; this attempt's result will be dropped");
-                        return;
+        tokio::spawn(
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    match app.db.heartbeat(job_id, &worker_id).await {
+                        Ok(true) => {}
+                        // The job was settled (by this worker, a moment before
+                        // this task is stopped) or taken over after a lapse;
+                        // the outcome's recording tells which.
+                        Ok(false) => return,
+                        Err(error) => tracing::warn!(%error, "heartbeat failed; retrying"),
                     }
-                    Err(error) => tracing::warn!(%error, "heartbeat failed; retrying"),
-                }
-                if kind == VIDEO_JOB {
-                    let fraction = f64::from(f32::from_bits(progress.load(Ordering::Relaxed)));
-                    let _ = app.db.set_video_progress(&target, fraction).await;
+                    if kind == VIDEO_JOB {
+                        let fraction = f64::from(f32::from_bits(progress.load(Ordering::Relaxed)));
+                        let _ = app.db.set_video_progress(&target, fraction).await;
+                    }
                 }
             }
-        }.instrument(tracing::Span::current()))
+            .instrument(tracing::Span::current()),
+        )
     };
     let result = if job.attempts > db::MAX_ATTEMPTS {
         // Claimed again after its lease ran out too often: its workers keep

@@ -1,0 +1,615 @@
+//! Distributed mode against real services: a throwaway Postgres cluster
+//! (Debian's `postgresql`, started with `initdb` and `pg_ctl`) and a real
+//! S3-compatible server (`s3s-fs`, installed by scripts/test-env.sh), with
+//! `mouthpiece serve` front ends and `mouthpiece worker` processes as
+//! separate processes. Faults are real too: SIGKILL of a worker in the
+//! middle of a render, the database restarting, the S3 server going away.
+
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ASTRONAUT: &[u8] = include_bytes!("../../../assets/portraits/astronaut.png");
+const BIN: &str = env!("CARGO_BIN_EXE_mouthpiece");
+const BUCKET: &str = "mouthpiece";
+const ACCESS_KEY: &str = "mouthpiece-test";
+const SECRET_KEY: &str = "mouthpiece-test-secret";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+fn run(command: &mut Command) -> String {
+    let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+/// Whether this process runs as root (Postgres refuses to; it then runs as
+/// the `postgres` user the Debian package creates).
+fn is_root() -> bool {
+    run(Command::new("id").arg("-u")).trim() == "0"
+}
+
+/// A throwaway Postgres cluster on a free port.
+struct Postgres {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Postgres {
+    fn start() -> Postgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("Debian's postgresql is installed (scripts/test-env.sh)")
+            .filter_map(|entry| entry.ok().map(|e| e.path().join("bin")))
+            .find(|bin| bin.join("initdb").exists())
+            .expect("initdb");
+        let dir = tempfile::tempdir().expect("temp dir");
+        if is_root() {
+            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()));
+        }
+        let postgres = Postgres { bin, dir, port: free_port() };
+        postgres.pg(&["initdb", "-A", "trust", "-U", "mouthpiece", "-D"], &[&postgres.data()]);
+        postgres.up();
+        postgres
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("cluster").display().to_string()
+    }
+
+    /// Runs a Postgres tool (as the postgres user when we are root).
+    fn pg(&self, args: &[&str], more: &[&str]) {
+        let tool = self.bin.join(args[0]).display().to_string();
+        let mut command = if is_root() {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--", &tool]);
+            command
+        } else {
+            Command::new(&tool)
+        };
+        command.args(&args[1..]).args(more).stdout(Stdio::null());
+        run(&mut command);
+    }
+
+    fn up(&self) {
+        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.path().display());
+        let log = self.dir.path().join("log").display().to_string();
+        self.pg(&["pg_ctl", "-w", "-D"], &[&self.data(), "-l", &log, "-o", &options, "start"]);
+    }
+
+    fn down(&self) {
+        self.pg(&["pg_ctl", "-w", "-m", "fast", "-D"], &[&self.data(), "stop"]);
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://mouthpiece@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(|| self.pg(&["pg_ctl", "-m", "immediate", "-D"], &[&self.data(), "stop"]));
+    }
+}
+
+/// A real S3-compatible server keeping its objects as files in a directory
+/// (so it can be stopped and started again without losing them).
+struct S3 {
+    child: Option<Child>,
+    root: tempfile::TempDir,
+    port: u16,
+}
+
+fn s3s_fs() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-tools/bin/s3s-fs");
+    assert!(root.exists(), "s3s-fs is missing: run scripts/test-env.sh (./test.sh does)");
+    root
+}
+
+impl S3 {
+    fn start() -> S3 {
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(root.path().join(BUCKET)).expect("bucket");
+        let mut s3 = S3 { child: None, root, port: free_port() };
+        s3.up();
+        s3
+    }
+
+    fn up(&mut self) {
+        let child = Command::new(s3s_fs())
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(self.root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start s3s-fs");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "s3s-fs did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Where the server keeps the object `name`.
+    fn object(&self, name: &str) -> PathBuf {
+        self.root.path().join(BUCKET).join(name)
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// A `mouthpiece serve` or `mouthpiece worker` process of the deployment.
+struct Process {
+    child: Child,
+    _scratch: tempfile::TempDir,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A deployment: one database, one bucket, and the processes sharing them.
+struct Deployment {
+    postgres: Postgres,
+    s3: S3,
+    key: String,
+}
+
+impl Deployment {
+    fn start() -> Deployment {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let postgres = Postgres::start();
+        let s3 = S3::start();
+        let mut deployment = Deployment { postgres, s3, key: String::new() };
+        let output = run(deployment.command("keys").args(["create", "--name", "distributed"]));
+        deployment.key = output.lines().last().expect("key").trim().to_string();
+        assert!(deployment.key.starts_with("mp_"), "{output}");
+        deployment
+    }
+
+    /// `mouthpiece <subcommand>` configured for this deployment through the environment.
+    fn command(&self, subcommand: &str) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .arg(subcommand)
+            .env("MOUTHPIECE_DATABASE_URL", self.postgres.url())
+            .env("MOUTHPIECE_S3_BUCKET", BUCKET)
+            .env("MOUTHPIECE_S3_ENDPOINT", self.s3.endpoint())
+            .env("MOUTHPIECE_S3_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("MOUTHPIECE_S3_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("MOUTHPIECE_LOG", "warn");
+        command
+    }
+
+    fn spawn(&self, subcommand: &str, args: &[&str]) -> Process {
+        let scratch = tempfile::tempdir().expect("scratch");
+        let child = self
+            .command(subcommand)
+            .arg("--data-dir")
+            .arg(scratch.path())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn");
+        Process { child, _scratch: scratch }
+    }
+
+    /// A front end with no workers of its own; returns it and its base URL.
+    async fn front_end(&self, args: &[&str]) -> (Process, String) {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut all = vec!["--listen", listen.as_str(), "--workers", "0", "--allow-private-urls"];
+        all.extend_from_slice(args);
+        let process = self.spawn("serve", &all);
+        let base = format!("http://{listen}");
+        wait_until_up(&format!("{base}/healthz")).await;
+        (process, base)
+    }
+
+    /// A worker process with `threads` workers, answering health checks.
+    async fn worker(&self, threads: usize) -> (Process, String) {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let threads = threads.to_string();
+        let process =
+            self.spawn("worker", &["--workers", &threads, "--health-listen", &listen, "--allow-private-urls"]);
+        let base = format!("http://{listen}");
+        wait_until_up(&format!("{base}/healthz")).await;
+        (process, base)
+    }
+}
+
+async fn wait_until_up(url: &str) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !client.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+        assert!(Instant::now() < deadline, "{url} did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A request with the key; errors of a briefly unavailable service are
+/// returned as status 0 so callers can wait them out.
+async fn call(base: &str, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}")).header("X-Api-Key", key);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            (status, response.json().await.unwrap_or(Value::Null))
+        }
+        Err(_) => (0, Value::Null),
+    }
+}
+
+/// Uploads the portrait through `base` and makes a trained talking photo of it.
+async fn talking_photo(base: &str, key: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/v1/asset"))
+        .header("X-Api-Key", key)
+        .header("Content-Type", "image/png")
+        .body(ASTRONAUT.to_vec())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), 200);
+    let asset: Value = response.json().await.expect("json");
+    let image_key = asset["data"]["image_key"].as_str().expect("image_key").to_string();
+    let body = json!({"name": "astronaut", "image_key": image_key});
+    let (status, group) =
+        call(base, key, reqwest::Method::POST, "/v2/photo_avatar/avatar_group/create", Some(body)).await;
+    assert_eq!(status, 200, "{group}");
+    let group_id = group["data"]["id"].as_str().expect("group id").to_string();
+    let (status, _) =
+        call(base, key, reqwest::Method::POST, "/v2/photo_avatar/train", Some(json!({"group_id": group_id}))).await;
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let path = format!("/v2/photo_avatar/train/status/{group_id}");
+        let (_, reply) = call(base, key, reqwest::Method::GET, &path, None).await;
+        match reply["data"]["status"].as_str() {
+            Some("ready") => return group_id,
+            Some("failed") => panic!("training failed: {reply}"),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "training did not finish: {reply}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+async fn generate(base: &str, key: &str, talking_photo: &str, text: &str, callback: Option<&str>) -> String {
+    let mut body = json!({
+        "video_inputs": [{
+            "character": {"type": "talking_photo", "talking_photo_id": talking_photo},
+            "voice": {"type": "text", "input_text": text, "voice_id": "en-us-female"},
+        }],
+        "dimension": {"width": 320, "height": 240},
+    });
+    if let Some(url) = callback {
+        body["callback_url"] = json!(url);
+    }
+    let (status, reply) = call(base, key, reqwest::Method::POST, "/v2/video/generate", Some(body)).await;
+    assert_eq!(status, 200, "{reply}");
+    reply["data"]["video_id"].as_str().expect("video id").to_string()
+}
+
+/// Polls until the video is completed (waiting out errors of services
+/// that are briefly away) and returns its status data.
+async fn wait_for_video(base: &str, key: &str, video_id: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let path = format!("/v1/video_status.get?video_id={video_id}");
+        let (status, reply) = call(base, key, reqwest::Method::GET, &path, None).await;
+        if status == 200 {
+            match reply["data"]["status"].as_str() {
+                Some("completed") => return reply["data"].clone(),
+                Some("failed") => panic!("video {video_id} failed: {reply}"),
+                _ => {}
+            }
+        }
+        assert!(Instant::now() < deadline, "video {video_id} did not complete: {status} {reply}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Streams of a downloaded MP4 as ffprobe sees them: (codec_type, codec_name).
+fn probe(path: &Path) -> Vec<(String, String)> {
+    let output = run(Command::new("ffprobe").args(["-v", "error", "-show_streams", "-of", "json"]).arg(path));
+    let probed: Value = serde_json::from_str(&output).expect("ffprobe json");
+    probed["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .map(|s| (s["codec_type"].as_str().unwrap_or("").into(), s["codec_name"].as_str().unwrap_or("").into()))
+        .collect()
+}
+
+/// Downloads `url` to `to`; returns the reply's Content-Type.
+async fn download(url: &str, to: &Path) -> String {
+    let response = reqwest::get(url).await.expect("download");
+    assert_eq!(response.status(), 200, "{url}");
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    std::fs::write(to, response.bytes().await.expect("bytes")).expect("write");
+    content_type
+}
+
+/// Counts signed success events per video, as a client's webhook receiver would.
+async fn callback_counter() -> (String, std::sync::Arc<std::sync::Mutex<HashMap<String, usize>>>) {
+    use axum::routing::post;
+    let counts: std::sync::Arc<std::sync::Mutex<HashMap<String, usize>>> = Default::default();
+    let seen = counts.clone();
+    let app = axum::Router::new().route(
+        "/",
+        post(move |body: String| {
+            let seen = seen.clone();
+            async move {
+                let event: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                if event["event_type"] == "avatar_video.success" {
+                    let id = event["event_data"]["video_id"].as_str().unwrap_or("").to_string();
+                    *seen.lock().expect("counts").entry(id).or_default() += 1;
+                }
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, counts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn front_ends_and_workers_share_postgres_and_s3() {
+    let deployment = Deployment::start();
+    let (_front_a, a) = deployment.front_end(&[]).await;
+    let (_front_b, b) = deployment.front_end(&[]).await;
+    let (_signing, signing) = deployment.front_end(&["--s3-presigned-urls"]).await;
+    let (_worker, worker) = deployment.worker(2).await;
+    let key = &deployment.key;
+
+    // Upload and train through one front end; the avatar is seen by the other.
+    let photo = talking_photo(&a, key).await;
+    let (status, listed) = call(&b, key, reqwest::Method::GET, "/v1/talking_photo.list", None).await;
+    assert_eq!(status, 200);
+    assert!(listed["data"].as_array().expect("list").iter().any(|p| p["id"] == photo), "{listed}");
+
+    // Order through B, a worker elsewhere renders, poll through A.
+    let video_id = generate(&b, key, &photo, "Hello from a worker on another machine.", None).await;
+    let data = wait_for_video(&a, key, &video_id, Duration::from_secs(180)).await;
+    let video_url = data["video_url"].as_str().expect("video_url");
+    assert!(video_url.starts_with(&a), "served through the API server: {video_url}");
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let local = scratch.path().join("video.mp4");
+    assert_eq!(download(video_url, &local).await, "video/mp4");
+    let streams = probe(&local);
+    assert!(streams.contains(&("video".into(), "h264".into())), "{streams:?}");
+    assert!(streams.contains(&("audio".into(), "aac".into())), "{streams:?}");
+    // The bytes are the bucket's, and nothing of the render's work is left there.
+    let stored = deployment.s3.object(&format!("videos/{video_id}.mp4"));
+    assert_eq!(std::fs::read(&stored).expect("object in the bucket"), std::fs::read(&local).expect("download"));
+    assert!(!deployment.s3.object(&format!("work/{video_id}")).join("rendered.json").exists());
+
+    // Ranges, for browsers seeking in a video.
+    let ranged = reqwest::Client::new().get(video_url).header("Range", "bytes=0-99").send().await.expect("range");
+    assert_eq!(ranged.status(), 206);
+    assert_eq!(
+        ranged.headers()["content-range"].to_str().ok(),
+        Some(format!("bytes 0-99/{}", std::fs::metadata(&local).expect("size").len()).as_str())
+    );
+    assert_eq!(ranged.bytes().await.expect("bytes").len(), 100);
+
+    // A front end configured for pre-signed URLs hands out the bucket's own URL.
+    let path = format!("/v1/video_status.get?video_id={video_id}");
+    let (_, signed) = call(&signing, key, reqwest::Method::GET, &path, None).await;
+    let signed_url = signed["data"]["video_url"].as_str().expect("signed url");
+    assert!(signed_url.starts_with(&deployment.s3.endpoint()), "{signed_url}");
+    assert!(signed_url.contains("X-Amz-Signature="), "{signed_url}");
+    let from_bucket = scratch.path().join("signed.mp4");
+    download(signed_url, &from_bucket).await;
+    assert_eq!(std::fs::read(&from_bucket).expect("signed"), std::fs::read(&local).expect("download"));
+
+    // Operations: every process is ready; the front end counts the worker process's workers.
+    for base in [&a, &worker] {
+        let ready = reqwest::get(format!("{base}/readyz")).await.expect("readyz");
+        assert_eq!(ready.status(), 200, "{base}");
+    }
+    let metrics = reqwest::get(format!("{a}/metrics")).await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("mouthpiece_deployment_workers 2"), "{metrics}");
+    assert!(metrics.contains(r#"mouthpiece_jobs{kind="video",state="done"} 1"#), "{metrics}");
+    let worker_metrics = reqwest::get(format!("{worker}/metrics")).await.expect("metrics").text().await.expect("text");
+    assert!(worker_metrics.contains(r#"mouthpiece_stage_seconds_count{stage="render"} 1"#), "{worker_metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_render_loses_no_job_and_none_runs_twice() {
+    let deployment = Deployment::start();
+    let (_front, base) = deployment.front_end(&[]).await;
+    let key = &deployment.key;
+    let (mut doomed, _) = deployment.worker(1).await;
+    let (_survivor, _) = deployment.worker(1).await;
+    let photo = talking_photo(&base, key).await;
+    let (callback, events) = callback_counter().await;
+    let mut videos = Vec::new();
+    for index in 0..10 {
+        let text = format!("Video number {index}: a worker may die while this one renders, and it still arrives.");
+        videos.push(generate(&base, key, &photo, &text, Some(&callback)).await);
+    }
+    // Kill one worker (SIGKILL, as a crash) while it renders: wait until
+    // both workers are busy, so it holds a job.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut processing = 0;
+        for id in &videos {
+            let path = format!("/v1/video_status.get?video_id={id}");
+            let (_, reply) = call(&base, key, reqwest::Method::GET, &path, None).await;
+            processing += usize::from(reply["data"]["status"] == "processing");
+        }
+        if processing >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the workers never got busy");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    doomed.child.kill().expect("SIGKILL");
+    doomed.child.wait().expect("reaped");
+
+    let scratch = tempfile::tempdir().expect("temp dir");
+    for id in &videos {
+        let data = wait_for_video(&base, key, id, Duration::from_secs(300)).await;
+        let local = scratch.path().join(format!("{id}.mp4"));
+        download(data["video_url"].as_str().expect("url"), &local).await;
+        assert!(probe(&local).contains(&("video".into(), "h264".into())), "video {id} is whole");
+    }
+    // Each video was announced exactly once: no job completed twice.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let counts = events.lock().expect("counts").clone();
+        if videos.iter().all(|id| counts.get(id).is_some_and(|&n| n >= 1)) {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let counts = events.lock().expect("counts").clone();
+            for id in &videos {
+                assert_eq!(counts.get(id), Some(&1), "video {id} announced {:?} times", counts.get(id));
+            }
+            break;
+        }
+        assert!(Instant::now() < deadline, "not every video was announced: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Nothing lost in the store: the photo is still there, and no render left work behind.
+    let (_, avatars) = call(&base, key, reqwest::Method::GET, "/v1/talking_photo.list", None).await;
+    let image = avatars["data"][0]["image_url"].as_str().expect("image url");
+    let photo_copy = scratch.path().join("photo.png");
+    download(image, &photo_copy).await;
+    assert_eq!(std::fs::read(&photo_copy).expect("photo"), ASTRONAUT);
+    let work = deployment.s3.root.path().join(BUCKET).join("work");
+    let left: Vec<_> = walk(&work);
+    assert!(left.is_empty(), "intermediate files left in the bucket: {left:?}");
+}
+
+/// Every file under `dir` (none if it does not exist).
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .flat_map(|entry| if entry.path().is_dir() { walk(&entry.path()) } else { vec![entry.path()] })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_wait_out_a_database_restart_and_an_absent_store() {
+    let mut deployment = Deployment::start();
+    let (_front, base) = deployment.front_end(&[]).await;
+    let key = deployment.key.clone();
+    let (_worker, _) = deployment.worker(1).await;
+    let photo = talking_photo(&base, &key).await;
+    let mut videos = Vec::new();
+    for index in 0..4 {
+        let text = format!("Video {index} waits while the services come and go, and then it is made.");
+        videos.push(generate(&base, &key, &photo, &text, None).await);
+    }
+    // The database goes down for two seconds, in the middle of the work.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    deployment.postgres.down();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    deployment.postgres.up();
+    // Then the S3 server is away for three seconds.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    deployment.s3.down();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    deployment.s3.up();
+    let scratch = tempfile::tempdir().expect("temp dir");
+    for id in &videos {
+        let data = wait_for_video(&base, &key, id, Duration::from_secs(300)).await;
+        let local = scratch.path().join(format!("{id}.mp4"));
+        download(data["video_url"].as_str().expect("url"), &local).await;
+        assert!(probe(&local).contains(&("audio".into(), "aac".into())), "video {id} is whole");
+    }
+    // New work is taken at once after all that.
+    let started = Instant::now();
+    let late = generate(&base, &key, &photo, "And one more.", None).await;
+    wait_for_video(&base, &key, &late, Duration::from_secs(120)).await;
+    println!("a video ordered after the outages took {:.1} s", started.elapsed().as_secs_f32());
+}
+
+impl Postgres {
+    /// Runs one SQL statement with psql and returns its rows, `|`-separated.
+    fn query(&self, sql: &str) -> String {
+        let port = self.port.to_string();
+        run(Command::new(self.bin.join("psql")).args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "mouthpiece",
+            "-d",
+            "postgres",
+            "-At",
+            "-c",
+            sql,
+        ]))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_or_hands_back_the_running_job() {
+    let deployment = Deployment::start();
+    let (_front, base) = deployment.front_end(&[]).await;
+    let key = &deployment.key;
+    // No grace: the worker must hand its job back at once.
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut worker = deployment.spawn(
+        "worker",
+        &["--workers", "1", "--shutdown-grace-seconds", "0", "--health-listen", &listen, "--allow-private-urls"],
+    );
+    wait_until_up(&format!("http://{listen}/healthz")).await;
+    let photo = talking_photo(&base, key).await;
+    let text = "A long sentence, so that the worker is still rendering it when it is asked to stop. ".repeat(4);
+    let video_id = generate(&base, key, &photo, &text, None).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while deployment.postgres.query("SELECT state FROM jobs WHERE kind = 'video'").trim() != "running" {
+        assert!(Instant::now() < deadline, "the worker never took the job");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = worker.child.id().to_string();
+    run(Command::new("kill").args(["-TERM", &pid]));
+    let status = worker.child.wait().expect("worker exits");
+    assert!(status.success(), "a worker stopped by SIGTERM exits cleanly: {status}");
+    let job =
+        deployment.postgres.query("SELECT state, COALESCE(worker_id, '-'), attempts FROM jobs WHERE kind = 'video'");
+    let registered = deployment.postgres.query("SELECT COUNT(*) FROM workers");
+    if job.trim() != "done|-|1" {
+        assert_eq!(job.trim(), "queued|-|0", "handed back, the attempt not counted");
+    }
+    assert_eq!(registered.trim(), "0", "the stopped process left the worker registry");
+    // Another worker finishes it.
+    let (_next, _) = deployment.worker(1).await;
+    wait_for_video(&base, key, &video_id, Duration::from_secs(180)).await;
+}
