@@ -1,7 +1,11 @@
 //! The original app's call sequence against a real `mouthpiece serve`
 //! process on a free port with a fresh data directory, and the errors a
 //! client can run into. The resulting MP4 is checked with ffprobe and its
-//! decoded frames.
+//! decoded frames. With `MOUTHPIECE_TEST_DISTRIBUTED` set, each server runs
+//! on a real Postgres and S3 server of its own instead of the embedded
+//! defaults (./test.sh runs the call sequence and the contract tests so).
+
+mod support;
 
 use serde_json::{Value, json};
 use std::path::Path;
@@ -16,6 +20,8 @@ struct Server {
     base: String,
     key: String,
     _data: tempfile::TempDir,
+    /// The database and bucket, in distributed mode.
+    services: Option<support::Services>,
 }
 
 impl Server {
@@ -25,7 +31,7 @@ impl Server {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
         let port: u16 = self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
-        self.child = spawn_serve(self._data.path(), port, &[]);
+        self.child = spawn_serve(self._data.path(), self.services.as_ref(), port, &[]);
         wait_until_up(&self.base).await;
     }
 
@@ -36,8 +42,7 @@ impl Server {
 
     /// Runs `mouthpiece keys ARGS --data-dir <this server's>` and returns its output.
     fn keys(&self, args: &[&str]) -> String {
-        let output =
-            Command::new(BIN).arg("keys").args(args).arg("--data-dir").arg(self._data.path()).output().expect("keys");
+        let output = cli(self._data.path(), self.services.as_ref()).arg("keys").args(args).output().expect("keys");
         assert!(output.status.success(), "keys {args:?}: {}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8_lossy(&output.stdout).to_string()
     }
@@ -62,23 +67,34 @@ async fn start_server_with(flags: &'static [&'static str]) -> Server {
     // reqwest is built with rustls and no default crypto provider (see the workspace Cargo.toml).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let data = tempfile::tempdir().expect("temp dir");
-    let created =
-        Command::new(BIN).args(["keys", "create", "--data-dir"]).arg(data.path()).output().expect("keys create");
+    let services = support::Services::from_env();
+    let created = cli(data.path(), services.as_ref()).args(["keys", "create"]).output().expect("keys create");
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     let stdout = String::from_utf8_lossy(&created.stdout).to_string();
     let key = stdout.lines().last().expect("key line").trim().to_string();
     assert!(key.starts_with("mp_"), "the key is alone on the last line: {stdout}");
     let port = free_port();
-    let child = spawn_serve(data.path(), port, flags);
+    let child = spawn_serve(data.path(), services.as_ref(), port, flags);
     let base = format!("http://127.0.0.1:{port}");
     wait_until_up(&base).await;
-    Server { child, base, key, _data: data }
+    Server { child, base, key, _data: data, services }
 }
 
-fn spawn_serve(data: &Path, port: u16, flags: &[&str]) -> Child {
-    Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data)
+/// `mouthpiece` with the data directory given by the environment (so it
+/// goes before or after any subcommand) and, in distributed mode, the
+/// database and bucket.
+fn cli(data: &Path, services: Option<&support::Services>) -> Command {
+    let mut command = Command::new(BIN);
+    command.env("MOUTHPIECE_DATA_DIR", data);
+    if let Some(services) = services {
+        services.configure(&mut command);
+    }
+    command
+}
+
+fn spawn_serve(data: &Path, services: Option<&support::Services>, port: u16, flags: &[&str]) -> Child {
+    cli(data, services)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(flags)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -393,11 +409,19 @@ async fn oversize_uploads_and_path_tricks_are_refused() {
         let response = reqwest::get(format!("{}{trick}", server.base)).await.expect("get");
         assert_eq!(response.status().as_u16(), 404, "{trick} stays inside the files");
     }
-    let stored: Vec<_> = std::fs::read_dir(server._data.path().join("files/assets"))
-        .expect("assets dir")
-        .map(|entry| entry.expect("entry").file_name().to_string_lossy().to_string())
-        .collect();
+    let names = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|entries| entries.map(|e| e.expect("entry").file_name().to_string_lossy().to_string()).collect())
+            .unwrap_or_default()
+    };
+    let assets = match &server.services {
+        Some(services) => services.s3.object("assets"),
+        None => server._data.path().join("files/assets"),
+    };
+    let stored = names(&assets);
     assert_eq!(stored.len(), 1, "refused uploads leave nothing behind: {stored:?}");
+    let scratch = names(&server._data.path().join("scratch"));
+    assert!(scratch.is_empty(), "nor anything in the scratch space: {scratch:?}");
 }
 
 #[tokio::test]

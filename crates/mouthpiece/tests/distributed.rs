@@ -13,151 +13,10 @@ use std::time::{Duration, Instant};
 
 const ASTRONAUT: &[u8] = include_bytes!("../../../assets/portraits/astronaut.png");
 const BIN: &str = env!("CARGO_BIN_EXE_mouthpiece");
-const BUCKET: &str = "mouthpiece";
-const ACCESS_KEY: &str = "mouthpiece-test";
-const SECRET_KEY: &str = "mouthpiece-test-secret";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
+mod support;
 
-fn run(command: &mut Command) -> String {
-    let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).to_string()
-}
-
-/// Whether this process runs as root (Postgres refuses to; it then runs as
-/// the `postgres` user the Debian package creates).
-fn is_root() -> bool {
-    run(Command::new("id").arg("-u")).trim() == "0"
-}
-
-/// A throwaway Postgres cluster on a free port.
-struct Postgres {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Postgres {
-    fn start() -> Postgres {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .expect("Debian's postgresql is installed (scripts/test-env.sh)")
-            .filter_map(|entry| entry.ok().map(|e| e.path().join("bin")))
-            .find(|bin| bin.join("initdb").exists())
-            .expect("initdb");
-        let dir = tempfile::tempdir().expect("temp dir");
-        if is_root() {
-            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()));
-        }
-        let postgres = Postgres { bin, dir, port: free_port() };
-        postgres.pg(&["initdb", "-A", "trust", "-U", "mouthpiece", "-D"], &[&postgres.data()]);
-        postgres.up();
-        postgres
-    }
-
-    fn data(&self) -> String {
-        self.dir.path().join("cluster").display().to_string()
-    }
-
-    /// Runs a Postgres tool (as the postgres user when we are root).
-    fn pg(&self, args: &[&str], more: &[&str]) {
-        let tool = self.bin.join(args[0]).display().to_string();
-        let mut command = if is_root() {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--", &tool]);
-            command
-        } else {
-            Command::new(&tool)
-        };
-        command.args(&args[1..]).args(more).stdout(Stdio::null());
-        run(&mut command);
-    }
-
-    fn up(&self) {
-        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.path().display());
-        let log = self.dir.path().join("log").display().to_string();
-        self.pg(&["pg_ctl", "-w", "-D"], &[&self.data(), "-l", &log, "-o", &options, "start"]);
-    }
-
-    fn down(&self) {
-        self.pg(&["pg_ctl", "-w", "-m", "fast", "-D"], &[&self.data(), "stop"]);
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://mouthpiece@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let _ = std::panic::catch_unwind(|| self.pg(&["pg_ctl", "-m", "immediate", "-D"], &[&self.data(), "stop"]));
-    }
-}
-
-/// A real S3-compatible server keeping its objects as files in a directory
-/// (so it can be stopped and started again without losing them).
-struct S3 {
-    child: Option<Child>,
-    root: tempfile::TempDir,
-    port: u16,
-}
-
-fn s3s_fs() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-tools/bin/s3s-fs");
-    assert!(root.exists(), "s3s-fs is missing: run scripts/test-env.sh (./test.sh does)");
-    root
-}
-
-impl S3 {
-    fn start() -> S3 {
-        let root = tempfile::tempdir().expect("temp dir");
-        std::fs::create_dir(root.path().join(BUCKET)).expect("bucket");
-        let mut s3 = S3 { child: None, root, port: free_port() };
-        s3.up();
-        s3
-    }
-
-    fn up(&mut self) {
-        let child = Command::new(s3s_fs())
-            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(self.root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start s3s-fs");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "s3s-fs did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn down(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Where the server keeps the object `name`.
-    fn object(&self, name: &str) -> PathBuf {
-        self.root.path().join(BUCKET).join(name)
-    }
-}
-
-impl Drop for S3 {
-    fn drop(&mut self) {
-        self.down();
-    }
-}
+use support::{BUCKET, Services, free_port, run};
 
 /// A `mouthpiece serve` or `mouthpiece worker` process of the deployment.
 struct Process {
@@ -174,17 +33,14 @@ impl Drop for Process {
 
 /// A deployment: one database, one bucket, and the processes sharing them.
 struct Deployment {
-    postgres: Postgres,
-    s3: S3,
+    services: Services,
     key: String,
 }
 
 impl Deployment {
     fn start() -> Deployment {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let postgres = Postgres::start();
-        let s3 = S3::start();
-        let mut deployment = Deployment { postgres, s3, key: String::new() };
+        let mut deployment = Deployment { services: Services::start(), key: String::new() };
         let output = run(deployment.command("keys").args(["create", "--name", "distributed"]));
         deployment.key = output.lines().last().expect("key").trim().to_string();
         assert!(deployment.key.starts_with("mp_"), "{output}");
@@ -194,14 +50,7 @@ impl Deployment {
     /// `mouthpiece <subcommand>` configured for this deployment through the environment.
     fn command(&self, subcommand: &str) -> Command {
         let mut command = Command::new(BIN);
-        command
-            .arg(subcommand)
-            .env("MOUTHPIECE_DATABASE_URL", self.postgres.url())
-            .env("MOUTHPIECE_S3_BUCKET", BUCKET)
-            .env("MOUTHPIECE_S3_ENDPOINT", self.s3.endpoint())
-            .env("MOUTHPIECE_S3_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("MOUTHPIECE_S3_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env("MOUTHPIECE_LOG", "warn");
+        self.services.configure(command.arg(subcommand).env("MOUTHPIECE_LOG", "warn"));
         command
     }
 
@@ -412,9 +261,9 @@ async fn front_ends_and_workers_share_postgres_and_s3() {
     assert!(streams.contains(&("video".into(), "h264".into())), "{streams:?}");
     assert!(streams.contains(&("audio".into(), "aac".into())), "{streams:?}");
     // The bytes are the bucket's, and nothing of the render's work is left there.
-    let stored = deployment.s3.object(&format!("videos/{video_id}.mp4"));
+    let stored = deployment.services.s3.object(&format!("videos/{video_id}.mp4"));
     assert_eq!(std::fs::read(&stored).expect("object in the bucket"), std::fs::read(&local).expect("download"));
-    assert!(!deployment.s3.object(&format!("work/{video_id}")).join("rendered.json").exists());
+    assert!(!deployment.services.s3.object(&format!("work/{video_id}")).join("rendered.json").exists());
 
     // Ranges, for browsers seeking in a video.
     let ranged = reqwest::Client::new().get(video_url).header("Range", "bytes=0-99").send().await.expect("range");
@@ -429,7 +278,7 @@ async fn front_ends_and_workers_share_postgres_and_s3() {
     let path = format!("/v1/video_status.get?video_id={video_id}");
     let (_, signed) = call(&signing, key, reqwest::Method::GET, &path, None).await;
     let signed_url = signed["data"]["video_url"].as_str().expect("signed url");
-    assert!(signed_url.starts_with(&deployment.s3.endpoint()), "{signed_url}");
+    assert!(signed_url.starts_with(&deployment.services.s3.endpoint()), "{signed_url}");
     assert!(signed_url.contains("X-Amz-Signature="), "{signed_url}");
     let from_bucket = scratch.path().join("signed.mp4");
     download(signed_url, &from_bucket).await;
@@ -508,7 +357,7 @@ async fn a_worker_killed_mid_render_loses_no_job_and_none_runs_twice() {
     let photo_copy = scratch.path().join("photo.png");
     download(image, &photo_copy).await;
     assert_eq!(std::fs::read(&photo_copy).expect("photo"), ASTRONAUT);
-    let work = deployment.s3.root.path().join(BUCKET).join("work");
+    let work = deployment.services.s3.root.path().join(BUCKET).join("work");
     let left: Vec<_> = walk(&work);
     assert!(left.is_empty(), "intermediate files left in the bucket: {left:?}");
 }
@@ -536,14 +385,14 @@ async fn jobs_wait_out_a_database_restart_and_an_absent_store() {
     }
     // The database goes down for two seconds, in the middle of the work.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    deployment.postgres.down();
+    deployment.services.postgres.down();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    deployment.postgres.up();
+    deployment.services.postgres.up();
     // Then the S3 server is away for three seconds.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    deployment.s3.down();
+    deployment.services.s3.down();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    deployment.s3.up();
+    deployment.services.s3.up();
     let scratch = tempfile::tempdir().expect("temp dir");
     for id in &videos {
         let data = wait_for_video(&base, &key, id, Duration::from_secs(300)).await;
@@ -556,26 +405,6 @@ async fn jobs_wait_out_a_database_restart_and_an_absent_store() {
     let late = generate(&base, &key, &photo, "And one more.", None).await;
     wait_for_video(&base, &key, &late, Duration::from_secs(120)).await;
     println!("a video ordered after the outages took {:.1} s", started.elapsed().as_secs_f32());
-}
-
-impl Postgres {
-    /// Runs one SQL statement with psql and returns its rows, `|`-separated.
-    fn query(&self, sql: &str) -> String {
-        let port = self.port.to_string();
-        run(Command::new(self.bin.join("psql")).args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-U",
-            "mouthpiece",
-            "-d",
-            "postgres",
-            "-At",
-            "-c",
-            sql,
-        ]))
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -594,7 +423,7 @@ async fn sigterm_finishes_or_hands_back_the_running_job() {
     let text = "A long sentence, so that the worker is still rendering it when it is asked to stop. ".repeat(4);
     let video_id = generate(&base, key, &photo, &text, None).await;
     let deadline = Instant::now() + Duration::from_secs(120);
-    while deployment.postgres.query("SELECT state FROM jobs WHERE kind = 'video'").trim() != "running" {
+    while deployment.services.postgres.query("SELECT state FROM jobs WHERE kind = 'video'").trim() != "running" {
         assert!(Instant::now() < deadline, "the worker never took the job");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -602,9 +431,11 @@ async fn sigterm_finishes_or_hands_back_the_running_job() {
     run(Command::new("kill").args(["-TERM", &pid]));
     let status = worker.child.wait().expect("worker exits");
     assert!(status.success(), "a worker stopped by SIGTERM exits cleanly: {status}");
-    let job =
-        deployment.postgres.query("SELECT state, COALESCE(worker_id, '-'), attempts FROM jobs WHERE kind = 'video'");
-    let registered = deployment.postgres.query("SELECT COUNT(*) FROM workers");
+    let job = deployment
+        .services
+        .postgres
+        .query("SELECT state, COALESCE(worker_id, '-'), attempts FROM jobs WHERE kind = 'video'");
+    let registered = deployment.services.postgres.query("SELECT COUNT(*) FROM workers");
     if job.trim() != "done|-|1" {
         assert_eq!(job.trim(), "queued|-|0", "handed back, the attempt not counted");
     }
