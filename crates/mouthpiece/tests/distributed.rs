@@ -153,12 +153,29 @@ async fn talking_photo(base: &str, key: &str) -> String {
 }
 
 async fn generate(base: &str, key: &str, talking_photo: &str, text: &str, callback: Option<&str>) -> String {
+    order(base, key, talking_photo, text, (320, 240), callback).await
+}
+
+async fn generate_sized(base: &str, key: &str, talking_photo: &str, text: &str, width: u32, height: u32) -> String {
+    order(base, key, talking_photo, text, (width, height), None).await
+}
+
+/// Orders a video of `talking_photo` saying `text` (an espeak voice, for a
+/// steady pace) at `size`.
+async fn order(
+    base: &str,
+    key: &str,
+    talking_photo: &str,
+    text: &str,
+    (width, height): (u32, u32),
+    callback: Option<&str>,
+) -> String {
     let mut body = json!({
         "video_inputs": [{
             "character": {"type": "talking_photo", "talking_photo_id": talking_photo},
             "voice": {"type": "text", "input_text": text, "voice_id": "en-us-female"},
         }],
-        "dimension": {"width": 320, "height": 240},
+        "dimension": {"width": width, "height": height},
     });
     if let Some(url) = callback {
         body["callback_url"] = json!(url);
@@ -443,4 +460,72 @@ async fn sigterm_finishes_or_hands_back_the_running_job() {
     // Another worker finishes it.
     let (_next, _) = deployment.worker(1).await;
     wait_for_video(&base, key, &video_id, Duration::from_secs(180)).await;
+}
+
+/// The scale benchmark of docs/benchmarks.md (run by scripts/bench-scale.sh,
+/// in release): videos per minute with 1, 2 and 4 worker processes of one
+/// worker each, sharing one Postgres and one bucket on this machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: scripts/bench-scale.sh runs it in release"]
+async fn bench_throughput_by_worker_count() {
+    const VIDEOS: usize = 16;
+    let text = "Every worker takes the next video from the queue the moment it is free, \
+                so more workers make more videos, up to what the processors can do.";
+    let mut report = Vec::new();
+    for workers in [1, 2, 4] {
+        let deployment = Deployment::start();
+        let (_front, base) = deployment.front_end(&[]).await;
+        let key = &deployment.key;
+        let mut processes = Vec::new();
+        for _ in 0..workers {
+            processes.push(deployment.worker(1).await);
+        }
+        let photo = talking_photo(&base, key).await;
+        let started = Instant::now();
+        let mut videos = Vec::new();
+        for _ in 0..VIDEOS {
+            videos.push(generate_sized(&base, key, &photo, text, 640, 360).await);
+        }
+        let mut seconds = 0.0;
+        for id in &videos {
+            let data = wait_for_video(&base, key, id, Duration::from_secs(900)).await;
+            seconds += data["duration"].as_f64().unwrap_or(0.0);
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let per_minute = VIDEOS as f64 * 60.0 / elapsed;
+        println!(
+            "{workers} worker(s): {VIDEOS} videos ({seconds:.0} s of video, 640x360) in {elapsed:.1} s = {per_minute:.1} videos/min"
+        );
+        report.push((workers, per_minute));
+    }
+    let base = report[0].1;
+    for (workers, per_minute) in &report {
+        println!("{workers} worker(s): {:.2}x the throughput of one", per_minute / base);
+    }
+}
+
+#[test]
+fn a_half_configured_deployment_is_refused_with_a_reason() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let refused = |args: &[&str], expected: &str| {
+        let output = Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(scratch.path())
+            .env_remove("MOUTHPIECE_DATABASE_URL")
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} should be refused");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    };
+    // A shared bucket with a machine-local database would split the data.
+    refused(&["serve", "--s3-bucket", "videos"], "--database-url postgres://");
+    refused(&["worker", "--s3-bucket", "videos"], "--database-url postgres://");
+    refused(&["migrate", "--database-url", "mysql://localhost/db"], "must start with sqlite:// or postgres://");
+    // Nobody listening: the connection error names the database.
+    refused(
+        &["keys", "list", "--database-url", &format!("postgres://nobody@127.0.0.1:{}/db", free_port())],
+        "database",
+    );
 }

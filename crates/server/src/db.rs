@@ -166,6 +166,12 @@ impl Db {
                 url.split(':').next().unwrap_or(url)
             )));
         };
+        // One plain connection first: a wrong address or password is
+        // reported as it is, where the pool would only say it timed out.
+        if backend == Backend::Postgres {
+            use sqlx::Connection;
+            sqlx::AnyConnection::connect(url).await?.close().await?;
+        }
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
             Backend::Sqlite => {
