@@ -529,3 +529,45 @@ fn a_half_configured_deployment_is_refused_with_a_reason() {
         "database",
     );
 }
+
+/// The number after `line_start` in a Prometheus text exposition (0 if absent).
+fn metric(text: &str, line_start: &str) -> f64 {
+    text.lines().find_map(|line| line.strip_prefix(line_start).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_job_reuses_what_an_earlier_attempt_finished() {
+    let deployment = Deployment::start();
+    let (_front, base) = deployment.front_end(&[]).await;
+    let key = &deployment.key;
+    let (_worker, worker) = deployment.worker(1).await;
+    let photo = talking_photo(&base, key).await;
+    let video_id = generate(&base, key, &photo, "Made once, recorded twice.", None).await;
+    wait_for_video(&base, key, &video_id, Duration::from_secs(120)).await;
+    let metrics =
+        || async { reqwest::get(format!("{worker}/metrics")).await.expect("metrics").text().await.expect("text") };
+    let renders = r#"mouthpiece_stage_seconds_count{stage="render"}"#;
+    let speeches = r#"mouthpiece_stage_seconds_count{stage="speech"}"#;
+    let before = metrics().await;
+    assert_eq!(metric(&before, renders), 1.0, "{before}");
+
+    // As if the worker had died after putting the files in the bucket but
+    // before the database heard of it: the job is running on a dead
+    // worker's expired lease, and the render's marker is in the bucket.
+    let marker = deployment.services.s3.object(&format!("work/{video_id}/rendered.json"));
+    std::fs::create_dir_all(marker.parent().expect("folder")).expect("folder");
+    std::fs::write(&marker, r#"{"duration": 1.5}"#).expect("marker");
+    deployment.services.postgres.query(&format!(
+        "UPDATE jobs SET state = 'running', worker_id = 'dead', lease_until = 0 WHERE target_id = '{video_id}';
+         UPDATE videos SET status = 'processing' WHERE id = '{video_id}'"
+    ));
+    let data = wait_for_video(&base, key, &video_id, Duration::from_secs(120)).await;
+    assert_eq!(data["duration"], 1.5, "the stored result was recorded: {data}");
+    let after = metrics().await;
+    assert_eq!(metric(&after, renders), 1.0, "nothing was rendered again: {after}");
+    assert_eq!(metric(&after, speeches), metric(&before, speeches), "nor spoken again: {after}");
+    assert!(!marker.exists(), "the marker is removed once recorded");
+    let attempts =
+        deployment.services.postgres.query(&format!("SELECT state, attempts FROM jobs WHERE target_id = '{video_id}'"));
+    assert_eq!(attempts.trim(), "done|2");
+}
