@@ -1505,11 +1505,18 @@ async fn every_reply_matches_the_openapi_contract() {
         r#"mouthpiece_jobs_finished_total{kind="video",outcome="done"} 1"#,
         r#"mouthpiece_jobs{kind="video",state="done"} 1"#,
         r#"mouthpiece_stage_seconds_count{stage="render"} 1"#,
-        r#"mouthpiece_stage_seconds_count{stage="face_analysis"} 1"#,
         "mouthpiece_workers 2",
     ] {
         assert!(metrics.contains(line), "/metrics has {line}:\n{metrics}");
     }
+    // The video was ordered before its photo's training finished, so the
+    // video job may have analysed the photo too, at the same time (both
+    // store the same rig): once or twice, never more.
+    let analyses = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"mouthpiece_stage_seconds_count{stage="face_analysis"} "#))
+        .and_then(|n| n.trim().parse::<u32>().ok());
+    assert!(matches!(analyses, Some(1 | 2)), "face analyses: {analyses:?}\n{metrics}");
 
     let (status, endpoint) = call(
         &server,
