@@ -169,7 +169,7 @@ pub async fn serve_on(listener: tokio::net::TcpListener, config: ServerConfig) -
         }
     }
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    let workers = worker::Pool::start(app.clone(), config.workers, stopping).await;
+    let workers = worker::Pool::start(app.clone(), config.workers, stopping);
     tracing::info!(%address, workers = config.workers, "listening");
     axum::serve(listener, api::router(app)).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop.send(true);
@@ -190,7 +190,7 @@ pub async fn work(config: ServerConfig, health_listener: Option<tokio::net::TcpL
         .to_string();
     let app = start(&config, public_url).await?;
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    let workers = worker::Pool::start(app.clone(), config.workers.max(1), stopping).await;
+    let workers = worker::Pool::start(app.clone(), config.workers.max(1), stopping);
     if let Some(listener) = health_listener {
         let app = app.clone();
         tokio::spawn(async move {

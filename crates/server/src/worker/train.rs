@@ -1,0 +1,84 @@
+//! Training: a photo analysed into its rig (face landmarks and mesh),
+//! stored once per avatar and reused by every video of it.
+
+use super::{JobError, stored};
+use crate::App;
+use crate::db::AvatarGroup;
+use crate::metrics::Stage;
+use face::Rig;
+use image::RgbImage;
+use pipeline::PipelineError;
+use std::time::Instant;
+
+/// Analyses an avatar's photo into its rig (once; later calls reuse it).
+pub(super) async fn train(app: &App, group_id: &str) -> Result<(RgbImage, Rig), JobError> {
+    let group = app
+        .db
+        .avatar_group(None, group_id)
+        .await?
+        .ok_or_else(|| JobError::Rejected(format!("avatar group {group_id} does not exist")))?;
+    let photo_bytes = photo_of(app, &group).await?;
+    // The rig is stored under a name of its own before the database hears
+    // of it: a retry after a crash in between finds it and skips the analysis.
+    let rig_file = rig_name(group_id);
+    if let Some(rig) = stored::<Rig>(app, &rig_file).await {
+        let studio = app.studio.clone();
+        let photo = tokio::task::spawn_blocking(move || studio.decode(&photo_bytes))
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))??;
+        if group.rig_file.is_none() {
+            app.db.set_avatar_rig(group_id, &rig_file, rig.faces_found).await?;
+        }
+        return Ok((photo, rig));
+    }
+    app.db.set_avatar_status(group_id, "training", None).await?;
+    let studio = app.studio.clone();
+    let timing = app.clone();
+    let analysed = tokio::task::spawn_blocking(move || -> Result<(RgbImage, Rig), PipelineError> {
+        let started = Instant::now();
+        let photo = studio.decode(&photo_bytes)?;
+        let rig = studio.train(&photo)?;
+        timing.metrics.stage(Stage::FaceAnalysis, started.elapsed().as_secs_f64());
+        Ok((photo, rig))
+    })
+    .await
+    .map_err(|e| JobError::Failed(e.to_string()))?;
+    let (photo, rig) = match analysed {
+        Ok(done) => done,
+        Err(error) => {
+            let error = JobError::from(error);
+            if let JobError::Rejected(message) = &error {
+                app.db.set_avatar_status(group_id, "failed", Some(message)).await?;
+            }
+            return Err(error);
+        }
+    };
+    let json = serde_json::to_vec(&rig).map_err(|e| JobError::Failed(e.to_string()))?;
+    app.store.put(&rig_file, &json).await?;
+    app.db.set_avatar_rig(group_id, &rig_file, rig.faces_found).await?;
+    Ok((photo, rig))
+}
+
+/// Where an avatar group's rig is stored.
+fn rig_name(group_id: &str) -> String {
+    format!("rigs/{group_id}.json")
+}
+
+async fn photo_of(app: &App, group: &AvatarGroup) -> Result<Vec<u8>, JobError> {
+    let asset = app
+        .db
+        .asset(&group.key_id, &group.image_asset_id)
+        .await?
+        .ok_or_else(|| JobError::Rejected(format!("the photo of avatar {} is gone", group.id)))?;
+    Ok(app.store.get(&asset.file).await?)
+}
+
+/// A talking photo and its rig, trained now if it was not yet.
+pub(super) async fn talking_photo(app: &App, id: &str) -> Result<(RgbImage, Rig), JobError> {
+    match train(app, id).await {
+        Err(JobError::Rejected(message)) => {
+            Err(JobError::Rejected(format!("talking photo {id} cannot be used: {message}")))
+        }
+        other => other,
+    }
+}
