@@ -1648,3 +1648,17 @@ async fn the_web_app_makes_an_avatar_and_a_video_in_a_real_browser() {
         assert!(shots.join(format!("{shot}.png")).exists(), "screenshot {shot}");
     }
 }
+
+#[test]
+fn keys_and_migrations_make_the_data_directory_they_are_given() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let fresh = scratch.path().join("not/yet/there");
+    let output = Command::new(BIN).args(["keys", "create", "--data-dir"]).arg(&fresh).output().expect("keys");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).lines().last().is_some_and(|k| k.starts_with("mp_")));
+    assert!(fresh.join("mouthpiece.db").exists());
+    let url = format!("sqlite://{}?mode=rwc", scratch.path().join("other/place.db").display());
+    let output = Command::new(BIN).args(["migrate", "--database-url", &url]).output().expect("migrate");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("5 job backoff"));
+}

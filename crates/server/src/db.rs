@@ -172,6 +172,14 @@ impl Db {
             use sqlx::Connection;
             sqlx::AnyConnection::connect(url).await?.close().await?;
         }
+        if backend == Backend::Sqlite {
+            // The file is created if missing; its folder must exist.
+            let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+            let path = Path::new(path.split('?').next().unwrap_or(path));
+            if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+                std::fs::create_dir_all(folder)?;
+            }
+        }
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
             Backend::Sqlite => {
@@ -199,12 +207,6 @@ impl Db {
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
         Ok(Db { pool, backend, url: url.to_string() })
-    }
-
-    /// Opens (creating if needed) the embedded database in `data_dir`.
-    pub async fn open(data_dir: &Path) -> Result<Db, crate::ServerError> {
-        std::fs::create_dir_all(data_dir)?;
-        Db::connect(&sqlite_url(data_dir)).await
     }
 
     pub fn backend(&self) -> Backend {
