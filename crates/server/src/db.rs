@@ -166,23 +166,15 @@ impl Db {
                 url.split(':').next().unwrap_or(url)
             )));
         };
-        // One plain connection first: a wrong address or password is
-        // reported as it is, where the pool would only say it timed out.
-        if backend == Backend::Postgres {
-            use sqlx::Connection;
-            sqlx::AnyConnection::connect(url).await?.close().await?;
-        }
-        if backend == Backend::Sqlite {
-            // The file is created if missing; its folder must exist.
-            let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
-            let path = Path::new(path.split('?').next().unwrap_or(path));
-            if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
-                std::fs::create_dir_all(folder)?;
-            }
-        }
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
             Backend::Sqlite => {
+                // The file is created if missing; its folder must exist.
+                let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+                let path = Path::new(path.split('?').next().unwrap_or(path));
+                if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(folder)?;
+                }
                 // Concurrent readers beside one writer, and writers that wait
                 // for each other instead of failing.
                 options
@@ -200,7 +192,13 @@ impl Db {
                     .connect(url)
                     .await?
             }
-            Backend::Postgres => options.max_connections(16).connect(url).await?,
+            Backend::Postgres => {
+                // One plain connection first: a wrong address or password is
+                // reported as it is, where the pool would only say it timed out.
+                use sqlx::Connection;
+                sqlx::AnyConnection::connect(url).await?.close().await?;
+                options.max_connections(16).connect(url).await?
+            }
         };
         match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
@@ -251,9 +249,8 @@ impl Db {
         sqlx::query_as(
             "SELECT k.id, k.name, k.created_at, k.revoked_at, k.quota_seconds,
                     COALESCE((SELECT SUM(v.duration) FROM videos v WHERE v.key_id = k.id AND v.status = 'completed'), 0.0) AS used_seconds
-             FROM api_keys k WHERE $1 IS NULL OR k.id = $2 ORDER BY k.created_at, k.id",
+             FROM api_keys k WHERE $1 IS NULL OR k.id = $1 ORDER BY k.created_at, k.id",
         )
-        .bind(id)
         .bind(id)
         .fetch_all(&self.pool)
         .await
@@ -335,10 +332,9 @@ impl Db {
     ) -> Result<Option<AvatarGroup>, sqlx::Error> {
         sqlx::query_as(
             "SELECT g.*, a.file AS image_file FROM avatar_groups g LEFT JOIN assets a ON a.id = g.image_asset_id
-             WHERE g.id = $1 AND ($2 IS NULL OR g.key_id = $3)",
+             WHERE g.id = $1 AND ($2 IS NULL OR g.key_id = $2)",
         )
         .bind(id)
-        .bind(key_id)
         .bind(key_id)
         .fetch_optional(&self.pool)
         .await
@@ -499,9 +495,8 @@ impl Db {
     }
 
     pub(crate) async fn video(&self, key_id: Option<&str>, id: &str) -> Result<Option<Video>, sqlx::Error> {
-        sqlx::query_as("SELECT * FROM videos WHERE id = $1 AND ($2 IS NULL OR key_id = $3)")
+        sqlx::query_as("SELECT * FROM videos WHERE id = $1 AND ($2 IS NULL OR key_id = $2)")
             .bind(id)
-            .bind(key_id)
             .bind(key_id)
             .fetch_optional(&self.pool)
             .await
@@ -656,10 +651,7 @@ impl Db {
     /// Records how a job ended, if `worker_id` still holds it; false if it
     /// does not (another worker has it now, and this outcome is dropped).
     pub(crate) async fn finish_job(&self, job_id: i64, worker_id: &str, end: JobEnd<'_>) -> Result<bool, sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
-        let held = settle_job(&mut transaction, job_id, worker_id, &end).await?;
-        transaction.commit().await?;
-        Ok(held)
+        settle_job(&self.pool, job_id, worker_id, &end).await
     }
 
     /// Marks a video completed and its job done, together, if `worker_id`
@@ -674,7 +666,7 @@ impl Db {
         duration: f64,
     ) -> Result<bool, sqlx::Error> {
         let mut transaction = self.pool.begin().await?;
-        if !settle_job(&mut transaction, job_id, worker_id, &JobEnd::Done).await? {
+        if !settle_job(&mut *transaction, job_id, worker_id, &JobEnd::Done).await? {
             return Ok(false);
         }
         let (caption, captioned) = files.captions.unzip();
@@ -796,9 +788,10 @@ pub(crate) enum JobEnd<'a> {
     Released,
 }
 
-/// Writes a job's end inside `transaction` if `worker_id` holds the job.
-async fn settle_job(
-    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+/// Writes a job's end if `worker_id` holds the job, through `executor`
+/// (the pool, or a transaction that records a result with it).
+async fn settle_job<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     job_id: i64,
     worker_id: &str,
     end: &JobEnd<'_>,
@@ -820,7 +813,7 @@ async fn settle_job(
     .bind(attempts_back)
     .bind(job_id)
     .bind(worker_id)
-    .execute(&mut **transaction)
+    .execute(executor)
     .await?;
     Ok(done.rows_affected() == 1)
 }
