@@ -158,9 +158,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
 /// Serves on an already bound listener (lets tests pick a free port).
 pub async fn serve_on(listener: tokio::net::TcpListener, config: ServerConfig) -> Result<(), ServerError> {
     let address = listener.local_addr()?;
-    let public_url =
-        config.public_url.clone().unwrap_or_else(|| format!("http://{address}")).trim_end_matches('/').to_string();
-    let app = start(&config, public_url).await?;
+    let app = start(&config, address).await?;
     if app.db.backend() == Backend::Sqlite && config.workers > 0 {
         // The embedded database's only workers are this process's.
         let recovered = app.db.requeue_abandoned_jobs().await?;
@@ -182,13 +180,7 @@ pub async fn serve_on(listener: tokio::net::TcpListener, config: ServerConfig) -
 /// `config.shutdown_grace` and hands the rest back to the queue. With
 /// `health_listener`, also answers `/healthz`, `/readyz` and `/metrics`.
 pub async fn work(config: ServerConfig, health_listener: Option<tokio::net::TcpListener>) -> Result<(), ServerError> {
-    let public_url = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", config.listen))
-        .trim_end_matches('/')
-        .to_string();
-    let app = start(&config, public_url).await?;
+    let app = start(&config, config.listen).await?;
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let workers = worker::Pool::start(app.clone(), config.workers.max(1), stopping);
     if let Some(listener) = health_listener {
@@ -207,8 +199,11 @@ pub async fn work(config: ServerConfig, health_listener: Option<tokio::net::TcpL
 }
 
 /// What `serve` and `worker` share: the database, the store, the models,
-/// the webhook sender and the wake-up for idle workers.
-async fn start(config: &ServerConfig, public_url: String) -> Result<App, ServerError> {
+/// the webhook sender and the wake-up for idle workers. `address` is where
+/// the API listens, the base of file URLs unless `public_url` is set.
+async fn start(config: &ServerConfig, address: SocketAddr) -> Result<App, ServerError> {
+    let public_url =
+        config.public_url.clone().unwrap_or_else(|| format!("http://{address}")).trim_end_matches('/').to_string();
     // Every HTTPS client of the process (fetches, webhooks, the S3 store)
     // uses rustls with ring, installed before any of them is built.
     let _ = rustls::crypto::ring::default_provider().install_default();
