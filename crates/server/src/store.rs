@@ -176,17 +176,16 @@ impl Store {
         }
     }
 
-    /// A part of `name` (all of it without a range) with its total size,
-    /// as a stream of chunks: how this server hands out files of a bucket.
+    /// A part of `name` (all of it without a range), to be read as a
+    /// stream of chunks; its `meta.size` is the whole file's size. How this
+    /// server hands out files of a bucket.
     pub(crate) async fn read_range(
         &self,
         name: &str,
         range: Option<std::ops::Range<u64>>,
-    ) -> std::io::Result<(object_store::GetResult, u64)> {
+    ) -> std::io::Result<object_store::GetResult> {
         let options = GetOptions { range: range.map(GetRange::Bounded), ..GetOptions::default() };
-        let result = self.objects.get_opts(&object_path(name), options).await.map_err(io_error)?;
-        let size = result.meta.size;
-        Ok((result, size))
+        self.objects.get_opts(&object_path(name), options).await.map_err(io_error)
     }
 
     /// Size of `name` in bytes.

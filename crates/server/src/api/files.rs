@@ -13,23 +13,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 
-/// The Content-Type of a stored file, by its extension.
-fn content_type(name: &str) -> &'static str {
-    match name.rsplit('.').next().unwrap_or("") {
-        "mp4" => "video/mp4",
-        "jpg" => "image/jpeg",
-        "png" => "image/png",
-        "webp" => "image/webp",
-        "gif" => "image/gif",
-        "srt" => "application/x-subrip",
-        "wav" => "audio/wav",
-        "mp3" => "audio/mpeg",
-        "m4a" => "audio/mp4",
-        "json" => "application/json",
-        _ => "application/octet-stream",
-    }
-}
-
 /// A single byte range of a file of `size` bytes, from a `Range` header:
 /// `bytes=a-b`, `bytes=a-` or `bytes=-n`. None for anything else (the
 /// whole file is sent, which the HTTP rules allow).
@@ -52,21 +35,31 @@ pub(crate) async fn from_store(State(app): State<App>, Path(name): Path<String>,
     if name.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
         return not_found();
     }
-    let size = match app.store.size(&name).await {
-        Ok(size) => size,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return not_found(),
-        Err(error) => return crate::error::for_path("/files", ApiError::from(error)),
+    let failed = |error: std::io::Error| match error.kind() {
+        std::io::ErrorKind::NotFound => not_found(),
+        _ => crate::error::for_path("/files", ApiError::from(error)),
     };
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|v| byte_range(v, size));
-    let (object, _) = match app.store.read_range(&name, range.clone()).await {
-        Ok(read) => read,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return not_found(),
-        Err(error) => return crate::error::for_path("/files", ApiError::from(error)),
+    // The size is asked for first only when a range needs it.
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(asked) => match app.store.size(&name).await {
+            Ok(size) => byte_range(asked, size),
+            Err(error) => return failed(error),
+        },
+        None => None,
     };
+    let object = match app.store.read_range(&name, range.clone()).await {
+        Ok(object) => object,
+        Err(error) => return failed(error),
+    };
+    let size = object.meta.size;
+    // The same Content-Type a local store's ServeDir gives.
+    let content_type = mime_guess::from_path(&name).first_or_octet_stream();
     let body = Body::from_stream(object.into_stream().map_err(std::io::Error::other));
     let mut response = (StatusCode::OK, body).into_response();
     let response_headers = response.headers_mut();
-    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&name)));
+    if let Ok(value) = HeaderValue::from_str(content_type.as_ref()) {
+        response_headers.insert(header::CONTENT_TYPE, value);
+    }
     response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let length = match &range {
         Some(range) => {
