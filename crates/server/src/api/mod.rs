@@ -47,9 +47,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/voice-previews/{file}", get(voices::preview))
         .route("/v2/video/generate", post(videos::generate))
         .route("/v1/video_status.get", get(videos::status))
-        .route("/healthz", get(health::live))
-        .route("/readyz", get(health::ready))
-        .route("/metrics", get(health::metrics))
+        .merge(health_routes())
         .route("/", get(web::page))
         .route("/app.js", get(web::script))
         .route("/app.css", get(web::style))
@@ -62,13 +60,17 @@ pub(crate) fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// What a worker process answers (it has no API): health and metrics.
-pub(crate) fn health_router(app: App) -> Router {
+/// The operators' endpoints, without a key: health and metrics.
+fn health_routes() -> Router<App> {
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
-        .with_state(app)
+}
+
+/// What a worker process answers (it has no API): the operators' endpoints.
+pub(crate) fn health_router(app: App) -> Router {
+    health_routes().with_state(app)
 }
 
 async fn unknown_route(request: Request) -> Response {
