@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::free_port;
+
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -55,10 +57,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
 async fn start_server() -> Server {
     start_server_with(&[]).await
 }
@@ -104,12 +102,7 @@ fn spawn_serve(data: &Path, services: Option<&support::Services>, port: u16, fla
 }
 
 async fn wait_until_up(base: &str) {
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{base}/v2/voices")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    support::wait_until_up(&format!("{base}/healthz"), Duration::from_secs(30)).await
 }
 
 /// A client sending exactly the original app's headers.

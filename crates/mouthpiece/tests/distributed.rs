@@ -92,13 +92,9 @@ impl Deployment {
     }
 }
 
+/// Waits for a process of the deployment (they load models, so give them a minute).
 async fn wait_until_up(url: &str) {
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !client.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
-        assert!(Instant::now() < deadline, "{url} did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    support::wait_until_up(url, Duration::from_secs(60)).await
 }
 
 /// A request with the key; errors of a briefly unavailable service are

@@ -178,6 +178,16 @@ impl Postgres {
     }
 }
 
+/// Waits until `url` answers with a success, for at most `within`.
+pub async fn wait_until_up(url: &str, within: Duration) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + within;
+    while !client.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+        assert!(Instant::now() < deadline, "{url} did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A database and a bucket, and how `mouthpiece` is told to use them.
 pub struct Services {
     pub postgres: Postgres,
