@@ -34,6 +34,30 @@ impl Roi {
         }
     }
 
+    /// From the landmarks of the previous frame of a video, as MediaPipe's
+    /// video mode tracks a face: the box around them, enlarged, turned so
+    /// the outer eye corners (33, 263) lie level.
+    pub(crate) fn from_landmarks(points: &[[f32; 2]]) -> Self {
+        let (right_eye, left_eye) = (points[33], points[263]);
+        let rotation = (left_eye[1] - right_eye[1]).atan2(left_eye[0] - right_eye[0]);
+        let (sin, cos) = rotation.sin_cos();
+        // The box is taken in the crop's own, turned axes.
+        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+        for p in points {
+            let local = [p[0] * cos + p[1] * sin, -p[0] * sin + p[1] * cos];
+            for axis in 0..2 {
+                lo[axis] = lo[axis].min(local[axis]);
+                hi[axis] = hi[axis].max(local[axis]);
+            }
+        }
+        let middle = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
+        Roi {
+            center: [middle[0] * cos - middle[1] * sin, middle[0] * sin + middle[1] * cos],
+            side: (hi[0] - lo[0]).max(hi[1] - lo[1]) * ROI_SCALE,
+            rotation,
+        }
+    }
+
     /// Maps a point of the model's input (pixels of the 192² crop) to the photo.
     fn to_photo(self, u: f32, v: f32) -> [f32; 2] {
         let (a, b) = ((u / INPUT as f32 - 0.5) * self.side, (v / INPUT as f32 - 0.5) * self.side);

@@ -55,4 +55,16 @@ impl FaceAnalyzer {
         }
         Ok(Rig::new(photo.width(), photo.height(), refined.points, largest.score, faces.len()))
     }
+
+    /// Landmarks of the same face in the next frame of a video: the crop
+    /// follows the landmarks of `previous` (MediaPipe's tracking), so it
+    /// does not jitter with the detector's box from frame to frame.
+    pub fn track(&self, frame: &RgbImage, previous: &Rig) -> Result<Rig, FaceError> {
+        let roi = landmarks::Roi::from_landmarks(previous.landmarks());
+        let refined = self.landmarker.landmarks(frame, &roi)?;
+        if refined.presence < landmarks::MIN_PRESENCE {
+            return Err(FaceError::NoFace);
+        }
+        Ok(Rig::new(frame.width(), frame.height(), refined.points, previous.score, previous.faces_found))
+    }
 }

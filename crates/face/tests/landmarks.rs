@@ -60,6 +60,32 @@ fn landmarks_match_mediapipe_within_three_percent_of_eye_distance() {
 }
 
 #[test]
+fn a_face_is_followed_from_frame_to_frame() {
+    let photo = decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode portrait");
+    let analyzer = FaceAnalyzer::new().expect("models load");
+    let found = analyzer.analyze(&photo).expect("face found");
+    let unit = found.eye_distance();
+    // The same face moved 12 px to the right: the crop made from the last
+    // frame's landmarks still holds it, and the landmarks move with it.
+    let moved =
+        image::RgbImage::from_fn(photo.width(), photo.height(), |x, y| *photo.get_pixel(x.saturating_sub(12), y));
+    let followed = analyzer.track(&moved, &found).expect("face followed");
+    let errors: Vec<f32> = found
+        .landmarks()
+        .iter()
+        .zip(followed.landmarks())
+        .map(|(a, b)| ((b[0] - a[0] - 12.0).powi(2) + (b[1] - a[1]).powi(2)).sqrt())
+        .collect();
+    let mean = errors.iter().sum::<f32>() / errors.len() as f32;
+    // The crop differs from the detector's, so the points differ a little.
+    assert!(mean < 0.02 * unit, "landmarks off by {mean:.2} px on average after following a 12 px move");
+    // A frame without the face is reported, not followed into the void.
+    let blank = image::RgbImage::from_pixel(photo.width(), photo.height(), image::Rgb([200, 180, 160]));
+    let err = analyzer.track(&blank, &found).unwrap_err();
+    assert!(matches!(err, FaceError::NoFace), "{err}");
+}
+
+#[test]
 fn blank_photo_has_no_face() {
     let photo = image::RgbImage::from_pixel(320, 240, image::Rgb([200, 180, 160]));
     let err = FaceAnalyzer::new().expect("models load").analyze(&photo).unwrap_err();
