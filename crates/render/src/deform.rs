@@ -248,7 +248,7 @@ fn blink_field(rest: &[Vec2], skirt_start: usize, eye: usize, across: Vec2, down
             -0.08 * opening
         } else if above > 0.0 {
             // Skin between lid and brow follows the lid, less with distance.
-            opening * 0.55 * smoothstep(half_width * 0.9, 0.0, above)
+            opening * 0.3 * smoothstep(half_width * 0.9, 0.0, above)
         } else {
             0.0
         };

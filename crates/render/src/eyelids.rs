@@ -1,15 +1,14 @@
 //! Closed eyelids. The mesh alone closes an eye by pulling the lid skin
 //! down over it, which stretches the lashes and lid shadow into a dark
 //! smear; instead, the part of the eye the lid now covers is painted as lid
-//! skin — the skin just above the eye mirrored down, so it keeps the photo's
-//! texture and light — darkening towards its edge, with a thin lash line.
+//! skin: the photo's own lid colour, with the texture of the skin above the
+//! eye mirrored down, shaded like a lid curving over the eyeball, and a
+//! line of lashes along its edge in the colour of the photo's lashes.
 
 use crate::shape::{smoothstep, y_at};
 use face::mesh::EYES;
 
 use crate::shape::Vec2;
-
-const LASHES: [f32; 3] = [38.0, 28.0, 26.0];
 
 fn sorted(points: impl Iterator<Item = Vec2>) -> Vec<Vec2> {
     let mut line: Vec<Vec2> = points.collect();
@@ -17,34 +16,61 @@ fn sorted(points: impl Iterator<Item = Vec2>) -> Vec<Vec2> {
     line
 }
 
+fn luma(p: [f32; 3]) -> f32 {
+    0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
+}
+
+/// The colours of one eye's lid, taken from the photo.
+#[derive(Clone, Copy)]
+struct Lid {
+    /// Mean skin between the open lid and the brow.
+    skin: [f32; 3],
+    /// The darkest colour along the upper lash line.
+    lashes: [f32; 3],
+}
+
 pub(crate) struct LidStyle {
-    /// Lid skin colour per eye.
-    skin: [[f32; 3]; 2],
+    lids: [Lid; 2],
     unit: f32,
 }
 
 impl LidStyle {
-    /// Samples the skin between each eye's upper lid and brow.
+    /// Samples each eye's lid skin (between the upper lid and the brow)
+    /// and its lashes (the darkest pixels along the upper lid line).
     pub(crate) fn from_photo(base: &image::RgbImage, rest: &[Vec2], unit: f32) -> LidStyle {
-        let skin = [0, 1].map(|eye| {
+        let pixel =
+            |x: f32, y: f32| base.get_pixel_checked(x.max(0.0) as u32, y.max(0.0) as u32).map(|p| p.0.map(f32::from));
+        let lids = [0, 1].map(|eye| {
             let lid = &EYES[eye].upper[2..7];
             let mut sum = [0.0f32; 3];
             let mut count = 0.0;
+            let mut lashes: Option<[f32; 3]> = None;
             for &i in lid {
                 let [x, y] = rest[i];
                 for lift in [0.08, 0.11, 0.14] {
-                    let (sx, sy) = (x.max(0.0) as u32, (y - lift * unit).max(0.0) as u32);
-                    if let Some(p) = base.get_pixel_checked(sx, sy) {
+                    if let Some(p) = pixel(x, y - lift * unit) {
                         for c in 0..3 {
-                            sum[c] += f32::from(p[c]);
+                            sum[c] += p[c];
                         }
                         count += 1.0;
                     }
                 }
+                for lift in [-0.005, 0.0, 0.01, 0.02] {
+                    if let Some(p) = pixel(x, y - lift * unit) {
+                        if lashes.is_none_or(|dark| luma(p) < luma(dark)) {
+                            lashes = Some(p);
+                        }
+                    }
+                }
             }
-            if count > 0.0 { sum.map(|s| s / count) } else { [200.0, 170.0, 150.0] }
+            let skin = if count > 0.0 { sum.map(|s| s / count) } else { [200.0, 170.0, 150.0] };
+            // Lashes are never lighter than a dark shade of the skin.
+            let lashes = lashes.map_or([40.0, 30.0, 28.0], |dark| {
+                if luma(dark) < 0.45 * luma(skin) { dark } else { skin.map(|c| c * 0.45) }
+            });
+            Lid { skin, lashes }
         });
-        LidStyle { skin, unit }
+        LidStyle { lids, unit }
     }
 
     /// Paints the lids where `closed` (this frame's mesh) has brought them
@@ -59,50 +85,88 @@ impl LidStyle {
         blink: [f32; 2],
     ) {
         for (eye, amount) in blink.into_iter().enumerate() {
-            // Part of the stretched lid underneath still shows, for texture.
-            let alpha = 0.75 * smoothstep(0.05, 0.6, amount);
-            if alpha <= 0.0 {
+            // A lid that has barely moved is left to the mesh; from half
+            // closed on, the painted lid covers the stretched one entirely.
+            let opacity = smoothstep(0.05, 0.5, amount);
+            if opacity <= 0.0 {
                 continue;
             }
+            let lid = self.lids[eye];
             let top = sorted(EYES[eye].upper.iter().map(|&i| open[i]));
             let edge = sorted(EYES[eye].upper.iter().map(|&i| closed[i]));
-            let lash = (0.012 * self.unit).max(0.8);
+            let bottom = sorted(EYES[eye].lower.iter().map(|&i| closed[i]));
             let left = top[0][0].max(edge[0][0]);
             let right = top[top.len() - 1][0].min(edge[edge.len() - 1][0]);
             let x0 = (left.floor().max(clip[0] as f32)) as usize;
             let x1 = (right.ceil().min(clip[2] as f32)).max(0.0) as usize;
             let (centre, half) = ((left + right) / 2.0, ((right - left) / 2.0).max(1.0));
+            // Start above the open lid's line, fading in, to cover the photo's upper lashes.
+            let fade = (0.05 * self.unit).max(1.0);
+            let rows = clip[1]..clip[3];
+            // The frame's mean colour over a few pixels around (x, y), before painting.
+            let around = |frame: &[u8], x: usize, y: f32| {
+                let mut sum = [0.0f32; 3];
+                let mut count = 0.0;
+                for dy in -1..=1 {
+                    let row = (y as i64 + dy).clamp(rows.start as i64, rows.end as i64 - 1) as usize;
+                    for column in x.saturating_sub(2).max(clip[0])..(x + 3).min(clip[2]) {
+                        for (c, s) in sum.iter_mut().enumerate() {
+                            *s += f32::from(frame[(row * width + column) * 3 + c]);
+                        }
+                        count += 1.0;
+                    }
+                }
+                sum.map(|s| s / f32::max(count, 1.0))
+            };
             for x in x0..x1 {
                 let px = x as f32 + 0.5;
-                // The eyeball under the lid: lighter in the middle, darker at the corners.
-                let corner = ((px - centre) / half).abs().min(1.0);
-                let round = 0.92 + 0.08 * (1.0 - corner * corner);
-                let (Some(lid_line), Some(y_edge)) = (y_at(&top, px), y_at(&edge, px)) else { continue };
-                // Start a little above the open lid's line, fading in, to cover its crease and lashes.
-                let fade = (0.03 * self.unit).max(1.0);
-                let y_top = lid_line - fade;
+                let across = (px - centre) / half;
+                let corner = across.abs().min(1.0);
+                // Lashes are thicker towards the outer corner (the temple side).
+                let outer = if eye == 0 { -across } else { across }.clamp(0.0, 1.0);
+                let lash = (self.unit * (0.012 + 0.012 * outer)).max(0.8);
+                let (Some(lid_line), Some(y_edge), Some(lower_line)) =
+                    (y_at(&top, px), y_at(&edge, px), y_at(&bottom, px))
+                else {
+                    continue;
+                };
                 if y_edge - lid_line < 0.3 {
                     continue;
                 }
+                let y_top = lid_line - fade;
+                // The lid takes the colour of the skin just above it and, lower
+                // down, of the lower lid's skin, so its edges disappear into the face.
+                let above = around(frame, x, y_top - 2.0);
+                let below = around(frame, x, lower_line.max(y_edge) + lash + 2.0);
+                let mixed = [0, 1, 2].map(|c| 0.7 * above[c] + 0.3 * lid.skin[c]);
                 let y0 = (y_top.floor().max(clip[1] as f32)) as usize;
-                let y1 = ((y_edge + lash).ceil().min(clip[3] as f32)).max(0.0) as usize;
+                let y1 = ((y_edge + 0.6 * lash).ceil().min(clip[3] as f32)).max(0.0) as usize;
+                // The lid blends into the skin at the eye's corners.
+                let sides = smoothstep(1.0, 0.8, corner);
                 for y in y0..y1 {
                     let py = y as f32 + 0.5;
-                    let coverage = smoothstep(y_top, lid_line, py) * (y_edge + lash - py + 0.5).clamp(0.0, 1.0);
-                    let depth = ((py - y_top) / (y_edge - y_top).max(1.0)).clamp(0.0, 1.0);
-                    // The lid's skin mirrors the skin just above the eye (so it
-                    // keeps the photo's texture and light), a little darker
-                    // towards its edge; then a thin, soft lash line.
-                    let mirrored = (y_top - 1.5 - (py - y_top) * 0.5).max(0.0) as usize;
-                    let source = (mirrored * width + x) * 3;
-                    let above = [0, 1, 2].map(|c| f32::from(frame[source + c]) * 0.85 + self.skin[eye][c] * 0.15);
-                    let shade = round - 0.1 * depth;
-                    let lashes = 0.55 * smoothstep(y_edge - lash, y_edge + 0.3 * lash, py) * (1.0 - 0.6 * corner);
-                    let a = alpha * coverage;
+                    let coverage = smoothstep(y_top, lid_line, py) * smoothstep(y_edge + 0.6 * lash, y_edge, py);
+                    let depth = ((py - lid_line) / (y_edge - lid_line)).clamp(0.0, 1.0);
+                    let towards_lower =
+                        ((py - y_top) / (lower_line.max(y_edge) + lash - y_top).max(1.0)).clamp(0.0, 1.0);
+                    // Texture: the grain of the skin under the eye (which a blink
+                    // leaves unstretched), as detail over the lid's colour.
+                    let mirrored =
+                        (lower_line.max(y_edge) + lash + 3.0 + (py - y_top) * 0.5).min(rows.end as f32 - 1.0) as usize;
+                    let source = [0, 1, 2].map(|c| f32::from(frame[(mirrored * width + x) * 3 + c]));
+                    // A lid curving over the eyeball: lightest high in the middle,
+                    // darker towards the corners and into the fold by the lashes.
+                    let shade = 1.0 + 0.03 * (1.0 - corner * corner) * (1.0 - depth)
+                        - 0.05 * depth * depth
+                        - 0.06 * corner * corner;
+                    let lashes = 0.9 * smoothstep(y_edge - lash, y_edge - 0.2 * lash, py);
+                    let a = opacity * coverage * sides;
                     let pixel = &mut frame[(y * width + x) * 3..(y * width + x) * 3 + 3];
                     for (c, value) in pixel.iter_mut().enumerate() {
-                        let skin = above[c] * shade;
-                        let painted = skin + (LASHES[c] - skin) * lashes;
+                        let colour = mixed[c] + (below[c] - mixed[c]) * towards_lower;
+                        let detail = 0.5 * (source[c] - below[c]);
+                        let skin = (colour + detail) * shade;
+                        let painted = skin + (lid.lashes[c] - skin) * lashes;
                         *value = (f32::from(*value) * (1.0 - a) + painted * a + 0.5) as u8;
                     }
                 }

@@ -83,8 +83,15 @@ impl Renderer {
         let width = self.canvas.width as usize;
         let rect = self.placement.rect;
         raster::draw_mesh(out, width, &self.base, rect, &self.rest, &deformed, &self.triangles);
-        let opening = motion.jaw * self.bases.jaw_travel;
-        self.mouth.paint(out, width, rect, &deformed, opening);
+        let still = FaceMotion { jaw: 0.0, width: 0.0, round: 0.0, smile: 0.0, close: 0.0, ..*motion };
+        let skull = self.bases.apply(&self.rest, &still);
+        let pose = mouth::MouthPose {
+            deformed: &deformed,
+            skull: &skull,
+            opening: motion.jaw * self.bases.jaw_travel,
+            closing: motion.close,
+        };
+        self.mouth.paint(out, width, rect, &pose);
         if motion.blink.iter().any(|&b| b > 0.0) {
             let open = self.bases.apply(&self.rest, &FaceMotion { blink: [0.0, 0.0], ..*motion });
             self.lids.paint(out, width, rect, &open, &deformed, motion.blink);

@@ -1,14 +1,124 @@
 //! The inside of the mouth, painted between the inner lip contours: upper
 //! teeth under the upper lip, a hint of lower teeth and tongue when wide
 //! open, and a dark cavity, all dimmed to the photo's light.
+//!
+//! When the photo itself shows teeth, those are the upper teeth: they stay
+//! with the head while the lips move over them and the jaw drops away from
+//! them, so the person keeps their own teeth instead of getting a second,
+//! painted set.
 
 use crate::shape::{smoothstep, y_at};
 use face::mesh::{LOWER_INNER_LIP, UPPER_INNER_LIP};
 
 use crate::shape::Vec2;
 
+/// The photo's own teeth: its open mouth, one column of pixels per pixel
+/// across the mouth, each from the upper inner lip down to the lower one.
+struct PhotoTeeth {
+    columns: Vec<Vec<[f32; 3]>>,
+}
+
+fn luma(p: [f32; 3]) -> f32 {
+    0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
+}
+
+/// The inner lip contours of a mesh, each sorted from left to right.
+fn inner_lips(points: &[Vec2]) -> (Vec<Vec2>, Vec<Vec2>) {
+    let sorted = |indices: &[usize]| {
+        let mut line: Vec<Vec2> = indices.iter().map(|&i| points[i]).collect();
+        line.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        line
+    };
+    (sorted(&UPPER_INNER_LIP), sorted(&LOWER_INNER_LIP))
+}
+
+impl PhotoTeeth {
+    /// Cuts the open mouth out of the photo if it shows teeth: the lips
+    /// stand at least a twentieth of the eye distance apart in the middle
+    /// and what is between them is light like teeth, not a dark cavity.
+    fn find(base: &image::RgbImage, rest: &[Vec2], unit: f32, lips: [f32; 3]) -> Option<PhotoTeeth> {
+        let (upper, lower) = inner_lips(rest);
+        let (left, right) = (upper[0][0].max(lower[0][0]), upper[upper.len() - 1][0].min(lower[lower.len() - 1][0]));
+        let centre = (left + right) / 2.0;
+        let gap = y_at(&lower, centre)? - y_at(&upper, centre)?;
+        if gap < 0.05 * unit {
+            return None;
+        }
+        let pixel =
+            |x: f32, y: f32| base.get_pixel_checked(x.max(0.0) as u32, y.max(0.0) as u32).map(|p| p.0.map(f32::from));
+        let columns: Vec<Vec<[f32; 3]>> = (0..(right - left).floor().max(0.0) as usize)
+            .map(|i| {
+                let x = left + i as f32 + 0.5;
+                let (top, bottom) = (y_at(&upper, x).unwrap_or(0.0), y_at(&lower, x).unwrap_or(0.0));
+                (0..(bottom - top).ceil().max(0.0) as usize).filter_map(|k| pixel(x, top + k as f32 + 0.5)).collect()
+            })
+            .collect();
+        // Teeth are about as light as the lips or lighter; a cavity is much darker.
+        let middle = &columns[columns.len() / 3..columns.len() * 2 / 3];
+        let inside: Vec<f32> = middle.iter().flatten().map(|&p| luma(p)).collect();
+        let inside = inside.iter().sum::<f32>() / inside.len().max(1) as f32;
+        (inside > 0.8 * luma(lips)).then_some(PhotoTeeth { columns })
+    }
+
+    /// The column at `across` (0 at the left inner corner, 1 at the right)
+    /// and how long its teeth are: the last pixel or two of a column are the
+    /// lower lip's edge, not teeth.
+    fn column(&self, across: f32) -> Option<(&[[f32; 3]], f32)> {
+        if !(0.0..=1.0).contains(&across) {
+            return None;
+        }
+        let column = self.columns.get(((across * self.columns.len() as f32) as usize).min(self.columns.len() - 1))?;
+        let length = column.len() as f32 - 1.5;
+        (length >= 1.0).then_some((column.as_slice(), length))
+    }
+
+    /// The photo's teeth at `across` and `below` pixels under the upper lip
+    /// of the unmoved mouth, with how much of that pixel they cover (they
+    /// end at their biting edge).
+    fn at(&self, across: f32, below: f32) -> Option<([f32; 3], f32)> {
+        let (column, length) = self.column(across)?;
+        if below >= length {
+            return None;
+        }
+        let row = below.max(0.0);
+        let (k, t) = (row.floor() as usize, row.fract());
+        let next = column[(k + 1).min(column.len() - 1)];
+        Some((mix(column[k], next, t), smoothstep(length, length - 1.5, row)))
+    }
+
+    /// The photo's teeth at `across` as lower teeth: their biting edge
+    /// mirrored upwards from the lower lip, `above` pixels over it, in shadow.
+    fn lower_at(&self, across: f32, above: f32) -> Option<[f32; 3]> {
+        let (_, length) = self.column(across)?;
+        self.at(across, (length - 1.0 - above).max(0.0)).map(|(colour, _)| colour.map(|c| c * 0.78))
+    }
+}
+
+/// One frame's mouth, as the painter needs it.
+#[derive(Clone, Copy)]
+pub(crate) struct MouthPose<'a> {
+    /// The frame's mesh.
+    pub(crate) deformed: &'a [Vec2],
+    /// The same frame's mesh without mouth motion: where the upper teeth are.
+    pub(crate) skull: &'a [Vec2],
+    /// How far the jaw has dropped, in frame pixels.
+    pub(crate) opening: f32,
+    /// How far the photo's own open mouth has been shut, 0 to 1.
+    pub(crate) closing: f32,
+}
+
+/// Which row of teeth.
+#[derive(Clone, Copy)]
+enum Jaw {
+    Upper,
+    Lower,
+}
+
 pub(crate) struct MouthStyle {
     unit: f32,
+    /// The photo's lip colour, for the line where closed lips meet.
+    lips: [f32; 3],
+    teeth: Option<PhotoTeeth>,
     /// Brightness of the face relative to a well-lit one (0.5–1.1).
     light: f32,
     /// How colourful the photo is: 0 paints the mouth in greys, 1 in full colour.
@@ -36,8 +146,14 @@ impl MouthStyle {
                 base.get_pixel_checked(x.max(0.0) as u32, y.max(0.0) as u32).map(|p| p.0.map(f32::from))
             })
             .collect();
+        let pixel = |i: usize| base.get_pixel_checked(rest[i][0].max(0.0) as u32, rest[i][1].max(0.0) as u32);
+        let lip_samples: Vec<[f32; 3]> =
+            [0usize, 17, 37, 267, 84, 314].iter().filter_map(|&i| pixel(i)).map(|p| p.0.map(f32::from)).collect();
+        let lips =
+            lip_samples.iter().fold([0.0; 3], |sum, p| [0, 1, 2].map(|c| sum[c] + p[c] / lip_samples.len() as f32));
+        let teeth = PhotoTeeth::find(base, rest, unit, lips);
         if samples.is_empty() {
-            return MouthStyle { unit, light: 1.0, colour: 1.0 };
+            return MouthStyle { unit, lips, teeth, light: 1.0, colour: 1.0 };
         }
         let n = samples.len() as f32;
         let luma = samples.iter().map(|p| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]).sum::<f32>() / n;
@@ -50,21 +166,23 @@ impl MouthStyle {
             .sum::<f32>()
             / n;
         // Skin in a colour photo has a chroma of 0.2 or more; a greyscale photo has none.
-        MouthStyle { unit, light: (luma / 170.0).clamp(0.5, 1.1), colour: (chroma / 0.2).clamp(0.0, 1.0) }
+        MouthStyle { unit, lips, teeth, light: (luma / 170.0).clamp(0.5, 1.1), colour: (chroma / 0.2).clamp(0.0, 1.0) }
     }
 
-    /// Paints the interior where the lips of `deformed` part; `opening` is
-    /// how far the jaw has dropped (frame pixels), fading the interior in
-    /// so that a closed mouth shows the photo's own lips.
-    pub(crate) fn paint(&self, frame: &mut [u8], width: usize, clip: [usize; 4], deformed: &[Vec2], opening: f32) {
-        let visible = smoothstep(0.0, 0.04 * self.unit, opening);
+    /// Paints the interior where the lips of `pose` part. A mouth at rest
+    /// shows the photo's own lips.
+    pub(crate) fn paint(&self, frame: &mut [u8], width: usize, clip: [usize; 4], pose: &MouthPose) {
+        let MouthPose { deformed, skull, opening, closing } = *pose;
+        // Whenever the mouth has moved at all the gap between the lips is
+        // painted: the interior where they part, a dark line where they meet.
+        let moved = smoothstep(0.0, 0.04 * self.unit, opening);
+        let visible = moved.max(closing.clamp(0.0, 1.0));
         if visible <= 0.0 {
             return;
         }
-        let mut upper: Vec<Vec2> = UPPER_INNER_LIP.iter().map(|&i| deformed[i]).collect();
-        let mut lower: Vec<Vec2> = LOWER_INNER_LIP.iter().map(|&i| deformed[i]).collect();
-        upper.sort_by(|a, b| a[0].total_cmp(&b[0]));
-        lower.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        let (upper, lower) = inner_lips(deformed);
+        let (skull_upper, _) = inner_lips(skull);
+        let (skull_left, skull_right) = (skull_upper[0][0], skull_upper[skull_upper.len() - 1][0]);
         let left = upper[0][0].max(lower[0][0]);
         let right = upper[upper.len() - 1][0].min(lower[lower.len() - 1][0]);
         let (centre, half) = ((left + right) / 2.0, ((right - left) / 2.0).max(1.0));
@@ -76,14 +194,24 @@ impl MouthStyle {
                 continue;
             };
             let gap = bottom - top;
-            if gap < 0.3 {
-                continue;
+            // Lips that (nearly) meet show a dark line, not a sliver of what is behind them.
+            if gap < 2.0 {
+                self.paint_seam(frame, width, clip, x, (top + bottom) / 2.0, visible * smoothstep(-1.0, 0.5, gap));
+                if gap < 0.3 {
+                    continue;
+                }
             }
             let corner = ((px - centre) / half).abs().min(1.0);
             let shade = self.light * (1.0 - 0.55 * corner * corner);
-            let teeth_height = (0.06 * self.unit).min(0.35 * gap);
-            let lower_teeth_height = (0.05 * self.unit).min(0.22 * gap) * smoothstep(0.08, 0.2, gap / self.unit);
+            // Lower teeth show in the middle of a wide-open mouth only; the lip hides them at the sides.
+            let lower_teeth_height = (0.04 * self.unit).min(0.2 * gap)
+                * smoothstep(0.08, 0.2, gap / self.unit)
+                * smoothstep(0.75, 0.2, corner);
             let tongue = 0.7 * smoothstep(0.12, 0.3, gap / self.unit);
+            // Where the photo's teeth are in this column: under the unmoved upper lip.
+            let across = (px - skull_left) / (skull_right - skull_left).max(1.0);
+            let skull_top = y_at(&skull_upper, px).unwrap_or(top);
+            let skull_centre = (skull_left + skull_right) / 2.0;
             let y0 = (top.floor().max(clip[1] as f32)) as usize;
             let y1 = (bottom.ceil().min(clip[3] as f32)).max(0.0) as usize;
             for y in y0..y1 {
@@ -98,24 +226,81 @@ impl MouthStyle {
                 let depth = 1.0 - ((from_top - from_bottom) / gap).abs();
                 let mut colour = mix(CAVITY_EDGE, CAVITY_DEEP, depth);
                 colour = mix(colour, TONGUE, tongue * smoothstep(0.45, 0.85, from_top / gap));
-                colour = mix(
-                    colour,
-                    LOWER_TEETH,
-                    smoothstep(lower_teeth_height + 0.6, lower_teeth_height - 0.6, from_bottom),
-                );
-                // Upper teeth, a little darker at their biting edge.
-                let teeth = smoothstep(teeth_height + 0.6, teeth_height - 0.6, from_top);
-                let edge_dim = 1.0 - 0.18 * smoothstep(0.4 * teeth_height, teeth_height, from_top);
-                colour = mix(colour, TEETH.map(|c| c * edge_dim), teeth);
+                let lower_teeth = smoothstep(lower_teeth_height + 0.6, lower_teeth_height - 0.6, from_bottom);
+                let own_lower = self.teeth.as_ref().and_then(|teeth| teeth.lower_at(across, from_bottom));
+                if own_lower.is_none() {
+                    let across = (px - skull_centre) / self.unit;
+                    let (teeth, cover) = self.painted_teeth(Jaw::Lower, across, from_bottom, from_bottom);
+                    colour = mix(colour, teeth, cover * lower_teeth);
+                }
+                let own_teeth = self.teeth.as_ref().and_then(|teeth| teeth.at(across, py - skull_top));
+                if self.teeth.is_none() {
+                    let across = (px - skull_centre) / self.unit;
+                    let (teeth, cover) = self.painted_teeth(Jaw::Upper, across, py - skull_top, from_top);
+                    colour = mix(colour, teeth, cover);
+                }
+                let grey = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2];
+                let mut painted = mix([grey; 3], colour, self.colour).map(|c| c * shade);
+                if let Some(teeth) = own_lower {
+                    painted = mix(painted, teeth, lower_teeth);
+                }
+                if let Some((teeth, cover)) = own_teeth {
+                    painted = mix(painted, teeth, cover);
+                }
                 let alpha = visible * coverage;
                 let pixel = &mut frame[(y * width + x) * 3..(y * width + x) * 3 + 3];
-                let grey = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2];
-                let colour = mix([grey; 3], colour, self.colour);
                 for (channel, value) in pixel.iter_mut().enumerate() {
-                    let painted = (colour[channel] * shade).clamp(0.0, 255.0);
+                    let painted = painted[channel].clamp(0.0, 255.0);
                     *value = (f32::from(*value) * (1.0 - alpha) + painted * alpha + 0.5) as u8;
                 }
             }
         }
+    }
+
+    /// A soft dark line, about a pixel and a half wide, centred on `middle`
+    /// in column `x`: where closed lips meet.
+    fn paint_seam(&self, frame: &mut [u8], width: usize, clip: [usize; 4], x: usize, middle: f32, strength: f32) {
+        let line = self.lips.map(|c| c * 0.55);
+        let y0 = ((middle - 1.5).floor().max(clip[1] as f32)) as usize;
+        let y1 = ((middle + 1.5).ceil().min(clip[3] as f32)).max(0.0) as usize;
+        for y in y0..y1 {
+            let alpha = strength * smoothstep(1.25, 0.25, (y as f32 + 0.5 - middle).abs());
+            let pixel = &mut frame[(y * width + x) * 3..(y * width + x) * 3 + 3];
+            for (value, colour) in pixel.iter_mut().zip(line) {
+                *value = (f32::from(*value) * (1.0 - alpha) + colour * alpha + 0.5) as u8;
+            }
+        }
+    }
+
+    /// Painted teeth for a photo that shows none, at `across` eye distances
+    /// from the middle of the mouth and `into` pixels from where they are
+    /// rooted (under the unmoved upper lip, or the lower lip), `from_lip`
+    /// pixels from the lip that shadows them: incisors, laterals and canines
+    /// of natural widths with thin gaps between them and rounded biting
+    /// edges. Returns their colour and how much of the pixel they cover.
+    fn painted_teeth(&self, jaw: Jaw, across: f32, into: f32, from_lip: f32) -> ([f32; 3], f32) {
+        // Where each tooth ends, from the middle outwards, in eye distances
+        // (an upper central incisor is about an eighth of the eye distance wide).
+        const UPPER: [f32; 5] = [0.0, 0.13, 0.225, 0.31, 0.39];
+        const LOWER: [f32; 4] = [0.0, 0.085, 0.17, 0.25];
+        let (edges, length, colour): (&[f32], f32, [f32; 3]) = match jaw {
+            Jaw::Upper => (&UPPER, 0.085, TEETH),
+            Jaw::Lower => (&LOWER, 0.045, LOWER_TEETH),
+        };
+        let side = across.abs();
+        let Some(index) = edges.windows(2).position(|w| side < w[1]) else {
+            return (colour, 0.0);
+        };
+        let (start, end) = (edges[index], edges[index + 1]);
+        let within = (side - start) / (end - start);
+        // Teeth further back show less, and their corners are rounded.
+        let height = self.unit * length * (1.0 - 0.15 * index as f32) * (1.0 - 0.25 * (2.0 * within - 1.0).powi(6));
+        let cover = smoothstep(height + 0.6, height - 0.6, into);
+        let gap_width = (0.006 * self.unit).max(0.7);
+        let between = (side - start).min(end - side) * self.unit;
+        let seam = 1.0 - 0.25 * smoothstep(gap_width, 0.0, between);
+        let shadow = 0.7 + 0.3 * smoothstep(0.0, 0.3 * height, from_lip);
+        let edge = 1.0 - 0.12 * smoothstep(0.5 * height, height, into);
+        (colour.map(|c| c * seam * shadow * edge), cover)
     }
 }
