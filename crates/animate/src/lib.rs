@@ -110,7 +110,7 @@ pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<F
     let first_sound = phonemes.iter().find(|p| p.viseme != Viseme::Rest).map_or(0.0, |p| p.start);
     let closed_by = (first_sound - 0.05).max(0.12);
     let close_from = (closed_by - 0.25).max(0.0);
-    let blinks = blink_times(duration + 1.0, seed);
+    let blink_starts = blink_times(duration + 1.0, seed);
     let phase = (seed % 1000) as f32 * 0.37;
     let mouth: Vec<[f32; 3]> = (0..frames)
         .map(|frame| {
@@ -129,6 +129,7 @@ pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<F
             [jaw, width, round]
         })
         .collect();
+    let blinks = at_quiet_moments(&blink_starts, &mouth);
     mouth
         .iter()
         .enumerate()
@@ -222,6 +223,34 @@ fn blink_times(until: f32, seed: u64) -> Vec<f32> {
     times
 }
 
+/// How far a blink may move to land on a quieter moment, in seconds.
+const BLINK_SHIFT: f32 = 0.6;
+
+/// Moves each blink to the moment within `BLINK_SHIFT` of it where the
+/// mouth moves least while the lids are down: people blink mostly in pauses
+/// and between phrases, not in the middle of a wide-open vowel.
+fn at_quiet_moments(starts: &[f32], mouth: &[[f32; 3]]) -> Vec<f32> {
+    let fps = FPS as f32;
+    let activity = |frame: usize| mouth.get(frame).map_or(0.0, |&[jaw, width, round]| jaw + round + 0.5 * width.abs());
+    // The lids are more than half shut for about 0.15 s from a blink's start.
+    let shut = (0.15 * fps).round() as usize;
+    starts
+        .iter()
+        .map(|&start| {
+            let earliest = ((start - BLINK_SHIFT) * fps).round().max(0.3 * fps) as usize;
+            let latest = ((start + BLINK_SHIFT) * fps).round().max(0.0) as usize;
+            let cost = |frame: usize| {
+                let busy: f32 = (frame..frame + shut).map(activity).sum();
+                // Ties go to the planned moment.
+                busy + 0.01 * (frame as f32 / fps - start).abs()
+            };
+            (earliest..=latest.max(earliest))
+                .min_by(|&a, &b| cost(a).total_cmp(&cost(b)))
+                .map_or(start, |frame| frame as f32 / fps)
+        })
+        .collect()
+}
+
 /// Lid closure `dt` seconds after a blink starts: 70 ms down, 50 ms shut,
 /// 130 ms up (lids open more slowly than they close).
 fn blink_shape(dt: f32) -> f32 {
@@ -300,6 +329,18 @@ mod tests {
         let track = motion_track(&speech(phonemes, 2.0), 7, Expression::default());
         let biggest_step = track.windows(2).map(|w| (w[1].jaw - w[0].jaw).abs()).fold(0.0, f32::max);
         assert!(biggest_step < 0.35, "jaw jumps by {biggest_step} in one frame");
+    }
+
+    #[test]
+    fn blinks_move_to_the_nearest_pause() {
+        // Speaking with the mouth open, but for a pause from 1.2 s to 1.6 s.
+        let mouth: Vec<[f32; 3]> =
+            (0..100).map(|f| if (30..40).contains(&f) { [0.0; 3] } else { [0.6, 0.1, 0.3] }).collect();
+        let moved = at_quiet_moments(&[1.0, 3.0], &mouth);
+        let pause = 1.2..1.6;
+        assert!(pause.contains(&moved[0]) && pause.contains(&(moved[0] + 0.12)), "blink at {}", moved[0]);
+        // No pause within reach: the blink stays near its time.
+        assert!((moved[1] - 3.0).abs() <= BLINK_SHIFT, "blink at {}", moved[1]);
     }
 
     #[test]
