@@ -4,9 +4,18 @@
 //! within 2% of the eye distance of where the model sees them on the photo,
 //! once head motion is removed (an affine fit); and the first frame is the
 //! photo itself.
+//!
+//! The model is run the way MediaPipe follows a face through a video: each
+//! frame's crop comes from the previous frame's landmarks, turned upright by
+//! the eye corners. Its points also move with the crop itself — by up to
+//! 0.7% of the eye distance when the crop of the unchanged photo moves by
+//! two pixels, 1% when it turns by 0.01 rad — so each frame is read through
+//! nine crops a few pixels apart and the readings are averaged, which keeps
+//! most of that noise out of a measure of the face.
 
 use animate::Expression;
-use face::{FaceAnalyzer, PhotoLimits, decode_photo};
+use face::{FaceAnalyzer, PhotoLimits, Rig, decode_photo};
+use image::RgbImage;
 use render::{Canvas, Layout, PhotoFrame, Renderer};
 
 const ASTRONAUT: &[u8] = include_bytes!("../../../assets/portraits/astronaut.png");
@@ -45,6 +54,61 @@ fn affine_fit(from: &[[f32; 2]], to: &[[f32; 2]]) -> [f64; 6] {
     };
     let (x, y) = (solve(rhs[0]), solve(rhs[1]));
     [x[0], x[1], x[2], y[0], y[1], y[2]]
+}
+
+/// The face's landmarks in `frame`, followed from `previous` (the last
+/// frame's): the mean of the model's readings through crops shifted by three
+/// pixels either way, scaled by 3% and turned by 0.015 rad.
+fn follow(analyzer: &FaceAnalyzer, frame: &RgbImage, previous: &Rig) -> Rig {
+    const CROPS: [([f32; 2], f32, f32); 9] = [
+        ([0.0, 0.0], 1.0, 0.0),
+        ([3.0, 0.0], 1.0, 0.0),
+        ([-3.0, 0.0], 1.0, 0.0),
+        ([0.0, 3.0], 1.0, 0.0),
+        ([0.0, -3.0], 1.0, 0.0),
+        ([0.0, 0.0], 1.03, 0.0),
+        ([0.0, 0.0], 0.97, 0.0),
+        ([0.0, 0.0], 1.0, 0.015),
+        ([0.0, 0.0], 1.0, -0.015),
+    ];
+    let all: Vec<usize> = (0..face::mesh::LANDMARKS).collect();
+    let centre = previous.centroid(&all);
+    let mut mean = vec![[0.0f32; 2]; face::mesh::LANDMARKS];
+    for (shift, scale, turn) in CROPS {
+        // Moving the previous landmarks moves the crop made from them.
+        let mut moved = previous.clone();
+        let (sin, cos) = turn.sin_cos();
+        for v in &mut moved.vertices {
+            let d = [v[0] - centre[0], v[1] - centre[1]];
+            *v = [
+                centre[0] + scale * (d[0] * cos - d[1] * sin) + shift[0],
+                centre[1] + scale * (d[0] * sin + d[1] * cos) + shift[1],
+            ];
+        }
+        let seen = analyzer.track(frame, &moved).expect("the face in a rendered frame");
+        for (sum, p) in mean.iter_mut().zip(seen.landmarks()) {
+            sum[0] += p[0] / CROPS.len() as f32;
+            sum[1] += p[1] / CROPS.len() as f32;
+        }
+    }
+    let mut averaged = previous.clone();
+    averaged.vertices[..face::mesh::LANDMARKS].copy_from_slice(&mean);
+    averaged
+}
+
+/// Worst distance of `points` from `reference` after the affine map that
+/// fits them best (head motion removed), in eye distances.
+fn drift(points: &[[f32; 2]], reference: &[[f32; 2]], eye_distance: f32) -> f32 {
+    let [a, b, c, d, e, f] = affine_fit(points, reference);
+    points
+        .iter()
+        .zip(reference)
+        .map(|(p, q)| {
+            let (x, y) = (f64::from(p[0]), f64::from(p[1]));
+            let (fx, fy) = (a * x + b * y + c, d * x + e * y + f);
+            ((fx - f64::from(q[0])).powi(2) + (fy - f64::from(q[1])).powi(2)).sqrt() as f32 / eye_distance
+        })
+        .fold(0.0, f32::max)
 }
 
 #[test]
@@ -89,10 +153,14 @@ fn the_face_outside_mouth_and_eyes_keeps_its_shape() {
         .collect();
     assert!(stable.len() > 30, "{} stable landmarks", stable.len());
 
-    // The model's own view of the unanimated frame is the reference.
+    // The model's own view of the unanimated frame is the reference: found
+    // by the detector (as in a photo), then followed.
     let first = renderer.render(&animate::FaceMotion::default());
-    let own = analyzer.analyze(&first).expect("face in the first frame");
-    let own_points: Vec<[f32; 2]> = stable.iter().map(|&i| own.landmarks()[i]).collect();
+    let detected = analyzer.analyze(&first).expect("face in the first frame");
+    let own = follow(&analyzer, &first, &detected);
+    let pick = |rig: &Rig| -> Vec<[f32; 2]> { stable.iter().map(|&i| rig.landmarks()[i]).collect() };
+    let own_points = pick(&own);
+    let detected_points = pick(&detected);
 
     // An espeak-ng voice: its timing is the same on every run, so the motion
     // (head pose at each blink) is too and the figure below is comparable
@@ -107,36 +175,41 @@ fn the_face_outside_mouth_and_eyes_keeps_its_shape() {
     assert_eq!(track[0], animate::FaceMotion::default(), "the first frame is not animated");
     assert!(renderer.render(&track[0]) == first, "the first frame of the video is the photo");
 
-    // Worst drift on frames with open eyes, and on frames mid-blink.
+    // Worst drift on frames with open eyes, and on frames mid-blink; the
+    // same from the detector's crop of each frame alone, for comparison.
     let (mut open, mut blinking) = (0.0f32, 0.0f32);
+    let (mut open_detected, mut blinking_detected) = (0.0f32, 0.0f32);
+    let mut previous = own.clone();
     for (index, motion) in track.iter().enumerate().step_by(2) {
         let frame = renderer.render(motion);
-        let seen = analyzer.analyze(&frame).unwrap_or_else(|e| panic!("frame {index}: {e}"));
-        let points: Vec<[f32; 2]> = stable.iter().map(|&i| seen.landmarks()[i]).collect();
-        let [a, b, c, d, e, f] = affine_fit(&points, &own_points);
-        let worst = if motion.blink[0] > 0.1 { &mut blinking } else { &mut open };
-        for (p, q) in points.iter().zip(&own_points) {
-            let (x, y) = (f64::from(p[0]), f64::from(p[1]));
-            let (fx, fy) = (a * x + b * y + c, d * x + e * y + f);
-            let error = ((fx - f64::from(q[0])).powi(2) + (fy - f64::from(q[1])).powi(2)).sqrt() as f32 / eye_distance;
-            *worst = worst.max(error);
-        }
+        let seen = follow(&analyzer, &frame, &previous);
+        let detected = analyzer.analyze(&frame).unwrap_or_else(|e| panic!("frame {index}: {e}"));
+        let mid_blink = motion.blink[0] > 0.1;
+        let (worst, worst_detected) =
+            if mid_blink { (&mut blinking, &mut blinking_detected) } else { (&mut open, &mut open_detected) };
+        *worst = worst.max(drift(&pick(&seen), &own_points, eye_distance));
+        *worst_detected = worst_detected.max(drift(&pick(&detected), &detected_points, eye_distance));
+        previous = seen;
     }
     eprintln!(
-        "identity: worst drift {:.2}% of the eye distance with open eyes, {:.2}% mid-blink ({} frames, {} stable landmarks)",
+        "identity: worst drift {:.2}% of the eye distance with open eyes, {:.2}% mid-blink \
+         ({} frames, {} stable landmarks; from each frame's detection alone {:.2}% and {:.2}%)",
         open * 100.0,
         blinking * 100.0,
         track.len().div_ceil(2),
-        stable.len()
+        stable.len(),
+        open_detected * 100.0,
+        blinking_detected * 100.0,
     );
-    // Issue 5 asks for 2%. Measured now: 2.8–2.9% with open eyes and 3.0–3.1%
-    // mid-blink, at the cheeks under the outer eye corners (34, 264) and the
-    // nose bridge (6, 197): closing this photo's smiling open mouth lowers
-    // the model's idea of the smile there, and shut eyes make it redraw the
-    // upper face, though the mesh leaves those points in place. With the
-    // neural voice's timing (blinks under other head poses) four runs gave
-    // 2.5–2.9% open and 3.6–3.8% mid-blink. The bound below guards what has
-    // been reached until that gap is closed.
-    assert!(open < 0.035, "landmarks drift by {:.2}% of the eye distance", open * 100.0);
-    assert!(blinking < 0.035, "landmarks drift by {:.2}% of the eye distance mid-blink", blinking * 100.0);
+    // Issue 5 asks for 2%. Measured now: 1.83% with open eyes and 2.17%
+    // mid-blink (2.71% and 2.30% from each frame's detection alone, where
+    // the detector's box moves with the mouth). The figure depends on how
+    // much of the model's crop noise the averaging removes: with 45 crops
+    // one, two or three pixels apart the open eyes give 2.07%, 1.79% and
+    // 1.59%. Mid-blink stays above 2%: with the eyes shut the model redraws
+    // the nose bridge (197) and the cheeks by the ears (34, 264), which the
+    // mesh leaves in place; a blink alone costs about 1.4%. The blink bound
+    // guards what is reached until that gap is closed.
+    assert!(open < 0.02, "landmarks drift by {:.2}% of the eye distance", open * 100.0);
+    assert!(blinking < 0.025, "landmarks drift by {:.2}% of the eye distance mid-blink", blinking * 100.0);
 }
