@@ -38,7 +38,8 @@ pub struct FaceMotion {
     /// Smile: mouth corners up and out, 0 to 1.
     pub smile: f32,
     /// How far a mouth the photo shows open is closed, 0 to 1: 0 in the
-    /// first frame (which is the photo itself), 1 from just before speech.
+    /// first frame (which is the photo itself), 1 from just before each
+    /// sound to just after it, back to 0 in pauses.
     pub close: f32,
 }
 
@@ -99,6 +100,11 @@ const LOUDNESS_SHARE: f32 = 0.8;
 /// Jaw opening of a syllable at the loudness of the loudest tenth of the speech.
 const JAW_AT_FULL_VOICE: f32 = 0.6;
 
+/// A mouth the photo shows open is shut this long (seconds) before and
+/// after every sound, and takes `CLOSE_EASE` more to close or open again.
+const CLOSED_WITHIN: f32 = 0.05;
+const CLOSE_EASE: f32 = 0.3;
+
 /// The whole motion track for a piece of speech.
 pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<FaceMotion> {
     let lively = expression.liveliness;
@@ -106,10 +112,14 @@ pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<F
     let duration = speech.duration();
     let frames = frame_count(duration);
     let envelope = loudness(speech, frames);
-    // The mouth closes in the moments before the first sound.
-    let first_sound = phonemes.iter().find(|p| p.viseme != Viseme::Rest).map_or(0.0, |p| p.start);
-    let closed_by = (first_sound - 0.05).max(0.12);
-    let close_from = (closed_by - 0.25).max(0.0);
+    // A mouth the photo shows open closes in the moments before each sound
+    // and, in a pause and after the last word, returns to the photo's own.
+    let sounds: Vec<(f32, f32)> =
+        phonemes.iter().filter(|p| p.viseme != Viseme::Rest).map(|p| (p.start, p.end)).collect();
+    let closing = |t: f32| {
+        let away = sounds.iter().map(|&(start, end)| (start - t).max(t - end).max(0.0)).fold(f32::INFINITY, f32::min);
+        smooth((CLOSED_WITHIN + CLOSE_EASE - away) / CLOSE_EASE)
+    };
     let blink_starts = blink_times(duration + 1.0, seed);
     let phase = (seed % 1000) as f32 * 0.37;
     let mouth: Vec<[f32; 3]> = (0..frames)
@@ -153,7 +163,7 @@ pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<F
                 nod: ease * lively * (0.02 * recent * (t * 5.1).sin().max(0.0) + 0.004 * (t * 0.7 + phase).sin()),
                 // A smile eases a little while the mouth opens wide.
                 smile: ease * expression.smile * (1.0 - 0.4 * jaw.min(1.0)),
-                close: smooth((t - close_from) / (closed_by - close_from)),
+                close: closing(t).min(smooth(t / 0.12)),
             }
         })
         .collect()
