@@ -68,6 +68,9 @@ impl Roi {
 
 pub(crate) struct Landmarks {
     pub(crate) points: Vec<[f32; 2]>,
+    /// Each point's depth relative to the face (smaller is nearer the
+    /// camera), in the same photo pixels as the points.
+    pub(crate) depth: Vec<f32>,
     pub(crate) presence: f32,
 }
 
@@ -87,10 +90,11 @@ impl Landmarker {
         });
         let outputs = model::run(&self.plan, INPUT, pixels)?;
         let points = outputs[0].chunks_exact(3).map(|xyz| roi.to_photo(xyz[0], xyz[1])).collect::<Vec<_>>();
+        let depth = outputs[0].chunks_exact(3).map(|xyz| xyz[2] / INPUT as f32 * roi.side).collect();
         if points.len() != crate::mesh::LANDMARKS {
             return Err(FaceError::Model(format!("landmark model gave {} points", points.len())));
         }
         let presence = 1.0 / (1.0 + (-outputs[1][0]).exp());
-        Ok(Landmarks { points, presence })
+        Ok(Landmarks { points, depth, presence })
     }
 }

@@ -56,15 +56,23 @@ impl FaceAnalyzer {
         Ok(Rig::new(photo.width(), photo.height(), refined.points, largest.score, faces.len()))
     }
 
-    /// Landmarks of the same face in the next frame of a video: the crop
-    /// follows the landmarks of `previous` (MediaPipe's tracking), so it
-    /// does not jitter with the detector's box from frame to frame.
-    pub fn track(&self, frame: &RgbImage, previous: &Rig) -> Result<Rig, FaceError> {
-        let roi = landmarks::Roi::from_landmarks(previous.landmarks());
+    /// The 468 landmarks of the same face in the next frame of a video, as
+    /// (x, y, depth) in frame pixels (smaller depth is nearer the camera):
+    /// the crop follows `previous`, the last frame's landmarks (MediaPipe's
+    /// tracking), so it does not jitter with the detector's box.
+    pub fn track(&self, frame: &RgbImage, previous: &[[f32; 2]]) -> Result<Vec<[f32; 3]>, FaceError> {
+        if previous.len() != mesh::LANDMARKS {
+            return Err(FaceError::Model(format!(
+                "{} previous landmarks; a face has {}",
+                previous.len(),
+                mesh::LANDMARKS
+            )));
+        }
+        let roi = landmarks::Roi::from_landmarks(previous);
         let refined = self.landmarker.landmarks(frame, &roi)?;
         if refined.presence < landmarks::MIN_PRESENCE {
             return Err(FaceError::NoFace);
         }
-        Ok(Rig::new(frame.width(), frame.height(), refined.points, previous.score, previous.faces_found))
+        Ok(refined.points.iter().zip(&refined.depth).map(|(&[x, y], &z)| [x, y, z]).collect())
     }
 }

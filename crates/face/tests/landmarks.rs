@@ -69,11 +69,11 @@ fn a_face_is_followed_from_frame_to_frame() {
     // frame's landmarks still holds it, and the landmarks move with it.
     let moved =
         image::RgbImage::from_fn(photo.width(), photo.height(), |x, y| *photo.get_pixel(x.saturating_sub(12), y));
-    let followed = analyzer.track(&moved, &found).expect("face followed");
+    let followed = analyzer.track(&moved, found.landmarks()).expect("face followed");
     let errors: Vec<f32> = found
         .landmarks()
         .iter()
-        .zip(followed.landmarks())
+        .zip(&followed)
         .map(|(a, b)| ((b[0] - a[0] - 12.0).powi(2) + (b[1] - a[1]).powi(2)).sqrt())
         .collect();
     let mean = errors.iter().sum::<f32>() / errors.len() as f32;
@@ -81,7 +81,7 @@ fn a_face_is_followed_from_frame_to_frame() {
     assert!(mean < 0.02 * unit, "landmarks off by {mean:.2} px on average after following a 12 px move");
     // A frame without the face is reported, not followed into the void.
     let blank = image::RgbImage::from_pixel(photo.width(), photo.height(), image::Rgb([200, 180, 160]));
-    let err = analyzer.track(&blank, &found).unwrap_err();
+    let err = analyzer.track(&blank, found.landmarks()).unwrap_err();
     assert!(matches!(err, FaceError::NoFace), "{err}");
 }
 
