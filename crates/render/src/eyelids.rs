@@ -1,24 +1,14 @@
 //! Closed eyelids. The mesh alone closes an eye by pulling the lid skin
 //! down over it, which stretches the lashes and lid shadow into a dark
 //! smear; instead, the part of the eye the lid now covers is painted as lid
-//! skin: the photo's own lid colour, with the texture of the skin above the
-//! eye mirrored down, shaded like a lid curving over the eyeball, and a
-//! line of lashes along its edge in the colour of the photo's lashes.
+//! skin: the colour of the skin around the eye, the grain of the skin under
+//! it, shaded like a lid curving over the eyeball, and a line of lashes
+//! along its edge in the colour of the photo's lashes.
 
-use crate::shape::{smoothstep, y_at};
+use crate::shape::{luma, smoothstep, sorted_by_x, y_at};
 use face::mesh::EYES;
 
 use crate::shape::Vec2;
-
-fn sorted(points: impl Iterator<Item = Vec2>) -> Vec<Vec2> {
-    let mut line: Vec<Vec2> = points.collect();
-    line.sort_by(|a, b| a[0].total_cmp(&b[0]));
-    line
-}
-
-fn luma(p: [f32; 3]) -> f32 {
-    0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
-}
 
 /// The colours of one eye's lid, taken from the photo.
 #[derive(Clone, Copy)]
@@ -92,9 +82,9 @@ impl LidStyle {
                 continue;
             }
             let lid = self.lids[eye];
-            let top = sorted(EYES[eye].upper.iter().map(|&i| open[i]));
-            let edge = sorted(EYES[eye].upper.iter().map(|&i| closed[i]));
-            let bottom = sorted(EYES[eye].lower.iter().map(|&i| closed[i]));
+            let top = sorted_by_x(EYES[eye].upper.iter().map(|&i| open[i]));
+            let edge = sorted_by_x(EYES[eye].upper.iter().map(|&i| closed[i]));
+            let bottom = sorted_by_x(EYES[eye].lower.iter().map(|&i| closed[i]));
             let left = top[0][0].max(edge[0][0]);
             let right = top[top.len() - 1][0].min(edge[edge.len() - 1][0]);
             let x0 = (left.floor().max(clip[0] as f32)) as usize;

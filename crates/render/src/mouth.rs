@@ -7,7 +7,7 @@
 //! them, so the person keeps their own teeth instead of getting a second,
 //! painted set.
 
-use crate::shape::{smoothstep, y_at};
+use crate::shape::{luma, smoothstep, sorted_by_x, y_at};
 use face::mesh::{LOWER_INNER_LIP, UPPER_INNER_LIP};
 
 use crate::shape::Vec2;
@@ -18,18 +18,10 @@ struct PhotoTeeth {
     columns: Vec<Vec<[f32; 3]>>,
 }
 
-fn luma(p: [f32; 3]) -> f32 {
-    0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
-}
-
 /// The inner lip contours of a mesh, each sorted from left to right.
 fn inner_lips(points: &[Vec2]) -> (Vec<Vec2>, Vec<Vec2>) {
-    let sorted = |indices: &[usize]| {
-        let mut line: Vec<Vec2> = indices.iter().map(|&i| points[i]).collect();
-        line.sort_by(|a, b| a[0].total_cmp(&b[0]));
-        line
-    };
-    (sorted(&UPPER_INNER_LIP), sorted(&LOWER_INNER_LIP))
+    let line = |indices: &[usize]| sorted_by_x(indices.iter().map(|&i| points[i]));
+    (line(&UPPER_INNER_LIP), line(&LOWER_INNER_LIP))
 }
 
 impl PhotoTeeth {
@@ -156,7 +148,7 @@ impl MouthStyle {
             return MouthStyle { unit, lips, teeth, light: 1.0, colour: 1.0 };
         }
         let n = samples.len() as f32;
-        let luma = samples.iter().map(|p| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]).sum::<f32>() / n;
+        let brightness = samples.iter().map(|&p| luma(p)).sum::<f32>() / n;
         let chroma = samples
             .iter()
             .map(|p| {
@@ -166,7 +158,13 @@ impl MouthStyle {
             .sum::<f32>()
             / n;
         // Skin in a colour photo has a chroma of 0.2 or more; a greyscale photo has none.
-        MouthStyle { unit, lips, teeth, light: (luma / 170.0).clamp(0.5, 1.1), colour: (chroma / 0.2).clamp(0.0, 1.0) }
+        MouthStyle {
+            unit,
+            lips,
+            teeth,
+            light: (brightness / 170.0).clamp(0.5, 1.1),
+            colour: (chroma / 0.2).clamp(0.0, 1.0),
+        }
     }
 
     /// Paints the interior where the lips of `pose` part. A mouth at rest
@@ -239,8 +237,7 @@ impl MouthStyle {
                     let (teeth, cover) = self.painted_teeth(Jaw::Upper, across, py - skull_top, from_top);
                     colour = mix(colour, teeth, cover);
                 }
-                let grey = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2];
-                let mut painted = mix([grey; 3], colour, self.colour).map(|c| c * shade);
+                let mut painted = mix([luma(colour); 3], colour, self.colour).map(|c| c * shade);
                 if let Some(teeth) = own_lower {
                     painted = mix(painted, teeth, lower_teeth);
                 }

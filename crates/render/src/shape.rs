@@ -15,3 +15,15 @@ pub(crate) fn y_at(line: &[Vec2], x: f32) -> Option<f32> {
         w[0][1] + t * (w[1][1] - w[0][1])
     })
 }
+
+/// The points sorted from left to right, as `y_at` wants them.
+pub(crate) fn sorted_by_x(points: impl Iterator<Item = Vec2>) -> Vec<Vec2> {
+    let mut line: Vec<Vec2> = points.collect();
+    line.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    line
+}
+
+/// Brightness of an RGB colour (Rec. 601 weights).
+pub(crate) fn luma(p: [f32; 3]) -> f32 {
+    0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
+}
