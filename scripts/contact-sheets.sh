@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Renders a few sentences from the bundled portrait and from variants of it
-# made with ffmpeg (greyscale; cropped and turned; small in a large picture),
+# (greyscale and cropped-and-turned, made with ffmpeg; the mouth shut, in
+# assets/portraits),
 # and tiles every 5th frame into contact sheets under docs/contact-sheets/.
 #   scripts/contact-sheets.sh [path/to/mouthpiece]
 set -euo pipefail
@@ -27,3 +28,4 @@ sheet() { # name, photo, text, extra render flags...
 sheet astronaut "$portrait" "Good morning! My name is Eileen, and I flew the space shuttle. The view from orbit is simply wonderful." --frame square
 sheet greyscale "$work/greyscale.png" "Please remember: five big boxes, a few quiet bees, and one warm welcome." --frame square
 sheet turned "$work/turned.png" "Would you like to hear a story? Open the window, and watch the moon." --frame circle --expressive
+sheet closed-mouth assets/portraits/astronaut-closed-mouth.png "Hello there! I am very happy to meet you all at the launch pad today." --frame square
