@@ -241,7 +241,8 @@ const BLINK_SHIFT: f32 = 0.6;
 /// and between phrases, not in the middle of a wide-open vowel.
 fn at_quiet_moments(starts: &[f32], mouth: &[[f32; 3]]) -> Vec<f32> {
     let fps = FPS as f32;
-    let activity = |frame: usize| mouth.get(frame).map_or(0.0, |&[jaw, width, round]| jaw + round + 0.5 * width.abs());
+    // Past the end of the video a blink would not be seen: never quiet there.
+    let activity = |frame: usize| mouth.get(frame).map_or(10.0, |&[jaw, width, round]| jaw + round + 0.5 * width.abs());
     // The lids are more than half shut for about 0.15 s from a blink's start.
     let shut = (0.15 * fps).round() as usize;
     starts
@@ -351,6 +352,10 @@ mod tests {
         assert!(pause.contains(&moved[0]) && pause.contains(&(moved[0] + 0.12)), "blink at {}", moved[0]);
         // No pause within reach: the blink stays near its time.
         assert!((moved[1] - 3.0).abs() <= BLINK_SHIFT, "blink at {}", moved[1]);
+        // Near the end it stays inside the video, however quiet the end is.
+        let quiet_end: Vec<[f32; 3]> = (0..50).map(|f| if f < 45 { [0.6, 0.1, 0.3] } else { [0.0; 3] }).collect();
+        let last = at_quiet_moments(&[1.95], &quiet_end)[0];
+        assert!(last + 0.15 <= 2.0, "blink at {last} runs past the end");
     }
 
     #[test]
