@@ -45,6 +45,9 @@ impl PhotoTeeth {
                 (0..(bottom - top).ceil().max(0.0) as usize).filter_map(|k| pixel(x, top + k as f32 + 0.5)).collect()
             })
             .collect();
+        if columns.is_empty() {
+            return None;
+        }
         // Teeth are about as light as the lips or lighter; a cavity is much darker.
         let middle = &columns[columns.len() / 3..columns.len() * 2 / 3];
         let inside: Vec<f32> = middle.iter().flatten().map(|&p| luma(p)).collect();
