@@ -5,7 +5,7 @@
 //! it, shaded like a lid curving over the eyeball, and a line of lashes
 //! along its edge in the colour of the photo's lashes.
 
-use crate::shape::{luma, smoothstep, sorted_by_x, y_at};
+use crate::shape::{blend, luma, mean, mix, pixel_at, smoothstep, sorted_by_x, y_at};
 use face::mesh::EYES;
 
 use crate::shape::Vec2;
@@ -28,32 +28,19 @@ impl LidStyle {
     /// Samples each eye's lid skin (between the upper lid and the brow)
     /// and its lashes (the darkest pixels along the upper lid line).
     pub(crate) fn from_photo(base: &image::RgbImage, rest: &[Vec2], unit: f32) -> LidStyle {
-        let pixel =
-            |x: f32, y: f32| base.get_pixel_checked(x.max(0.0) as u32, y.max(0.0) as u32).map(|p| p.0.map(f32::from));
         let lids = [0, 1].map(|eye| {
-            let lid = &EYES[eye].upper[2..7];
-            let mut sum = [0.0f32; 3];
-            let mut count = 0.0;
-            let mut lashes: Option<[f32; 3]> = None;
-            for &i in lid {
-                let [x, y] = rest[i];
-                for lift in [0.08, 0.11, 0.14] {
-                    if let Some(p) = pixel(x, y - lift * unit) {
-                        for c in 0..3 {
-                            sum[c] += p[c];
-                        }
-                        count += 1.0;
-                    }
-                }
-                for lift in [-0.005, 0.0, 0.01, 0.02] {
-                    if let Some(p) = pixel(x, y - lift * unit) {
-                        if lashes.is_none_or(|dark| luma(p) < luma(dark)) {
-                            lashes = Some(p);
-                        }
-                    }
-                }
-            }
-            let skin = if count > 0.0 { sum.map(|s| s / count) } else { [200.0, 170.0, 150.0] };
+            // Pixels above the middle of the upper lid, `lifts` eye distances up.
+            let above_lid = |lifts: &[f32]| -> Vec<[f32; 3]> {
+                EYES[eye].upper[2..7]
+                    .iter()
+                    .flat_map(|&i| {
+                        lifts.iter().filter_map(move |lift| pixel_at(base, [rest[i][0], rest[i][1] - lift * unit]))
+                    })
+                    .collect()
+            };
+            let skin_samples = above_lid(&[0.08, 0.11, 0.14]);
+            let skin = if skin_samples.is_empty() { [200.0, 170.0, 150.0] } else { mean(skin_samples.into_iter()) };
+            let lashes = above_lid(&[-0.005, 0.0, 0.01, 0.02]).into_iter().min_by(|a, b| luma(*a).total_cmp(&luma(*b)));
             // Lashes are never lighter than a dark shade of the skin.
             let lashes = lashes.map_or([40.0, 30.0, 28.0], |dark| {
                 if luma(dark) < 0.45 * luma(skin) { dark } else { skin.map(|c| c * 0.45) }
@@ -126,8 +113,10 @@ impl LidStyle {
                 let y_top = lid_line - fade;
                 // The lid takes the colour of the skin just above it and, lower
                 // down, of the lower lid's skin, so its edges disappear into the face.
+                // Just under the lashes and the lower lid, whichever is lower.
+                let under = lower_line.max(y_edge) + lash;
                 let above = around(frame, x, y_top - 2.0);
-                let below = around(frame, x, lower_line.max(y_edge) + lash + 2.0);
+                let below = around(frame, x, under + 2.0);
                 let mixed = [0, 1, 2].map(|c| 0.7 * above[c] + 0.3 * lid.skin[c]);
                 let y0 = (y_top.floor().max(clip[1] as f32)) as usize;
                 let y1 = ((y_edge + 0.6 * lash).ceil().min(clip[3] as f32)).max(0.0) as usize;
@@ -137,12 +126,10 @@ impl LidStyle {
                     let py = y as f32 + 0.5;
                     let coverage = smoothstep(y_top, lid_line, py) * smoothstep(y_edge + 0.6 * lash, y_edge, py);
                     let depth = ((py - lid_line) / (y_edge - lid_line)).clamp(0.0, 1.0);
-                    let towards_lower =
-                        ((py - y_top) / (lower_line.max(y_edge) + lash - y_top).max(1.0)).clamp(0.0, 1.0);
+                    let towards_lower = ((py - y_top) / (under - y_top).max(1.0)).clamp(0.0, 1.0);
                     // Texture: the grain of the skin under the eye (which a blink
                     // leaves unstretched), as detail over the lid's colour.
-                    let mirrored =
-                        (lower_line.max(y_edge) + lash + 3.0 + (py - y_top) * 0.5).min(rows.end as f32 - 1.0) as usize;
+                    let mirrored = (under + 3.0 + (py - y_top) * 0.5).min(rows.end as f32 - 1.0) as usize;
                     let source = [0, 1, 2].map(|c| f32::from(frame[(mirrored * width + x) * 3 + c]));
                     // A lid curving over the eyeball: lightest high in the middle,
                     // darker towards the corners and into the fold by the lashes.
@@ -150,15 +137,14 @@ impl LidStyle {
                         - 0.05 * depth * depth
                         - 0.06 * corner * corner;
                     let lashes = 0.9 * smoothstep(y_edge - lash, y_edge - 0.2 * lash, py);
-                    let a = opacity * coverage * sides;
-                    let pixel = &mut frame[(y * width + x) * 3..(y * width + x) * 3 + 3];
-                    for (c, value) in pixel.iter_mut().enumerate() {
-                        let colour = mixed[c] + (below[c] - mixed[c]) * towards_lower;
-                        let detail = 0.5 * (source[c] - below[c]);
-                        let skin = (colour + detail) * shade;
-                        let painted = skin + (lid.lashes[c] - skin) * lashes;
-                        *value = (f32::from(*value) * (1.0 - a) + painted * a + 0.5) as u8;
-                    }
+                    let colour = mix(mixed, below, towards_lower);
+                    let skin = [0, 1, 2].map(|c| (colour[c] + 0.5 * (source[c] - below[c])) * shade);
+                    let painted = mix(skin, lid.lashes, lashes);
+                    blend(
+                        &mut frame[(y * width + x) * 3..(y * width + x) * 3 + 3],
+                        painted,
+                        opacity * coverage * sides,
+                    );
                 }
             }
         }

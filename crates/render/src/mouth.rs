@@ -7,7 +7,7 @@
 //! them, so the person keeps their own teeth instead of getting a second,
 //! painted set.
 
-use crate::shape::{luma, smoothstep, sorted_by_x, y_at};
+use crate::shape::{blend, luma, mean, mix, pixel_at, smoothstep, sorted_by_x, y_at};
 use face::mesh::{LOWER_INNER_LIP, UPPER_INNER_LIP};
 
 use crate::shape::Vec2;
@@ -36,13 +36,13 @@ impl PhotoTeeth {
         if gap < 0.05 * unit {
             return None;
         }
-        let pixel =
-            |x: f32, y: f32| base.get_pixel_checked(x.max(0.0) as u32, y.max(0.0) as u32).map(|p| p.0.map(f32::from));
         let columns: Vec<Vec<[f32; 3]>> = (0..(right - left).floor().max(0.0) as usize)
             .map(|i| {
                 let x = left + i as f32 + 0.5;
                 let (top, bottom) = (y_at(&upper, x).unwrap_or(0.0), y_at(&lower, x).unwrap_or(0.0));
-                (0..(bottom - top).ceil().max(0.0) as usize).filter_map(|k| pixel(x, top + k as f32 + 0.5)).collect()
+                (0..(bottom - top).ceil().max(0.0) as usize)
+                    .filter_map(|k| pixel_at(base, [x, top + k as f32 + 0.5]))
+                    .collect()
             })
             .collect();
         if columns.is_empty() {
@@ -50,8 +50,7 @@ impl PhotoTeeth {
         }
         // Teeth are about as light as the lips or lighter; a cavity is much darker.
         let middle = &columns[columns.len() / 3..columns.len() * 2 / 3];
-        let inside: Vec<f32> = middle.iter().flatten().map(|&p| luma(p)).collect();
-        let inside = inside.iter().sum::<f32>() / inside.len().max(1) as f32;
+        let inside = luma(mean(middle.iter().flatten().copied()));
         (inside > 0.8 * luma(lips)).then_some(PhotoTeeth { columns })
     }
 
@@ -76,17 +75,21 @@ impl PhotoTeeth {
             return None;
         }
         let row = below.max(0.0);
-        let (k, t) = (row.floor() as usize, row.fract());
-        let next = column[(k + 1).min(column.len() - 1)];
-        Some((mix(column[k], next, t), smoothstep(length, length - 1.5, row)))
+        Some((sample(column, row), smoothstep(length, length - 1.5, row)))
     }
 
     /// The photo's teeth at `across` as lower teeth: their biting edge
     /// mirrored upwards from the lower lip, `above` pixels over it, in shadow.
     fn lower_at(&self, across: f32, above: f32) -> Option<[f32; 3]> {
-        let (_, length) = self.column(across)?;
-        self.at(across, (length - 1.0 - above).max(0.0)).map(|(colour, _)| colour.map(|c| c * 0.78))
+        let (column, length) = self.column(across)?;
+        Some(sample(column, (length - 1.0 - above).max(0.0)).map(|c| c * 0.78))
     }
+}
+
+/// A column of pixels at a fractional `row` (0 or more), linearly interpolated.
+fn sample(column: &[[f32; 3]], row: f32) -> [f32; 3] {
+    let (k, t) = (row.floor() as usize, row.fract());
+    mix(column[k.min(column.len() - 1)], column[(k + 1).min(column.len() - 1)], t)
 }
 
 /// One frame's mouth, as the painter needs it.
@@ -126,32 +129,19 @@ const TONGUE: [f32; 3] = [165.0, 78.0, 82.0];
 const CAVITY_DEEP: [f32; 3] = [30.0, 9.0, 11.0];
 const CAVITY_EDGE: [f32; 3] = [72.0, 28.0, 30.0];
 
-fn mix(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
-    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
-}
-
 impl MouthStyle {
     /// Measures the light and colourfulness of the face from the cheeks,
     /// forehead and nose bridge.
     pub(crate) fn from_photo(base: &image::RgbImage, rest: &[Vec2], unit: f32) -> MouthStyle {
-        let samples: Vec<[f32; 3]> = [50usize, 280, 6, 205, 425, 151]
-            .iter()
-            .filter_map(|&i| {
-                let [x, y] = rest[i];
-                base.get_pixel_checked(x.max(0.0) as u32, y.max(0.0) as u32).map(|p| p.0.map(f32::from))
-            })
-            .collect();
-        let pixel = |i: usize| base.get_pixel_checked(rest[i][0].max(0.0) as u32, rest[i][1].max(0.0) as u32);
-        let lip_samples: Vec<[f32; 3]> =
-            [0usize, 17, 37, 267, 84, 314].iter().filter_map(|&i| pixel(i)).map(|p| p.0.map(f32::from)).collect();
-        let lips =
-            lip_samples.iter().fold([0.0; 3], |sum, p| [0, 1, 2].map(|c| sum[c] + p[c] / lip_samples.len() as f32));
+        let at = |landmarks: &[usize]| landmarks.iter().filter_map(|&i| pixel_at(base, rest[i])).collect::<Vec<_>>();
+        let samples = at(&[50, 280, 6, 205, 425, 151]);
+        let lips = mean(at(&[0, 17, 37, 267, 84, 314]).into_iter());
         let teeth = PhotoTeeth::find(base, rest, unit, lips);
         if samples.is_empty() {
             return MouthStyle { unit, lips, teeth, light: 1.0, colour: 1.0 };
         }
         let n = samples.len() as f32;
-        let brightness = samples.iter().map(|&p| luma(p)).sum::<f32>() / n;
+        let brightness = luma(mean(samples.iter().copied()));
         let chroma = samples
             .iter()
             .map(|p| {
@@ -209,10 +199,11 @@ impl MouthStyle {
                 * smoothstep(0.08, 0.2, gap / self.unit)
                 * smoothstep(0.75, 0.2, corner);
             let tongue = 0.7 * smoothstep(0.12, 0.3, gap / self.unit);
-            // Where the photo's teeth are in this column: under the unmoved upper lip.
+            // Where the teeth are in this column: under the unmoved upper lip,
+            // `across` the photo's mouth (0 to 1) or `from_middle` of it (eye distances).
             let across = (px - skull_left) / (skull_right - skull_left).max(1.0);
+            let from_middle = (px - (skull_left + skull_right) / 2.0) / self.unit;
             let skull_top = y_at(&skull_upper, px).unwrap_or(top);
-            let skull_centre = (skull_left + skull_right) / 2.0;
             let y0 = (top.floor().max(clip[1] as f32)) as usize;
             let y1 = (bottom.ceil().min(clip[3] as f32)).max(0.0) as usize;
             for y in y0..y1 {
@@ -227,32 +218,34 @@ impl MouthStyle {
                 let depth = 1.0 - ((from_top - from_bottom) / gap).abs();
                 let mut colour = mix(CAVITY_EDGE, CAVITY_DEEP, depth);
                 colour = mix(colour, TONGUE, tongue * smoothstep(0.45, 0.85, from_top / gap));
+                // Lower teeth: the photo's where it has them, else painted.
                 let lower_teeth = smoothstep(lower_teeth_height + 0.6, lower_teeth_height - 0.6, from_bottom);
-                let own_lower = self.teeth.as_ref().and_then(|teeth| teeth.lower_at(across, from_bottom));
-                if own_lower.is_none() {
-                    let across = (px - skull_centre) / self.unit;
-                    let (teeth, cover) = self.painted_teeth(Jaw::Lower, across, from_bottom, from_bottom);
+                let own_lower = match &self.teeth {
+                    Some(teeth) if lower_teeth > 0.0 => teeth.lower_at(across, from_bottom),
+                    _ => None,
+                };
+                if own_lower.is_none() && lower_teeth > 0.0 {
+                    let (teeth, cover) = self.painted_teeth(Jaw::Lower, from_middle, from_bottom, from_bottom);
                     colour = mix(colour, teeth, cover * lower_teeth);
                 }
-                let own_teeth = self.teeth.as_ref().and_then(|teeth| teeth.at(across, py - skull_top));
-                if self.teeth.is_none() {
-                    let across = (px - skull_centre) / self.unit;
-                    let (teeth, cover) = self.painted_teeth(Jaw::Upper, across, py - skull_top, from_top);
-                    colour = mix(colour, teeth, cover);
-                }
+                // Upper teeth: the photo's own, or painted if it shows none.
+                let own_upper = match &self.teeth {
+                    Some(teeth) => teeth.at(across, py - skull_top),
+                    None => {
+                        let (teeth, cover) = self.painted_teeth(Jaw::Upper, from_middle, py - skull_top, from_top);
+                        colour = mix(colour, teeth, cover);
+                        None
+                    }
+                };
                 let mut painted = mix([luma(colour); 3], colour, self.colour).map(|c| c * shade);
                 if let Some(teeth) = own_lower {
                     painted = mix(painted, teeth, lower_teeth);
                 }
-                if let Some((teeth, cover)) = own_teeth {
+                if let Some((teeth, cover)) = own_upper {
                     painted = mix(painted, teeth, cover);
                 }
-                let alpha = visible * coverage;
-                let pixel = &mut frame[(y * width + x) * 3..(y * width + x) * 3 + 3];
-                for (channel, value) in pixel.iter_mut().enumerate() {
-                    let painted = painted[channel].clamp(0.0, 255.0);
-                    *value = (f32::from(*value) * (1.0 - alpha) + painted * alpha + 0.5) as u8;
-                }
+                let painted = painted.map(|c| c.clamp(0.0, 255.0));
+                blend(&mut frame[(y * width + x) * 3..(y * width + x) * 3 + 3], painted, visible * coverage);
             }
         }
     }
@@ -265,10 +258,7 @@ impl MouthStyle {
         let y1 = ((middle + 1.5).ceil().min(clip[3] as f32)).max(0.0) as usize;
         for y in y0..y1 {
             let alpha = strength * smoothstep(1.25, 0.25, (y as f32 + 0.5 - middle).abs());
-            let pixel = &mut frame[(y * width + x) * 3..(y * width + x) * 3 + 3];
-            for (value, colour) in pixel.iter_mut().zip(line) {
-                *value = (f32::from(*value) * (1.0 - alpha) + colour * alpha + 0.5) as u8;
-            }
+            blend(&mut frame[(y * width + x) * 3..(y * width + x) * 3 + 3], line, alpha);
         }
     }
 
