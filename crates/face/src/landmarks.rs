@@ -9,7 +9,7 @@ use image::RgbImage;
 const MODEL: &[u8] = include_bytes!("../../../assets/models/face_landmark.onnx");
 const INPUT: usize = 192;
 /// The face-presence score below which the crop is taken to hold no face.
-pub(crate) const MIN_PRESENCE: f32 = 0.5;
+const MIN_PRESENCE: f32 = 0.5;
 /// MediaPipe enlarges the face box by this much so the whole head fits.
 const ROI_SCALE: f32 = 1.5;
 
@@ -71,7 +71,6 @@ pub(crate) struct Landmarks {
     /// Each point's depth relative to the face (smaller is nearer the
     /// camera), in the same photo pixels as the points.
     pub(crate) depth: Vec<f32>,
-    pub(crate) presence: f32,
 }
 
 pub(crate) struct Landmarker {
@@ -83,6 +82,7 @@ impl Landmarker {
         Ok(Self { plan: model::load(MODEL, INPUT)? })
     }
 
+    /// The landmarks in `roi`, or `NoFace` if the model finds no face there.
     pub(crate) fn landmarks(&self, photo: &RgbImage, roi: &Roi) -> Result<Landmarks, FaceError> {
         let pixels = model::sample_input(photo, INPUT, 1.0 / 255.0, 0.0, |u, v| {
             let [x, y] = roi.to_photo(u, v);
@@ -95,6 +95,9 @@ impl Landmarker {
             return Err(FaceError::Model(format!("landmark model gave {} points", points.len())));
         }
         let presence = 1.0 / (1.0 + (-outputs[1][0]).exp());
-        Ok(Landmarks { points, depth, presence })
+        if presence < MIN_PRESENCE {
+            return Err(FaceError::NoFace);
+        }
+        Ok(Landmarks { points, depth })
     }
 }

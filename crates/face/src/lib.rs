@@ -50,9 +50,6 @@ impl FaceAnalyzer {
         let faces = self.detect(photo)?;
         let largest = faces.first().ok_or(FaceError::NoFace)?;
         let refined = self.landmarker.landmarks(photo, &landmarks::Roi::from_detection(largest))?;
-        if refined.presence < landmarks::MIN_PRESENCE {
-            return Err(FaceError::NoFace);
-        }
         Ok(Rig::new(photo.width(), photo.height(), refined.points, largest.score, faces.len()))
     }
 
@@ -70,9 +67,6 @@ impl FaceAnalyzer {
         }
         let roi = landmarks::Roi::from_landmarks(previous);
         let refined = self.landmarker.landmarks(frame, &roi)?;
-        if refined.presence < landmarks::MIN_PRESENCE {
-            return Err(FaceError::NoFace);
-        }
         Ok(refined.points.iter().zip(&refined.depth).map(|(&[x, y], &z)| [x, y, z]).collect())
     }
 }
