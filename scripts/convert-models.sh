@@ -18,6 +18,7 @@ python3 -m venv "$work/venv"
 unzip -q -o "$work"/mediapipe-0.10.21-*.whl -d "$work/wheel" \
   'mediapipe/modules/face_detection/face_detection_short_range.tflite' \
   'mediapipe/modules/face_landmark/face_landmark.tflite' \
+  'mediapipe/modules/iris_landmark/iris_landmark.tflite' \
   'mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite' \
   'mediapipe-0.10.21.dist-info/LICENSE'
 
@@ -27,6 +28,7 @@ convert() { # tflite path, output path, opset
 }
 convert face_detection/face_detection_short_range.tflite "$out/face_detection_short_range.onnx" 13
 convert face_landmark/face_landmark.tflite "$out/face_landmark.onnx" 13
+convert iris_landmark/iris_landmark.tflite "$out/iris_landmark.onnx" 13
 # HardSwish needs opset 14; the custom upsampling op is then rewritten by hand.
 convert selfie_segmentation/selfie_segmentation.tflite "$work/selfie_segmentation.onnx" 14
 "$work/venv/bin/python" "$here/scripts/fix-segmentation.py" "$work/selfie_segmentation.onnx" "$out/selfie_segmentation.onnx"
