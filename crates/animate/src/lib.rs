@@ -5,10 +5,17 @@
 //! towards its viseme's target with a weight that peaks at the phoneme's
 //! centre and fades around it; consonants that the lips barely show pull
 //! weakly and take the shape of the vowels beside them, while p, b and m
-//! press the lips shut outright. Eyes blink every few seconds and the head
-//! drifts and nods a little, more while speaking.
+//! press the lips shut outright; f and v tuck the lower lip under the upper
+//! teeth. Eyes blink every few seconds and glance about in saccades. The
+//! head turns in 3-D with smooth noise that never repeats, and the speech
+//! accents it: nods on stressed syllables and at the ends of phrases, brows
+//! lifted on the most emphatic syllables.
 //!
 //! Pure: the same input and seed always give the same track.
+
+mod gaze;
+mod head;
+mod noise;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -28,13 +35,25 @@ pub struct FaceMotion {
     pub width: f32,
     /// Lip rounding, 0 to 1.
     pub round: f32,
+    /// The lower lip drawn up under the upper teeth (f, v), 0 to 1.
+    pub tuck: f32,
+    /// The tongue's tip lifted to the upper teeth (l, t, d, n, th), 0 to 1.
+    pub tongue: f32,
     /// Eyelid closure per eye (subject's right, left), 0 open to 1 shut.
     pub blink: [f32; 2],
-    /// Head roll, and shift in eye distances (x right, y down).
+    /// Where the eyes look, as a fraction of the eye's width (x right in
+    /// the picture, y down); 0 looks into the camera.
+    pub gaze: [f32; 2],
+    /// Brows lifted, 0 to 1.
+    pub brows: f32,
+    /// Head turn in 3-D: yaw (positive turns the face towards the
+    /// picture's right), pitch (positive tips it down), roll (in the
+    /// picture's plane).
+    pub yaw: f32,
+    pub pitch: f32,
     pub roll: f32,
+    /// Head shift in eye distances (x right, y down).
     pub shift: [f32; 2],
-    /// Head nod: positive tips the face down (moves features down a little).
-    pub nod: f32,
     /// Smile: mouth corners up and out, 0 to 1.
     pub smile: f32,
     /// How far a mouth the photo shows open is closed, 0 to 1: 0 in the
@@ -60,7 +79,7 @@ impl Default for Expression {
 
 impl Expression {
     pub const STABLE: Expression = Expression { liveliness: 1.0, smile: 0.0 };
-    pub const EXPRESSIVE: Expression = Expression { liveliness: 2.2, smile: 0.0 };
+    pub const EXPRESSIVE: Expression = Expression { liveliness: 1.5, smile: 0.0 };
     pub const HAPPY_SMILE: f32 = 0.8;
 }
 
@@ -75,9 +94,9 @@ fn target(viseme: Viseme) -> ([f32; 3], f32) {
         Viseme::PostAlveolar => ([0.2, -0.25, 0.55], 0.6),
         Viseme::Velar => ([0.3, 0.0, 0.0], 0.25),
         Viseme::Rhotic => ([0.22, -0.15, 0.4], 0.5),
-        Viseme::Rounded => ([0.22, -0.45, 0.9], 0.8),
-        Viseme::RoundedOpen => ([0.5, -0.3, 0.65], 0.8),
-        Viseme::Spread => ([0.22, 0.55, 0.0], 0.7),
+        Viseme::Rounded => ([0.22, -0.5, 1.0], 0.85),
+        Viseme::RoundedOpen => ([0.5, -0.35, 0.75], 0.8),
+        Viseme::Spread => ([0.22, 0.8, 0.0], 0.7),
         Viseme::Mid => ([0.45, 0.15, 0.0], 0.7),
         Viseme::Open => ([0.8, 0.1, 0.0], 0.8),
     }
@@ -98,7 +117,7 @@ const ANTICIPATION: f32 = 0.04;
 const LOUDNESS_SHARE: f32 = 0.8;
 
 /// Jaw opening of a syllable at the loudness of the loudest tenth of the speech.
-const JAW_AT_FULL_VOICE: f32 = 0.6;
+const JAW_AT_FULL_VOICE: f32 = 0.72;
 
 /// A mouth the photo shows open is shut this long (seconds) before and
 /// after every sound, and takes `CLOSE_EASE` more to close or open again.
@@ -121,46 +140,52 @@ pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<F
         smooth((CLOSED_WITHIN + CLOSE_EASE - away) / CLOSE_EASE)
     };
     let blink_starts = blink_times(duration + 1.0, seed);
-    let phase = (seed % 1000) as f32 * 0.37;
-    let mouth: Vec<[f32; 3]> = (0..frames)
+    let mouth: Vec<[f32; 5]> = (0..frames)
         .map(|frame| {
             // Average three instants across the frame so quick shapes still show.
             let t0 = frame as f32 / FPS as f32 + ANTICIPATION;
-            let mut sum = [0.0f32; 4];
+            let mut sum = [0.0f32; 6];
             for k in 0..3 {
                 let shape = mouth_at(phonemes, t0 + (k as f32 - 1.0) / (3.0 * FPS as f32));
                 for (s, v) in sum.iter_mut().zip(shape) {
                     *s += v / 3.0;
                 }
             }
-            let [viseme_jaw, width, round, free] = sum;
+            let [viseme_jaw, width, round, free, tuck, tongue] = sum;
             let jaw =
                 ((1.0 - LOUDNESS_SHARE) * viseme_jaw + LOUDNESS_SHARE * envelope[frame] * JAW_AT_FULL_VOICE) * free;
-            [jaw, width, round]
+            [jaw, width, round, tuck, tongue]
         })
         .collect();
-    let blinks = at_quiet_moments(&blink_starts, &mouth);
+    let shapes: Vec<[f32; 3]> = mouth.iter().map(|&[jaw, width, round, ..]| [jaw, width, round]).collect();
+    let blinks = at_quiet_moments(&blink_starts, &shapes);
+    let fps = FPS as f32;
+    let (stressed, phrase_ends) = head::accents(speech, &envelope, fps);
+    let head = head::head_track(frames, fps, seed, lively, &stressed, &phrase_ends);
+    let brows = head::brow_track(frames, fps, &stressed);
+    let gaze = gaze::gaze_track(frames, fps, seed);
     mouth
         .iter()
         .enumerate()
-        .map(|(frame, &[jaw, width, round])| {
+        .map(|(frame, &[jaw, width, round, tuck, tongue])| {
             let t = frame as f32 / FPS as f32;
-            // Speaking energy over the last half second drives livelier head motion.
-            let recent = mouth[frame.saturating_sub(12)..=frame].iter().map(|m| m[0]).sum::<f32>() / 13.0;
             let blink = blinks.iter().map(|&at| blink_shape(t - at)).fold(0.0, f32::max);
             // Everything eases in over the first frames, so the first frame is the photo itself.
             let ease = smooth(frame as f32 / 3.0);
+            let pose = head[frame];
             FaceMotion {
                 jaw: jaw * ease,
                 width: width * ease,
                 round: round * ease,
+                tuck: tuck * ease,
+                tongue: tongue * ease,
                 blink: [blink, blink],
-                roll: ease * lively * (0.012 * (t * 1.19 + phase).sin() + 0.006 * (t * 2.3 + phase * 1.7).sin()),
-                shift: [
-                    ease * lively * 0.01 * (t * 0.83 + phase).sin(),
-                    ease * lively * 0.006 * (t * 1.07 + phase * 0.5).sin(),
-                ],
-                nod: ease * lively * (0.02 * recent * (t * 5.1).sin().max(0.0) + 0.004 * (t * 0.7 + phase).sin()),
+                gaze: gaze[frame],
+                brows: brows[frame] * ease,
+                yaw: pose.yaw,
+                pitch: pose.pitch,
+                roll: pose.roll,
+                shift: pose.shift,
                 // A smile eases a little while the mouth opens wide.
                 smile: ease * expression.smile * (1.0 - 0.4 * jaw.min(1.0)),
                 close: closing(t).min(smooth(t / 0.12)),
@@ -188,12 +213,16 @@ fn loudness(speech: &Speech, frames: usize) -> Vec<f32> {
     rms.iter().map(|v| (v / loud).min(1.0)).collect()
 }
 
-/// The blended mouth shape at time `t`: jaw, width, round, and how free the
-/// lips are to part (0 while p, b, m press them shut).
-fn mouth_at(phonemes: &[TimedPhoneme], t: f32) -> [f32; 4] {
+/// The blended mouth shape at time `t`: jaw, width, round, how free the
+/// lips are to part (0 while p, b, m press them shut), and how far the
+/// lower lip is tucked under the upper teeth (f, v) and the tongue's tip
+/// lifted to them (t, d, n, l, s, z, th).
+fn mouth_at(phonemes: &[TimedPhoneme], t: f32) -> [f32; 6] {
     let mut sum = [0.0f32; 3];
     let mut total = 0.0f32;
     let mut press = 0.0f32;
+    let mut tuck = 0.0f32;
+    let mut tongue = 0.0f32;
     for p in phonemes {
         let centre = (p.start + p.end) / 2.0;
         let half = ((p.end - p.start) / 2.0).max(0.02);
@@ -213,12 +242,20 @@ fn mouth_at(phonemes: &[TimedPhoneme], t: f32) -> [f32; 4] {
             let edge = (distance - half * 0.6) / 0.03;
             press = press.max((1.0 - edge).clamp(0.0, 1.0));
         }
+        // The lip (f, v) or the tongue's tip (t, d, n, l, th) reaches the
+        // teeth a little before the sound and leaves after it.
+        let reach = (1.0 - (distance - half) / 0.05).clamp(0.0, 1.0);
+        match p.viseme {
+            Viseme::LipTeeth => tuck = tuck.max(reach),
+            Viseme::Alveolar | Viseme::Dental => tongue = tongue.max(reach),
+            _ => {}
+        }
     }
     if total <= f32::EPSILON {
-        return [0.0, 0.0, 0.0, 1.0];
+        return [0.0, 0.0, 0.0, 1.0, 0.0, 0.0];
     }
     let [jaw, width, round] = sum.map(|s| s / total);
-    [jaw, width, round, 1.0 - press]
+    [jaw, width, round, 1.0 - press, tuck, tongue]
 }
 
 /// Start times of blinks: every 2.5–5.5 s, the first within 0.5–2 s.

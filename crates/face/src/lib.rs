@@ -50,7 +50,7 @@ impl FaceAnalyzer {
         let faces = self.detect(photo)?;
         let largest = faces.first().ok_or(FaceError::NoFace)?;
         let refined = self.landmarker.landmarks(photo, &landmarks::Roi::from_detection(largest))?;
-        Ok(Rig::new(photo.width(), photo.height(), refined.points, largest.score, faces.len()))
+        Ok(Rig::new(photo.width(), photo.height(), refined.points, refined.depth, largest.score, faces.len()))
     }
 
     /// The 468 landmarks of the same face in the next frame of a video, as

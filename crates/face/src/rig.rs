@@ -11,6 +11,11 @@ use serde::{Deserialize, Serialize};
 /// the head moves without tearing the photo around it.
 const SKIRT_RINGS: [(f32, f32); 2] = [(1.45, 1.0), (2.2, 0.0)];
 
+/// How far behind the outline a skirt ring lies, per unit of its extra
+/// distance from the centre: the rings sit on an ellipsoid that curves
+/// back from the face outline, as hair, ears and neck do round a head.
+const SKIRT_DEPTH: f32 = 0.6;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Rig {
     /// Size of the analysed photo in pixels.
@@ -18,6 +23,12 @@ pub struct Rig {
     pub height: u32,
     /// Mesh vertices in photo pixels: the 468 landmarks, then the skirt ring.
     pub vertices: Vec<[f32; 2]>,
+    /// Each vertex's depth in the same pixels, smaller nearer the camera
+    /// (the landmark model's own depth; the skirt on an ellipsoid behind
+    /// the outline). Empty in rigs stored before depth was kept: see
+    /// [`Rig::depth`].
+    #[serde(default)]
+    pub depth: Vec<f32>,
     /// Triangles over `vertices`: the canonical face mesh, then the skirt band.
     pub triangles: Vec<[u32; 3]>,
     /// Detector confidence of the chosen face.
@@ -27,10 +38,18 @@ pub struct Rig {
 }
 
 impl Rig {
-    pub(crate) fn new(width: u32, height: u32, landmarks: Vec<[f32; 2]>, score: f32, faces_found: usize) -> Self {
+    pub(crate) fn new(
+        width: u32,
+        height: u32,
+        landmarks: Vec<[f32; 2]>,
+        landmark_depth: Vec<f32>,
+        score: f32,
+        faces_found: usize,
+    ) -> Self {
         let oval: Vec<[f32; 2]> = mesh::FACE_OVAL.iter().map(|&i| landmarks[i]).collect();
         let n = oval.len() as f32;
         let centre = oval.iter().fold([0.0, 0.0], |acc, p| [acc[0] + p[0] / n, acc[1] + p[1] / n]);
+        let mut depth = landmark_depth;
         let mut vertices = landmarks;
         let mut triangles = mesh::triangles().to_vec();
         let ring = mesh::FACE_OVAL.len();
@@ -40,6 +59,12 @@ impl Rig {
             vertices.extend(
                 oval.iter().map(|p| [centre[0] + (p[0] - centre[0]) * scale, centre[1] + (p[1] - centre[1]) * scale]),
             );
+            let ring_depth: Vec<f32> = mesh::FACE_OVAL
+                .iter()
+                .zip(&oval)
+                .map(|(&i, p)| depth[i] + (scale - 1.0) * (p[0] - centre[0]).hypot(p[1] - centre[1]) * SKIRT_DEPTH)
+                .collect();
+            depth.extend(ring_depth);
             let outer: Vec<u32> = (0..ring as u32).map(|i| start + i).collect();
             for i in 0..ring {
                 let j = (i + 1) % ring;
@@ -48,7 +73,30 @@ impl Rig {
             }
             inner = outer;
         }
-        Rig { width, height, vertices, triangles, score, faces_found }
+        Rig { width, height, vertices, depth, triangles, score, faces_found }
+    }
+
+    /// Each vertex's depth (see the field). A rig stored without depth gets
+    /// one from an ellipsoid fitted to its face outline: a rounded face,
+    /// nearest at the centre, as deep as it is wide.
+    pub fn depth(&self) -> Vec<f32> {
+        if self.depth.len() == self.vertices.len() {
+            return self.depth.clone();
+        }
+        let oval: Vec<[f32; 2]> = mesh::FACE_OVAL.iter().map(|&i| self.vertices[i]).collect();
+        let n = oval.len() as f32;
+        let centre = oval.iter().fold([0.0, 0.0], |acc, p| [acc[0] + p[0] / n, acc[1] + p[1] / n]);
+        let radius =
+            oval.iter().map(|p| ((p[0] - centre[0]).powi(2) + (p[1] - centre[1]).powi(2)).sqrt()).sum::<f32>() / n;
+        let radius = radius.max(1.0);
+        self.vertices
+            .iter()
+            .map(|p| {
+                let r = (((p[0] - centre[0]).powi(2) + (p[1] - centre[1]).powi(2)).sqrt() / radius).min(1.0);
+                0.5 * radius * (1.0 - (1.0 - r * r).sqrt())
+                    + ((p[0] - centre[0]).hypot(p[1] - centre[1]) - radius).max(0.0) * SKIRT_DEPTH
+            })
+            .collect()
     }
 
     /// The 468 face landmarks (without the skirt).

@@ -5,68 +5,25 @@
 //! three photos made from it (cropped and turned by 20°; greyscale; with
 //! its smiling open mouth shut, so the teeth are painted, not the photo's).
 
+mod support;
+
 use face::{FaceAnalyzer, PhotoLimits, decode_photo};
 use image::RgbImage;
-use pipeline::{OutputFiles, Studio, VideoSpec};
-use std::path::Path;
-use std::process::Command;
-
-const ASTRONAUT: &[u8] = include_bytes!("../../../assets/portraits/astronaut.png");
-const CLOSED_MOUTH: &[u8] = include_bytes!("../../../assets/portraits/astronaut-closed-mouth.png");
+use pipeline::VideoSpec;
+use support::{ASTRONAUT, CLOSED_MOUTH, Decoded, pearson, render_and_decode};
 const SENTENCE: &str = "Good morning! My name is Eileen, and I flew the space shuttle. \
     Today I will tell you about the view from orbit, which is simply wonderful.";
-const WIDTH: usize = 640;
-const HEIGHT: usize = 480;
-
-/// Decodes a video's frames (RGB24) and its audio (mono 16 kHz PCM).
-fn decode(video: &Path) -> (Vec<RgbImage>, Vec<f32>) {
-    let frames = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(video)
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .expect("decode video");
-    let audio = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(video)
-        .args(["-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-"])
-        .output()
-        .expect("decode audio");
-    let frames = frames
-        .stdout
-        .chunks_exact(WIDTH * HEIGHT * 3)
-        .map(|f| RgbImage::from_raw(WIDTH as u32, HEIGHT as u32, f.to_vec()).expect("frame"))
-        .collect();
-    let samples = audio.stdout.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).collect();
-    (frames, samples)
-}
-
-fn pearson(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len()) as f32;
-    let (ma, mb) = (a.iter().sum::<f32>() / n, b.iter().sum::<f32>() / n);
-    let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        cov += (x - ma) * (y - mb);
-        va += (x - ma).powi(2);
-        vb += (y - mb).powi(2);
-    }
-    cov / (va.sqrt() * vb.sqrt()).max(f32::EPSILON)
-}
+const WIDTH: u32 = 640;
+const HEIGHT: u32 = 480;
 
 /// (best offset in frames, correlation at it): a positive offset means the
 /// mouth moves after the sound.
-fn lip_sync(photo: &RgbImage) -> (i32, f32) {
-    let studio = Studio::new().expect("models");
-    let rig = studio.train(photo).expect("face in test photo");
+fn lip_sync(name: &str, photo: &RgbImage) -> (i32, f32) {
     let speech =
         speech::synthesize(SENTENCE, speech::DEFAULT_VOICE_ID, speech::SpeechOptions::default()).expect("speech");
     let dir = tempfile::tempdir().expect("temp");
-    let (video, thumbnail) = (dir.path().join("v.mp4"), dir.path().join("v.jpg"));
-    let spec = VideoSpec::new(WIDTH as u32, HEIGHT as u32, [255, 255, 255]).expect("spec");
-    studio
-        .render(photo, &rig, &speech, spec, OutputFiles { video: &video, thumbnail: &thumbnail }, &mut |_| {})
-        .expect("render");
-    let (frames, samples) = decode(&video);
+    let spec = VideoSpec::new(WIDTH, HEIGHT, [255, 255, 255]).expect("spec");
+    let Decoded { frames, samples } = render_and_decode(&format!("lipsync-{name}"), photo, &speech, spec, dir.path());
     let analyzer = FaceAnalyzer::new().expect("models");
     // The model now and then cannot read a frame (its face-presence score
     // dips below one half); such a frame keeps the previous opening, and
@@ -111,7 +68,7 @@ fn lip_sync(photo: &RgbImage) -> (i32, f32) {
 }
 
 fn assert_in_sync(name: &str, photo: &RgbImage) {
-    let (offset, correlation) = lip_sync(photo);
+    let (offset, correlation) = lip_sync(&name.replace(' ', "-"), photo);
     eprintln!("lip sync {name}: best offset {offset} frames, correlation {correlation:.3}");
     assert!(offset.abs() <= 1, "{name}: mouth is {offset} frames off the sound");
     assert!(correlation >= 0.6, "{name}: mouth opening correlates {correlation:.3} with loudness");

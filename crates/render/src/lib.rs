@@ -58,9 +58,10 @@ impl Renderer {
         let (scale, origin) = (placement.scale, placement.origin);
         let rest: Vec<[f32; 2]> =
             rig.vertices.iter().map(|v| [v[0] * scale + origin[0], v[1] * scale + origin[1]]).collect();
+        let depth: Vec<f32> = rig.depth().iter().map(|z| z * scale).collect();
         let head = (0..rest.len()).map(|i| rig.head_follow(i)).collect();
-        let bases = deform::Bases::new(&rest, rig.skirt_start(), head);
-        let mouth = mouth::MouthStyle::from_photo(&placement.base, &rest, bases.unit);
+        let bases = deform::Bases::new(&rest, &depth, rig.skirt_start(), head);
+        let mouth = mouth::MouthStyle::from_photo(&placement.base, &rest, bases.unit, scale);
         let lids = eyelids::LidStyle::from_photo(&placement.base, &rest, bases.unit);
         let base = std::mem::take(&mut placement.base).into_raw();
         Renderer { canvas, base, placement, rest, triangles: rig.triangles.clone(), bases, mouth, lids }
@@ -79,17 +80,19 @@ impl Renderer {
     pub fn render_into(&self, motion: &FaceMotion, out: &mut [u8]) {
         assert_eq!(out.len(), self.frame_len(), "frame buffer size");
         out.copy_from_slice(&self.base);
-        let deformed = self.bases.apply(&self.rest, motion);
+        let posed = self.bases.pose(&self.rest, motion);
         let width = self.canvas.width as usize;
         let rect = self.placement.rect;
-        raster::draw_mesh(out, width, &self.base, rect, &self.rest, &deformed, &self.triangles);
-        let still = FaceMotion { jaw: 0.0, width: 0.0, round: 0.0, smile: 0.0, close: 0.0, ..*motion };
+        raster::draw_mesh(out, width, &self.base, rect, &self.rest, &posed, &self.triangles);
+        let deformed = posed.points;
+        let still = FaceMotion { jaw: 0.0, width: 0.0, round: 0.0, tuck: 0.0, smile: 0.0, close: 0.0, ..*motion };
         let skull = self.bases.apply(&self.rest, &still);
         let pose = mouth::MouthPose {
             deformed: &deformed,
             skull: &skull,
             opening: motion.jaw * self.bases.jaw_travel,
             closing: motion.close,
+            tongue_tip: motion.tongue,
         };
         self.mouth.paint(out, width, rect, &pose);
         if motion.blink.iter().any(|&b| b > 0.0) {
@@ -128,5 +131,69 @@ impl Renderer {
         let mut points = self.bases.apply(&self.rest, motion);
         points.truncate(face::mesh::LANDMARKS);
         points
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use face::{FaceAnalyzer, PhotoLimits, decode_photo, mesh};
+
+    const ASTRONAUT: &[u8] = include_bytes!("../../../assets/portraits/astronaut.png");
+
+    /// Whether `p` lies inside the closed polygon `outline`.
+    fn inside(outline: &[[f32; 2]], p: [f32; 2]) -> bool {
+        let mut inside = false;
+        for (i, a) in outline.iter().enumerate() {
+            let b = outline[(i + 1) % outline.len()];
+            if (a[1] > p[1]) != (b[1] > p[1]) && p[0] < a[0] + (p[1] - a[1]) / (b[1] - a[1]) * (b[0] - a[0]) {
+                inside = !inside;
+            }
+        }
+        inside
+    }
+
+    #[test]
+    fn a_turned_head_leaves_no_hole_in_the_face() {
+        let photo = decode_photo(ASTRONAUT, PhotoLimits::default()).expect("decode");
+        let rig = FaceAnalyzer::new().expect("models").analyze(&photo).expect("face");
+        let canvas = Canvas { width: 720, height: 720, background: [255, 255, 255] };
+        let layout = Layout { frame: PhotoFrame::Square, ..Layout::default() };
+        let renderer = Renderer::new(&photo, &rig, canvas, layout, None, None);
+        // Magenta where nothing is drawn: no pixel of the photo is exactly that.
+        const UNDRAWN: [u8; 3] = [255, 0, 255];
+        for (yaw, pitch) in [(6f32, 0f32), (-6.0, 0.0), (0.0, 6.0), (0.0, -6.0), (6.0, 4.0)] {
+            let motion =
+                FaceMotion { yaw: yaw.to_radians(), pitch: pitch.to_radians(), jaw: 0.4, ..FaceMotion::default() };
+            let posed = renderer.bases.pose(&renderer.rest, &motion);
+            let mut frame: Vec<u8> = std::iter::repeat_n(UNDRAWN, renderer.frame_len() / 3).flatten().collect();
+            raster::draw_mesh(
+                &mut frame,
+                720,
+                &renderer.base,
+                renderer.placement.rect,
+                &renderer.rest,
+                &posed,
+                &renderer.triangles,
+            );
+            let outline: Vec<[f32; 2]> = mesh::FACE_OVAL.iter().map(|&i| posed.points[i]).collect();
+            let holes = (0..720 * 720)
+                .filter(|&i| inside(&outline, [(i % 720) as f32 + 0.5, (i / 720) as f32 + 0.5]))
+                .filter(|&i| frame[i * 3..i * 3 + 3] == UNDRAWN)
+                .count();
+            assert_eq!(holes, 0, "yaw {yaw}°, pitch {pitch}°: {holes} pixels of the face left undrawn");
+            // The turn is real: the nose tip moves further than the outline by the ears.
+            let rest = renderer.landmarks(&FaceMotion::default());
+            let moved = |i: usize| posed.points[i][0] - rest[i][0];
+            if yaw != 0.0 {
+                assert!(
+                    moved(1).abs() > moved(234).abs() + 2.0 && moved(1).abs() > moved(454).abs() + 2.0,
+                    "nose {} ears {} {}",
+                    moved(1),
+                    moved(234),
+                    moved(454)
+                );
+            }
+        }
     }
 }

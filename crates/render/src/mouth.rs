@@ -1,6 +1,9 @@
 //! The inside of the mouth, painted between the inner lip contours: upper
-//! teeth under the upper lip, a hint of lower teeth and tongue when wide
-//! open, and a dark cavity, all dimmed to the photo's light.
+//! teeth under the upper lip, lower teeth once the jaw has dropped far
+//! enough, a tongue that shows on open vowels and lifts its tip for
+//! l, t, d, n and th, and a cavity that goes from a dark red-brown by the
+//! lips to deep shadow at the back (never black), all dimmed to the photo's
+//! light, with soft edges and the photo's own grain.
 //!
 //! When the photo itself shows teeth, those are the upper teeth: they stay
 //! with the head while the lips move over them and the jaw drops away from
@@ -75,7 +78,9 @@ impl PhotoTeeth {
             return None;
         }
         let row = below.max(0.0);
-        Some((sample(column, row), smoothstep(length, length - 1.5, row)))
+        // The biting edge is soft and a little translucent, as enamel is.
+        let edge = smoothstep(length - 0.25 * length.max(4.0), length, row);
+        Some((sample(column, row), smoothstep(length, length - 1.5 - 0.3 * edge, row) * (1.0 - 0.25 * edge)))
     }
 
     /// The photo's teeth at `across` as lower teeth: their biting edge
@@ -103,6 +108,8 @@ pub(crate) struct MouthPose<'a> {
     pub(crate) opening: f32,
     /// How far the photo's own open mouth has been shut, 0 to 1.
     pub(crate) closing: f32,
+    /// The tongue's tip lifted to the upper teeth, 0 to 1.
+    pub(crate) tongue_tip: f32,
 }
 
 /// Which row of teeth.
@@ -121,24 +128,33 @@ pub(crate) struct MouthStyle {
     light: f32,
     /// How colourful the photo is: 0 paints the mouth in greys, 1 in full colour.
     colour: f32,
+    /// The photo's grain: the spread of its skin's pixel-to-pixel noise, in levels.
+    grain: f32,
+    /// Frame pixels per photo pixel (at least 1): edges are made as soft
+    /// as the enlarged photo's, never sharper than the face around them.
+    softness: f32,
 }
 
 const TEETH: [f32; 3] = [214.0, 207.0, 192.0];
 const LOWER_TEETH: [f32; 3] = [180.0, 172.0, 160.0];
-const TONGUE: [f32; 3] = [165.0, 78.0, 82.0];
-const CAVITY_DEEP: [f32; 3] = [30.0, 9.0, 11.0];
-const CAVITY_EDGE: [f32; 3] = [72.0, 28.0, 30.0];
+const TONGUE: [f32; 3] = [170.0, 86.0, 88.0];
+/// The back of the mouth in shadow, and the inside of the lips and cheeks
+/// by the lips: dark, but red-brown, never black.
+const CAVITY_DEEP: [f32; 3] = [42.0, 18.0, 19.0];
+const CAVITY_EDGE: [f32; 3] = [104.0, 48.0, 46.0];
 
 impl MouthStyle {
     /// Measures the light and colourfulness of the face from the cheeks,
     /// forehead and nose bridge.
-    pub(crate) fn from_photo(base: &image::RgbImage, rest: &[Vec2], unit: f32) -> MouthStyle {
+    pub(crate) fn from_photo(base: &image::RgbImage, rest: &[Vec2], unit: f32, enlarged: f32) -> MouthStyle {
+        let softness = enlarged.max(1.0);
         let at = |landmarks: &[usize]| landmarks.iter().filter_map(|&i| pixel_at(base, rest[i])).collect::<Vec<_>>();
         let samples = at(&[50, 280, 6, 205, 425, 151]);
         let lips = mean(at(&[0, 17, 37, 267, 84, 314]).into_iter());
         let teeth = PhotoTeeth::find(base, rest, unit, lips);
+        let grain = grain(base, &[rest[205], rest[425], rest[50], rest[280]], unit);
         if samples.is_empty() {
-            return MouthStyle { unit, lips, teeth, light: 1.0, colour: 1.0 };
+            return MouthStyle { unit, lips, teeth, light: 1.0, colour: 1.0, grain, softness };
         }
         let n = samples.len() as f32;
         let brightness = luma(mean(samples.iter().copied()));
@@ -157,13 +173,15 @@ impl MouthStyle {
             teeth,
             light: (brightness / 170.0).clamp(0.5, 1.1),
             colour: (chroma / 0.2).clamp(0.0, 1.0),
+            grain,
+            softness,
         }
     }
 
     /// Paints the interior where the lips of `pose` part. A mouth at rest
     /// shows the photo's own lips.
     pub(crate) fn paint(&self, frame: &mut [u8], width: usize, clip: [usize; 4], pose: &MouthPose) {
-        let MouthPose { deformed, skull, opening, closing } = *pose;
+        let MouthPose { deformed, skull, opening, closing, tongue_tip } = *pose;
         // Whenever the mouth has moved at all the gap between the lips is
         // painted: the interior where they part, a dark line where they meet.
         let moved = smoothstep(0.0, 0.04 * self.unit, opening);
@@ -198,7 +216,10 @@ impl MouthStyle {
             let lower_teeth_height = (0.04 * self.unit).min(0.2 * gap)
                 * smoothstep(0.08, 0.2, gap / self.unit)
                 * smoothstep(0.75, 0.2, corner);
-            let tongue = 0.7 * smoothstep(0.12, 0.3, gap / self.unit);
+            // The tongue shows once the mouth is open; its tip rises
+            // behind the upper teeth in the middle of the mouth.
+            let tongue = 0.8 * smoothstep(0.03, 0.15, gap / self.unit);
+            let tongue_top = 0.5 - 0.4 * tongue_tip * smoothstep(0.7, 0.1, corner);
             // Where the teeth are in this column: under the unmoved upper lip,
             // `across` the photo's mouth (0 to 1) or `from_middle` of it (eye distances).
             let across = (px - skull_left) / (skull_right - skull_left).max(1.0);
@@ -209,15 +230,22 @@ impl MouthStyle {
             for y in y0..y1 {
                 let py = y as f32 + 0.5;
                 // Antialiased lip edges: partial coverage within a pixel of either contour.
-                let coverage = (py - top + 0.5).clamp(0.0, 1.0) * (bottom - py + 0.5).clamp(0.0, 1.0);
+                let soft = self.softness;
+                let coverage = ((py - top) / soft + 0.5).clamp(0.0, 1.0) * ((bottom - py) / soft + 0.5).clamp(0.0, 1.0);
                 if coverage <= 0.0 {
                     continue;
                 }
                 let from_top = py - top;
                 let from_bottom = bottom - py;
-                let depth = 1.0 - ((from_top - from_bottom) / gap).abs();
+                // Deep in the middle of the opening, lighter within a few
+                // hundredths of an eye distance of either lip.
+                let by_lip = from_top.min(from_bottom) / (0.06 * self.unit).max(1.5);
+                let depth = smoothstep(0.0, 1.0, by_lip) * (1.0 - 0.35 * corner);
                 let mut colour = mix(CAVITY_EDGE, CAVITY_DEEP, depth);
-                colour = mix(colour, TONGUE, tongue * smoothstep(0.45, 0.85, from_top / gap));
+                let on_tongue = smoothstep(tongue_top - 0.08, tongue_top + 0.25, from_top / gap);
+                // The tongue is lit from the front: lighter towards its tip.
+                let tongue_colour = mix(CAVITY_EDGE, TONGUE, 0.55 + 0.45 * smoothstep(0.2, 0.9, from_top / gap));
+                colour = mix(colour, tongue_colour, (tongue + 0.6 * tongue_tip).min(1.0) * on_tongue);
                 // Lower teeth: the photo's where it has them, else painted.
                 let lower_teeth = smoothstep(lower_teeth_height + 0.6, lower_teeth_height - 0.6, from_bottom);
                 let own_lower = match &self.teeth {
@@ -244,7 +272,9 @@ impl MouthStyle {
                 if let Some((teeth, cover)) = own_upper {
                     painted = mix(painted, teeth, cover);
                 }
-                let painted = painted.map(|c| c.clamp(0.0, 255.0));
+                // The photo's grain, fixed to the skull so it moves with the head.
+                let noise = self.grain * grain_noise(x as f32 - skull_left, py - skull_top);
+                let painted = painted.map(|c| (c + noise).clamp(0.0, 255.0));
                 blend(&mut frame[(y * width + x) * 3..(y * width + x) * 3 + 3], painted, visible * coverage);
             }
         }
@@ -285,12 +315,50 @@ impl MouthStyle {
         let within = (side - start) / (end - start);
         // Teeth further back show less, and their corners are rounded.
         let height = self.unit * length * (1.0 - 0.15 * index as f32) * (1.0 - 0.25 * (2.0 * within - 1.0).powi(6));
-        let cover = smoothstep(height + 0.6, height - 0.6, into);
-        let gap_width = (0.006 * self.unit).max(0.7);
+        let soft = (0.012 * self.unit).max(0.6);
+        let cover = smoothstep(height + soft, height - soft, into);
+        let gap_width = (0.005 * self.unit).max(0.8);
         let between = (side - start).min(end - side) * self.unit;
-        let seam = 1.0 - 0.25 * smoothstep(gap_width, 0.0, between);
+        // Soft gaps, and each tooth rounded: a little darker towards its sides.
+        let seam = (1.0 - 0.08 * smoothstep(gap_width, 0.0, between)) * (1.0 - 0.08 * (2.0 * within - 1.0).powi(2));
         let shadow = 0.7 + 0.3 * smoothstep(0.0, 0.3 * height, from_lip);
-        let edge = 1.0 - 0.12 * smoothstep(0.5 * height, height, into);
-        (colour.map(|c| c * seam * shadow * edge), cover)
+        // The biting edge is a little translucent: the dark behind shows through.
+        let edge = smoothstep(0.6 * height, height, into);
+        let tooth = colour.map(|c| c * seam * shadow);
+        (mix(tooth, CAVITY_EDGE, 0.3 * edge), cover * (1.0 - 0.2 * edge))
     }
+}
+
+/// The spread of the photo's pixel-to-pixel noise on the skin around
+/// `points` (a patch a tenth of an eye distance across each), in levels.
+fn grain(base: &image::RgbImage, points: &[Vec2], unit: f32) -> f32 {
+    let half = (0.05 * unit).max(2.0) as i32;
+    let mut differences = Vec::new();
+    for p in points {
+        for dy in -half..half {
+            for dx in -half..half {
+                let at = [p[0] + dx as f32, p[1] + dy as f32];
+                let (Some(a), Some(b)) = (pixel_at(base, at), pixel_at(base, [at[0] + 1.0, at[1]])) else { continue };
+                differences.push(luma(a) - luma(b));
+            }
+        }
+    }
+    if differences.is_empty() {
+        return 0.0;
+    }
+    let n = differences.len() as f32;
+    let mean = differences.iter().sum::<f32>() / n;
+    // Neighbours differ by √2 times each one's own noise.
+    ((differences.iter().map(|d| (d - mean).powi(2)).sum::<f32>() / n).sqrt() / std::f32::consts::SQRT_2).min(8.0)
+}
+
+/// Noise of spread about 1 at a pixel, the same for the same point: a hash of its position.
+fn grain_noise(x: f32, y: f32) -> f32 {
+    let (x, y) = (x.round() as i32 as u32, y.round() as i32 as u32);
+    let mut h = x.wrapping_mul(0x9E37_79B1) ^ y.wrapping_mul(0x85EB_CA77);
+    h ^= h >> 15;
+    h = h.wrapping_mul(0x2C1B_3C6D);
+    h ^= h >> 12;
+    // Uniform in [-√3, √3): a spread of 1.
+    ((h & 0xFFFF) as f32 / 65536.0 - 0.5) * 2.0 * 3f32.sqrt()
 }

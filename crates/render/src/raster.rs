@@ -1,8 +1,11 @@
 //! The triangle rasteriser: fills each deformed triangle by sampling the
 //! base frame at the matching rest position, in parallel over row bands.
+//! Triangles are drawn from the furthest to the nearest (the painter's
+//! order), so when the head turns the nose covers the cheek behind it.
 
 use rayon::prelude::*;
 
+use crate::deform::Posed;
 use crate::shape::Vec2;
 
 /// Rows per parallel work item: small enough to balance two cores over a
@@ -56,16 +59,20 @@ pub(crate) fn draw_mesh(
     base: &[u8],
     clip: [usize; 4],
     rest: &[Vec2],
-    deformed: &[Vec2],
+    posed: &Posed,
     triangles: &[[u32; 3]],
 ) {
-    let spans: Vec<Span> = triangles
+    let deformed = &posed.points;
+    let mut spans: Vec<(f32, Span)> = triangles
         .iter()
         .filter_map(|t| {
             let [a, b, c] = t.map(|i| i as usize);
-            prepare([deformed[a], deformed[b], deformed[c]], [rest[a], rest[b], rest[c]], clip)
+            let depth = posed.depth[a] + posed.depth[b] + posed.depth[c];
+            prepare([deformed[a], deformed[b], deformed[c]], [rest[a], rest[b], rest[c]], clip).map(|s| (depth, s))
         })
         .collect();
+    spans.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let spans: Vec<Span> = spans.into_iter().map(|(_, span)| span).collect();
     let Some(top) = spans.iter().map(|s| s.rows.0).min() else {
         return;
     };

@@ -1,0 +1,200 @@
+//! The head and brows: smooth idle motion in 3-D that never repeats, and
+//! the accents speech gives it. People nod a little on stressed syllables
+//! and more at the end of a phrase, and lift their brows on the syllables
+//! they stress most.
+
+use crate::noise::Noise;
+use crate::smooth;
+use speech::{Speech, Viseme};
+
+/// Spread of the idle motion (standard deviation, radians) at liveliness 1,
+/// for yaw, pitch and roll. A person talking to a camera turns a few
+/// degrees either way; their head rolls and tips less.
+const SWAY: [f32; 3] = [0.034, 0.02, 0.015];
+/// Seconds between the noise knots of the slow and the quick part of the
+/// sway, and the quick part's share.
+const SLOW: f32 = 1.7;
+const QUICK: f32 = 0.6;
+const QUICK_SHARE: f32 = 0.35;
+/// The sway's in-plane drift, in eye distances.
+const DRIFT: f32 = 0.012;
+/// A nod on a stressed syllable and at a phrase's end, radians of pitch.
+const STRESS_NOD: f32 = 0.022;
+const PHRASE_NOD: f32 = 0.035;
+
+/// A moment the speech stresses, with its strength (0 to 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Accent {
+    pub(crate) at: f32,
+    pub(crate) strength: f32,
+}
+
+/// The head's pose in one frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct HeadPose {
+    pub(crate) yaw: f32,
+    pub(crate) pitch: f32,
+    pub(crate) roll: f32,
+    pub(crate) shift: [f32; 2],
+}
+
+/// The stressed syllables (vowels espeak-ng marks with primary stress,
+/// which it gives to content words), strong as they are loud; and the
+/// ends of phrases (the last sound before a pause of 0.15 s or more, or
+/// before the end).
+pub(crate) fn accents(speech: &Speech, envelope: &[f32], fps: f32) -> (Vec<Accent>, Vec<f32>) {
+    let loudness = |start: f32, end: f32| {
+        let (a, b) = ((start * fps) as usize, ((end * fps).ceil() as usize).max(start as usize + 1));
+        envelope.get(a..b.min(envelope.len())).map_or(0.0, |s| s.iter().copied().fold(0.0, f32::max))
+    };
+    let stressed = speech
+        .phonemes
+        .iter()
+        .filter(|p| p.phoneme.contains('ˈ') && is_vowel(p.viseme))
+        .map(|p| Accent { at: p.start, strength: loudness(p.start, p.end) })
+        .collect();
+    let mut ends = Vec::new();
+    let sounds: Vec<_> = speech.phonemes.iter().filter(|p| p.viseme != Viseme::Rest).collect();
+    for (i, p) in sounds.iter().enumerate() {
+        let next = sounds.get(i + 1).map_or(f32::INFINITY, |n| n.start);
+        if next - p.end >= 0.15 {
+            ends.push(p.end);
+        }
+    }
+    (stressed, ends)
+}
+
+fn is_vowel(viseme: Viseme) -> bool {
+    matches!(viseme, Viseme::Rounded | Viseme::RoundedOpen | Viseme::Spread | Viseme::Mid | Viseme::Open)
+}
+
+/// The head's pose for each of `frames` frames at `fps`.
+pub(crate) fn head_track(
+    frames: usize,
+    fps: f32,
+    seed: u64,
+    liveliness: f32,
+    stressed: &[Accent],
+    phrase_ends: &[f32],
+) -> Vec<HeadPose> {
+    let channel = |k: u64| {
+        let (slow, quick) = (Noise::new(seed, 2 * k, SLOW), Noise::new(seed, 2 * k + 1, QUICK));
+        move |t: f32| slow.at(t) + QUICK_SHARE * quick.at(t)
+    };
+    let [yaw, pitch, roll, drift_x, drift_y] = [0, 1, 2, 3, 4].map(channel);
+    let times: Vec<f32> = (0..frames).map(|f| f as f32 / fps).collect();
+    // Each channel is brought to its spread over the clip, so a short or
+    // unlucky draw moves as much as a long one.
+    let normalised = |noise: &dyn Fn(f32) -> f32, spread: f32| -> Vec<f32> {
+        let values: Vec<f32> = times.iter().map(|&t| noise(t)).collect();
+        let n = values.len().max(1) as f32;
+        let mean = values.iter().sum::<f32>() / n;
+        let deviation = (values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt();
+        // Under three seconds the clip's own spread says little: use the noise's nominal one.
+        let deviation = if times.len() as f32 >= 3.0 * fps { deviation.max(1e-3) } else { 0.4 };
+        values.iter().map(|v| (v - mean) / deviation * spread * liveliness).collect()
+    };
+    let [yaw, pitch, roll] = [(&yaw, SWAY[0]), (&pitch, SWAY[1]), (&roll, SWAY[2])]
+        .map(|(noise, spread)| normalised(noise as &dyn Fn(f32) -> f32, spread));
+    times
+        .iter()
+        .enumerate()
+        .map(|(frame, &t)| {
+            let nods = stressed.iter().map(|a| a.strength * STRESS_NOD * nod(t - a.at, 0.12, 0.45)).sum::<f32>()
+                + phrase_ends.iter().map(|&end| PHRASE_NOD * nod(t - end, 0.2, 0.8)).sum::<f32>();
+            // The sway eases in over the first half second: the first frame is the photo.
+            let ease = smooth(t / 0.5);
+            HeadPose {
+                yaw: ease * yaw[frame],
+                pitch: ease * (pitch[frame] + liveliness * nods),
+                roll: ease * roll[frame],
+                shift: [ease * liveliness * DRIFT * drift_x(t), ease * liveliness * DRIFT * drift_y(t)],
+            }
+        })
+        .collect()
+}
+
+/// A nod `dt` seconds after its accent: down by `peak` seconds, back up by `end`.
+fn nod(dt: f32, peak: f32, end: f32) -> f32 {
+    if !(-0.05..=end).contains(&dt) {
+        0.0
+    } else if dt < peak {
+        smooth((dt + 0.05) / (peak + 0.05))
+    } else {
+        1.0 - smooth((dt - peak) / (end - peak))
+    }
+}
+
+/// How far the brows are lifted in each frame: on the strongest stressed
+/// syllables, at most one lift every 1.5 s, rising quickly and settling slowly.
+pub(crate) fn brow_track(frames: usize, fps: f32, stressed: &[Accent]) -> Vec<f32> {
+    let strongest = stressed.iter().map(|a| a.strength).fold(0.0, f32::max);
+    let mut chosen: Vec<Accent> = Vec::new();
+    let mut candidates: Vec<Accent> = stressed.iter().copied().filter(|a| a.strength >= 0.5 * strongest).collect();
+    candidates.sort_by(|a, b| b.strength.total_cmp(&a.strength));
+    for accent in candidates {
+        if chosen.iter().all(|c| (c.at - accent.at).abs() >= 1.5) {
+            chosen.push(accent);
+        }
+    }
+    (0..frames)
+        .map(|frame| {
+            let t = frame as f32 / fps;
+            chosen
+                .iter()
+                .map(|a| {
+                    let dt = t - a.at + 0.1;
+                    let lift = if !(0.0..=1.1).contains(&dt) {
+                        0.0
+                    } else if dt < 0.15 {
+                        smooth(dt / 0.15)
+                    } else if dt < 0.4 {
+                        1.0
+                    } else {
+                        1.0 - smooth((dt - 0.4) / 0.7)
+                    };
+                    (0.6 + 0.4 * a.strength) * lift
+                })
+                .fold(0.0, f32::max)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn percentile_range(values: &[f32]) -> f32 {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f32::total_cmp);
+        sorted[sorted.len() * 95 / 100] - sorted[sorted.len() * 5 / 100]
+    }
+
+    #[test]
+    fn the_head_turns_tips_and_rolls_by_degrees() {
+        for seed in 0..20 {
+            let track = head_track(250, 25.0, seed, 1.0, &[], &[]);
+            let degrees =
+                |f: fn(&HeadPose) -> f32| percentile_range(&track.iter().map(f).collect::<Vec<_>>()).to_degrees();
+            let (yaw, pitch, roll) = (degrees(|p| p.yaw), degrees(|p| p.pitch), degrees(|p| p.roll));
+            assert!((5.0..9.0).contains(&yaw), "seed {seed}: yaw range {yaw}°");
+            assert!((3.0..6.0).contains(&pitch), "seed {seed}: pitch range {pitch}°");
+            assert!((2.2..4.0).contains(&roll), "seed {seed}: roll range {roll}°");
+            assert_eq!(track[0], HeadPose::default(), "the first frame is the photo");
+        }
+    }
+
+    #[test]
+    fn stressed_syllables_nod_and_lift_the_brows() {
+        let stressed =
+            [Accent { at: 1.0, strength: 1.0 }, Accent { at: 1.4, strength: 0.9 }, Accent { at: 3.0, strength: 0.3 }];
+        let calm = head_track(100, 25.0, 3, 1.0, &[], &[]);
+        let nodding = head_track(100, 25.0, 3, 1.0, &stressed, &[]);
+        let dip = (nodding[28].pitch - calm[28].pitch).to_degrees();
+        assert!(dip > 1.0, "a nod just after the stress: {dip}°");
+        let brows = brow_track(100, 25.0, &stressed);
+        assert!(brows[27] > 0.8, "brows up on the strongest syllable: {}", brows[27]);
+        assert!(brows[10] == 0.0 && brows[60] < 0.05, "and down again: {} {}", brows[10], brows[60]);
+        assert!(brows[76] == 0.0, "a weak syllable lifts nothing: {}", brows[76]);
+    }
+}
