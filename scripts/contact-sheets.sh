@@ -25,7 +25,23 @@ sheet() { # name, photo, text, extra render flags...
   echo "$out/$name.png"
 }
 
+closeup() { # name, photo, text, frame numbers...: 1080x1080 square, the face at full size
+  local name="$1" photo="$2" text="$3"
+  shift 3
+  local pick
+  pick="$(printf "eq(n\\,%s)+" "$@")"
+  "$bin" render --photo "$photo" --text "$text" --size 1080x1080 --frame square -o "$work/$name-closeup.mp4" >/dev/null
+  ffmpeg -v error -y -i "$work/$name-closeup.mp4" \
+    -vf "select='${pick%+}',crop=600:600:240:160,tile=3x2:padding=4:color=white" -frames:v 1 "$out/$name-closeup.png"
+  echo "$out/$name-closeup.png"
+}
+
 sheet astronaut "$portrait" "Good morning! My name is Eileen, and I flew the space shuttle. The view from orbit is simply wonderful." --frame square
 sheet greyscale "$work/greyscale.png" "Please remember: five big boxes, a few quiet bees, and one warm welcome." --frame square
 sheet turned "$work/turned.png" "Would you like to hear a story? Open the window, and watch the moon." --frame circle --expressive
 sheet closed-mouth assets/portraits/astronaut-closed-mouth.png "Hello there! I am very happy to meet you all at the launch pad today." --frame square
+
+# Close-ups at 1080x1080: six moments each (wide vowels, rounding, f, blinks and turns of the head).
+closeup astronaut "$portrait" "Who knows? Five wide, open valleys, and you will see them from far above." 8 22 40 58 80 110
+closeup greyscale "$work/greyscale.png" "Who knows? Five wide, open valleys, and you will see them from far above." 8 22 40 58 80 110
+closeup closed-mouth assets/portraits/astronaut-closed-mouth.png "Who knows? Five wide, open valleys, and you will see them from far above." 8 22 40 58 80 110

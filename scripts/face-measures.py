@@ -57,7 +57,7 @@ the full minimum and maximum. Saccades are counted on the mean of both eyes'
 iris_x: a jump of more than SACCADE_JUMP (eye widths) within SACCADE_FRAMES
 frames, at least SACCADE_GAP seconds after the last one counted.
 
-With --words (a JSON list of {"word", "start", "end"}, seconds) a table shows
+With --words (a JSON list of {"word" or "text", "start", "end"}, seconds) a table shows
 per word the narrowest and widest mouth, relative to the rest width (the
 median mouth_width over the frames before the first word and within the
 first REST_SECONDS, always including the first frame with a face), the
@@ -260,7 +260,7 @@ def word_table(series, times, words):
     table = []
     for word in words:
         inside = (times >= word["start"]) & (times < word["end"]) & ~np.isnan(width)
-        row = {"word": word["word"], "start": word["start"], "end": word["end"], "frames": int(inside.sum())}
+        row = {"word": word.get("word", word.get("text")), "start": word["start"], "end": word["end"], "frames": int(inside.sum())}
         if inside.any():
             row.update(narrowest=width[inside].min() / rest, widest=width[inside].max() / rest,
                        max_lip_gap=series["lip_gap"][inside].max(), max_chin_drop=series["chin_drop"][inside].max())

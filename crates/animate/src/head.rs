@@ -1,7 +1,8 @@
 //! The head and brows: smooth idle motion in 3-D that never repeats, and
 //! the accents speech gives it. People nod a little on stressed syllables
-//! and more at the end of a phrase, and lift their brows on the syllables
-//! they stress most.
+//! and more at the end of a phrase, lift their brows on the syllables they
+//! stress most and as a question begins, and turn their head slightly
+//! towards the end of a question.
 
 use crate::noise::Noise;
 use crate::smooth;
@@ -21,6 +22,9 @@ const DRIFT: f32 = 0.012;
 /// A nod on a stressed syllable and at a phrase's end, radians of pitch.
 const STRESS_NOD: f32 = 0.022;
 const PHRASE_NOD: f32 = 0.035;
+/// The turn towards the end of a question, radians of yaw (and a third of
+/// it of roll, the head tilting as it turns).
+const QUESTION_TURN: f32 = 0.05;
 
 /// A moment the speech stresses, with its strength (0 to 1).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,11 +42,20 @@ pub(crate) struct HeadPose {
     pub(crate) shift: [f32; 2],
 }
 
-/// The stressed syllables (vowels espeak-ng marks with primary stress,
-/// which it gives to content words), strong as they are loud; and the
-/// ends of phrases (the last sound before a pause of 0.15 s or more, or
-/// before the end).
-pub(crate) fn accents(speech: &Speech, envelope: &[f32], fps: f32) -> (Vec<Accent>, Vec<f32>) {
+/// What in the speech moves the head and brows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Cues {
+    /// Stressed syllables: vowels espeak-ng marks with primary stress
+    /// (which it gives to content words), strong as they are loud.
+    pub(crate) stressed: Vec<Accent>,
+    /// Ends of phrases: the last sound before a pause of 0.15 s or more, or before the end.
+    pub(crate) phrase_ends: Vec<f32>,
+    /// Questions: from their first sound to the pause after their "?".
+    pub(crate) questions: Vec<(f32, f32)>,
+}
+
+/// Reads the cues of `speech`, whose loudness per frame is `envelope`.
+pub(crate) fn cues(speech: &Speech, envelope: &[f32], fps: f32) -> Cues {
     let loudness = |start: f32, end: f32| {
         let (a, b) = ((start * fps) as usize, ((end * fps).ceil() as usize).max(start as usize + 1));
         envelope.get(a..b.min(envelope.len())).map_or(0.0, |s| s.iter().copied().fold(0.0, f32::max))
@@ -53,15 +66,30 @@ pub(crate) fn accents(speech: &Speech, envelope: &[f32], fps: f32) -> (Vec<Accen
         .filter(|p| p.phoneme.contains('ˈ') && is_vowel(p.viseme))
         .map(|p| Accent { at: p.start, strength: loudness(p.start, p.end) })
         .collect();
-    let mut ends = Vec::new();
+    let mut phrase_ends = Vec::new();
     let sounds: Vec<_> = speech.phonemes.iter().filter(|p| p.viseme != Viseme::Rest).collect();
     for (i, p) in sounds.iter().enumerate() {
         let next = sounds.get(i + 1).map_or(f32::INFINITY, |n| n.start);
         if next - p.end >= 0.15 {
-            ends.push(p.end);
+            phrase_ends.push(p.end);
         }
     }
-    (stressed, ends)
+    // A question runs from the first sound after the previous sentence's
+    // or question's end to its own question pause.
+    let mut questions = Vec::new();
+    let mut begins: Option<f32> = None;
+    for p in &speech.phonemes {
+        if p.viseme != Viseme::Rest {
+            begins.get_or_insert(p.start);
+        } else if p.phoneme == speech::QUESTION_PAUSE {
+            if let Some(start) = begins.take() {
+                questions.push((start, p.start));
+            }
+        } else if p.end - p.start >= 0.3 {
+            begins = None;
+        }
+    }
+    Cues { stressed, phrase_ends, questions }
 }
 
 fn is_vowel(viseme: Viseme) -> bool {
@@ -69,14 +97,7 @@ fn is_vowel(viseme: Viseme) -> bool {
 }
 
 /// The head's pose for each of `frames` frames at `fps`.
-pub(crate) fn head_track(
-    frames: usize,
-    fps: f32,
-    seed: u64,
-    liveliness: f32,
-    stressed: &[Accent],
-    phrase_ends: &[f32],
-) -> Vec<HeadPose> {
+pub(crate) fn head_track(frames: usize, fps: f32, seed: u64, liveliness: f32, cues: &Cues) -> Vec<HeadPose> {
     let channel = |k: u64| {
         let (slow, quick) = (Noise::new(seed, 2 * k, SLOW), Noise::new(seed, 2 * k + 1, QUICK));
         move |t: f32| slow.at(t) + QUICK_SHARE * quick.at(t)
@@ -100,14 +121,28 @@ pub(crate) fn head_track(
         .iter()
         .enumerate()
         .map(|(frame, &t)| {
-            let nods = stressed.iter().map(|a| a.strength * STRESS_NOD * nod(t - a.at, 0.12, 0.45)).sum::<f32>()
-                + phrase_ends.iter().map(|&end| PHRASE_NOD * nod(t - end, 0.2, 0.8)).sum::<f32>();
+            let nods = cues.stressed.iter().map(|a| a.strength * STRESS_NOD * nod(t - a.at, 0.12, 0.45)).sum::<f32>()
+                + cues.phrase_ends.iter().map(|&end| PHRASE_NOD * nod(t - end, 0.2, 0.8)).sum::<f32>();
+            // Towards a question's end the head turns a little (each
+            // question its own way), holds, and comes back.
+            let turn = cues
+                .questions
+                .iter()
+                .enumerate()
+                .map(|(k, &(start, end))| {
+                    let side = if Noise::new(seed, 100 + k as u64, 1.0).at(0.5) >= 0.0 { 1.0 } else { -1.0 };
+                    let lead = 0.8f32.min(end - start);
+                    let towards = smooth((t - (end - lead)) / lead.max(0.1));
+                    let back = 1.0 - smooth((t - end - 0.3) / 0.8);
+                    side * QUESTION_TURN * towards.min(back)
+                })
+                .sum::<f32>();
             // The sway eases in over the first half second: the first frame is the photo.
             let ease = smooth(t / 0.5);
             HeadPose {
-                yaw: ease * yaw[frame],
+                yaw: ease * (yaw[frame] + liveliness * turn),
                 pitch: ease * (pitch[frame] + liveliness * nods),
-                roll: ease * roll[frame],
+                roll: ease * (roll[frame] + liveliness * turn / 3.0),
                 shift: [ease * liveliness * DRIFT * drift_x(t), ease * liveliness * DRIFT * drift_y(t)],
             }
         })
@@ -125,12 +160,15 @@ fn nod(dt: f32, peak: f32, end: f32) -> f32 {
     }
 }
 
-/// How far the brows are lifted in each frame: on the strongest stressed
-/// syllables, at most one lift every 1.5 s, rising quickly and settling slowly.
-pub(crate) fn brow_track(frames: usize, fps: f32, stressed: &[Accent]) -> Vec<f32> {
-    let strongest = stressed.iter().map(|a| a.strength).fold(0.0, f32::max);
-    let mut chosen: Vec<Accent> = Vec::new();
-    let mut candidates: Vec<Accent> = stressed.iter().copied().filter(|a| a.strength >= 0.5 * strongest).collect();
+/// How far the brows are lifted in each frame: as each question begins and
+/// on the strongest stressed syllables, at most one lift every 1.5 s,
+/// rising quickly and settling slowly.
+pub(crate) fn brow_track(frames: usize, fps: f32, cues: &Cues) -> Vec<f32> {
+    let strongest = cues.stressed.iter().map(|a| a.strength).fold(0.0, f32::max);
+    // Questions first: they take their place before any syllable does.
+    let mut chosen: Vec<Accent> =
+        cues.questions.iter().map(|&(start, _)| Accent { at: start + 0.1, strength: 1.0 }).collect();
+    let mut candidates: Vec<Accent> = cues.stressed.iter().copied().filter(|a| a.strength >= 0.5 * strongest).collect();
     candidates.sort_by(|a, b| b.strength.total_cmp(&a.strength));
     for accent in candidates {
         if chosen.iter().all(|c| (c.at - accent.at).abs() >= 1.5) {
@@ -173,7 +211,7 @@ mod tests {
     #[test]
     fn the_head_turns_tips_and_rolls_by_degrees() {
         for seed in 0..20 {
-            let track = head_track(250, 25.0, seed, 1.0, &[], &[]);
+            let track = head_track(250, 25.0, seed, 1.0, &Cues::default());
             let degrees =
                 |f: fn(&HeadPose) -> f32| percentile_range(&track.iter().map(f).collect::<Vec<_>>()).to_degrees();
             let (yaw, pitch, roll) = (degrees(|p| p.yaw), degrees(|p| p.pitch), degrees(|p| p.roll));
@@ -186,15 +224,32 @@ mod tests {
 
     #[test]
     fn stressed_syllables_nod_and_lift_the_brows() {
-        let stressed =
-            [Accent { at: 1.0, strength: 1.0 }, Accent { at: 1.4, strength: 0.9 }, Accent { at: 3.0, strength: 0.3 }];
-        let calm = head_track(100, 25.0, 3, 1.0, &[], &[]);
-        let nodding = head_track(100, 25.0, 3, 1.0, &stressed, &[]);
+        let stressed = vec![
+            Accent { at: 1.0, strength: 1.0 },
+            Accent { at: 1.4, strength: 0.9 },
+            Accent { at: 3.0, strength: 0.3 },
+        ];
+        let cues = Cues { stressed, ..Cues::default() };
+        let calm = head_track(100, 25.0, 3, 1.0, &Cues::default());
+        let nodding = head_track(100, 25.0, 3, 1.0, &cues);
         let dip = (nodding[28].pitch - calm[28].pitch).to_degrees();
         assert!(dip > 1.0, "a nod just after the stress: {dip}°");
-        let brows = brow_track(100, 25.0, &stressed);
+        let brows = brow_track(100, 25.0, &cues);
         assert!(brows[27] > 0.8, "brows up on the strongest syllable: {}", brows[27]);
         assert!(brows[10] == 0.0 && brows[60] < 0.05, "and down again: {} {}", brows[10], brows[60]);
         assert!(brows[76] == 0.0, "a weak syllable lifts nothing: {}", brows[76]);
+    }
+
+    #[test]
+    fn a_question_turns_the_head_and_lifts_the_brows() {
+        let cues = Cues { questions: vec![(1.0, 3.0)], ..Cues::default() };
+        let calm = head_track(150, 25.0, 5, 1.0, &Cues::default());
+        let asking = head_track(150, 25.0, 5, 1.0, &cues);
+        let turn = |frame: usize| (asking[frame].yaw - calm[frame].yaw).to_degrees().abs();
+        assert!(turn(30) < 0.01, "no turn early in the question: {}°", turn(30));
+        assert!(turn(80) > 2.0, "turned at its end: {}°", turn(80));
+        assert!(turn(140) < 0.01, "and back a second later: {}°", turn(140));
+        let brows = brow_track(150, 25.0, &cues);
+        assert!(brows[30] > 0.8, "brows up as the question begins: {}", brows[30]);
     }
 }

@@ -160,9 +160,9 @@ pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<F
     let shapes: Vec<[f32; 3]> = mouth.iter().map(|&[jaw, width, round, ..]| [jaw, width, round]).collect();
     let blinks = at_quiet_moments(&blink_starts, &shapes);
     let fps = FPS as f32;
-    let (stressed, phrase_ends) = head::accents(speech, &envelope, fps);
-    let head = head::head_track(frames, fps, seed, lively, &stressed, &phrase_ends);
-    let brows = head::brow_track(frames, fps, &stressed);
+    let cues = head::cues(speech, &envelope, fps);
+    let head = head::head_track(frames, fps, seed, lively, &cues);
+    let brows = head::brow_track(frames, fps, &cues);
     let gaze = gaze::gaze_track(frames, fps, seed);
     mouth
         .iter()

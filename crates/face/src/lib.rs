@@ -12,6 +12,7 @@
 
 mod detect;
 mod error;
+mod iris;
 mod landmarks;
 pub mod mesh;
 mod model;
@@ -21,6 +22,7 @@ mod segment;
 
 pub use detect::Detection;
 pub use error::FaceError;
+pub use iris::Iris;
 pub use photo::{PhotoLimits, decode_photo};
 pub use rig::Rig;
 pub use segment::Segmenter;
@@ -32,12 +34,17 @@ use image::RgbImage;
 pub struct FaceAnalyzer {
     detector: detect::Detector,
     landmarker: landmarks::Landmarker,
+    irises: iris::IrisFinder,
 }
 
 impl FaceAnalyzer {
     /// Loads and optimises the embedded models (a few hundred milliseconds).
     pub fn new() -> Result<Self, FaceError> {
-        Ok(Self { detector: detect::Detector::new()?, landmarker: landmarks::Landmarker::new()? })
+        Ok(Self {
+            detector: detect::Detector::new()?,
+            landmarker: landmarks::Landmarker::new()?,
+            irises: iris::IrisFinder::new()?,
+        })
     }
 
     /// Finds every face in the photo, largest first.
@@ -50,7 +57,20 @@ impl FaceAnalyzer {
         let faces = self.detect(photo)?;
         let largest = faces.first().ok_or(FaceError::NoFace)?;
         let refined = self.landmarker.landmarks(photo, &landmarks::Roi::from_detection(largest))?;
-        Ok(Rig::new(photo.width(), photo.height(), refined.points, refined.depth, largest.score, faces.len()))
+        let irises = self.irises.find(photo, &refined.points)?;
+        let mut rig =
+            Rig::new(photo.width(), photo.height(), refined.points, refined.depth, largest.score, faces.len());
+        rig.irises = irises.to_vec();
+        Ok(rig)
+    }
+
+    /// Both irises (the subject's right eye first) of the face whose 468
+    /// `landmarks` (from [`FaceAnalyzer::track`] or a rig) are given.
+    pub fn irises(&self, photo: &RgbImage, landmarks: &[[f32; 2]]) -> Result<[Iris; 2], FaceError> {
+        if landmarks.len() < mesh::LANDMARKS {
+            return Err(FaceError::Model(format!("{} landmarks; a face has {}", landmarks.len(), mesh::LANDMARKS)));
+        }
+        self.irises.find(photo, landmarks)
     }
 
     /// The 468 landmarks of the same face in the next frame of a video, as

@@ -1,6 +1,7 @@
 //! The avatar rig: everything later stages need to animate one photo,
 //! computed once per avatar and stored as JSON.
 
+use crate::iris::Iris;
 use crate::mesh;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,11 @@ pub struct Rig {
     /// [`Rig::depth`].
     #[serde(default)]
     pub depth: Vec<f32>,
+    /// The irises, the subject's right eye first (MediaPipe's iris model);
+    /// empty in rigs stored before irises were found, whose eyes then keep
+    /// looking where the photo's do.
+    #[serde(default)]
+    pub irises: Vec<Iris>,
     /// Triangles over `vertices`: the canonical face mesh, then the skirt band.
     pub triangles: Vec<[u32; 3]>,
     /// Detector confidence of the chosen face.
@@ -73,7 +79,7 @@ impl Rig {
             }
             inner = outer;
         }
-        Rig { width, height, vertices, depth, triangles, score, faces_found }
+        Rig { width, height, vertices, depth, irises: Vec::new(), triangles, score, faces_found }
     }
 
     /// Each vertex's depth (see the field). A rig stored without depth gets

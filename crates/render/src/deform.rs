@@ -57,6 +57,10 @@ const HINGE_BEHIND: f32 = 0.1;
 /// behind the ears, in eye distances.
 const PIVOT_BEHIND: f32 = 0.35;
 
+/// How far the upper lid follows the gaze down (or up), as lid closure
+/// per eye width of gaze: looking down lowers the lid a little.
+const LID_FOLLOW: f32 = 2.0;
+
 /// A frame's mesh: each vertex in frame pixels, and its depth (larger is
 /// further from the camera) for drawing the nearer triangles last.
 pub(crate) struct Posed {
@@ -235,8 +239,8 @@ impl Bases {
             (&self.smile, motion.smile),
             (&self.width, motion.width),
             (&self.brows, motion.brows),
-            (&self.blink[0], motion.blink[0]),
-            (&self.blink[1], motion.blink[1]),
+            (&self.blink[0], motion.blink[0] + LID_FOLLOW * motion.gaze[1]),
+            (&self.blink[1], motion.blink[1] + LID_FOLLOW * motion.gaze[1]),
         ];
         let deep = [(&self.jaw, motion.jaw), (&self.round, motion.round), (&self.tuck, motion.tuck)];
         let turn = Turn::new(motion, 1.0);

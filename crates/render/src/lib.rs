@@ -10,6 +10,7 @@
 mod compose;
 mod deform;
 mod eyelids;
+mod irises;
 mod mouth;
 mod raster;
 mod shape;
@@ -38,6 +39,7 @@ pub struct Renderer {
     bases: deform::Bases,
     mouth: mouth::MouthStyle,
     lids: eyelids::LidStyle,
+    irises: Option<irises::Irises>,
 }
 
 impl Renderer {
@@ -63,8 +65,9 @@ impl Renderer {
         let bases = deform::Bases::new(&rest, &depth, rig.skirt_start(), head);
         let mouth = mouth::MouthStyle::from_photo(&placement.base, &rest, bases.unit, scale);
         let lids = eyelids::LidStyle::from_photo(&placement.base, &rest, bases.unit);
+        let irises = irises::Irises::new(&rig.irises, scale, origin);
         let base = std::mem::take(&mut placement.base).into_raw();
-        Renderer { canvas, base, placement, rest, triangles: rig.triangles.clone(), bases, mouth, lids }
+        Renderer { canvas, base, placement, rest, triangles: rig.triangles.clone(), bases, mouth, lids, irises }
     }
 
     pub fn canvas(&self) -> Canvas {
@@ -85,6 +88,9 @@ impl Renderer {
         let rect = self.placement.rect;
         raster::draw_mesh(out, width, &self.base, rect, &self.rest, &posed, &self.triangles);
         let deformed = posed.points;
+        if let Some(irises) = &self.irises {
+            irises.paint(out, width, rect, &self.rest, &deformed, motion.gaze);
+        }
         let still = FaceMotion { jaw: 0.0, width: 0.0, round: 0.0, tuck: 0.0, smile: 0.0, close: 0.0, ..*motion };
         let skull = self.bases.apply(&self.rest, &still);
         let pose = mouth::MouthPose {

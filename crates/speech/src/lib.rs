@@ -44,6 +44,9 @@ pub enum SpeechError {
     Engine(String),
 }
 
+/// The name of the pause after a question ("?"); other pauses are "_".
+pub const QUESTION_PAUSE: &str = "_?";
+
 /// One phoneme with its time span in seconds from the start of the audio.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TimedPhoneme {

@@ -355,6 +355,8 @@ fn timed_phonemes(symbols: &[Symbol], timed: &[(f32, f32)], duration: f32) -> Ve
                     name.push(symbol.symbol);
                 }
             }
+            // A question's pause is named for it, so motion can tell a question from a statement.
+            SymbolKind::Pause if symbol.symbol == '?' => starts.push((start, crate::QUESTION_PAUSE.to_string())),
             SymbolKind::Pause => starts.push((start, PAD.to_string())),
             SymbolKind::Space => {}
         }
@@ -364,7 +366,7 @@ fn timed_phonemes(symbols: &[Symbol], timed: &[(f32, f32)], duration: f32) -> Ve
         starts.push((end, PAD.to_string()));
     }
     // Neighbouring pauses are one pause.
-    starts.dedup_by(|next, kept| next.1 == "_" && kept.1 == "_");
+    starts.dedup_by(|next, kept| next.1 == "_" && kept.1.starts_with('_'));
     spans(&starts, duration)
         .filter(|(start, end, _)| end > start)
         .map(|(start, end, name)| TimedPhoneme { start, end, phoneme: name.clone(), viseme: Viseme::from_ipa(name) })
@@ -430,12 +432,13 @@ mod tests {
 
     #[test]
     fn marks_attach_to_their_sounds_and_punctuation_pauses() {
-        let clauses = [clause("Hi, bob.", "hˈaɪ", Some(',')), clause("bob.", "bˈɑːb", Some('.'))];
+        let clauses = [clause("Hi, bob?", "hˈaɪ", Some(',')), clause("bob?", "bˈɑːb", Some('?'))];
         let symbols = sentence_symbols(&clauses);
         let timed: Vec<(f32, f32)> = (0..symbols.len()).map(|i| (0.1 + i as f32 * 0.1, 0.2 + i as f32 * 0.1)).collect();
         let phonemes = timed_phonemes(&symbols, &timed, 2.0);
         let names: Vec<&str> = phonemes.iter().map(|p| p.phoneme.as_str()).collect();
-        assert_eq!(names, ["_", "h", "ˈa", "ɪ", "_", "b", "ˈɑː", "b", "_"]);
+        // A question's pause is named for it (and the sentence's end joins it).
+        assert_eq!(names, ["_", "h", "ˈa", "ɪ", "_", "b", "ˈɑː", "b", crate::QUESTION_PAUSE]);
         assert!(phonemes.windows(2).all(|w| (w[0].end - w[1].start).abs() < 1e-6), "no gaps or overlaps");
         assert_eq!(phonemes.last().map(|p| p.end), Some(2.0));
         assert_eq!(phonemes[5].viseme, Viseme::Closed);

@@ -43,7 +43,8 @@ pub fn decode(video: &Path, width: u32, height: u32) -> Decoded {
 }
 
 /// Renders `speech` on `photo` into an MP4 in `dir` as `spec` says and
-/// decodes it; with `MOUTHPIECE_ARTIFACTS` set, the MP4 is kept there as `name`.mp4.
+/// decodes it; with `MOUTHPIECE_ARTIFACTS` set, the MP4 is kept there as
+/// `name`.mp4 and its words' timing as `name`.words.json.
 pub fn render_and_decode(
     name: &str,
     photo: &RgbImage,
@@ -60,15 +61,27 @@ pub fn render_and_decode(
         .expect("render");
     if let Ok(artefacts) = std::env::var("MOUTHPIECE_ARTIFACTS") {
         std::fs::copy(&video, Path::new(&artefacts).join(format!("{name}.mp4"))).expect("keep the video");
+        // The words' timing, for scripts/face-measures.sh --words.
+        let words = serde_json::to_vec_pretty(&speech.words).expect("words as JSON");
+        std::fs::write(Path::new(&artefacts).join(format!("{name}.words.json")), words).expect("keep the words");
     }
     decode(&video, width, height)
 }
 
-/// The face's 468 landmarks (x, y, depth in pixels) in every frame, found
-/// as MediaPipe follows a face through a video: detected in the first
-/// frame (and whenever it is lost), then each frame's crop made from the
-/// previous frame's points. `None` for a frame the model cannot read.
-pub fn follow(frames: &[RgbImage]) -> Vec<Option<Vec<[f32; 3]>>> {
+/// What the models see of the face in one frame.
+pub struct Seen {
+    /// The 468 landmarks: x, y, depth in pixels.
+    pub points: Vec<[f32; 3]>,
+    /// The irises, the subject's right eye first.
+    pub irises: [face::Iris; 2],
+}
+
+/// The face in every frame, found as MediaPipe follows a face through a
+/// video: detected in the first frame (and whenever it is lost), then each
+/// frame's crop made from the previous frame's points; the irises by the
+/// iris model on crops around the eyes. `None` for a frame the model
+/// cannot read.
+pub fn follow(frames: &[RgbImage]) -> Vec<Option<Seen>> {
     let analyzer = FaceAnalyzer::new().expect("models");
     let mut previous: Option<Vec<[f32; 2]>> = None;
     frames
@@ -78,9 +91,11 @@ pub fn follow(frames: &[RgbImage]) -> Vec<Option<Vec<[f32; 3]>>> {
                 Some(points) => points,
                 None => analyzer.analyze(frame).ok()?.landmarks().to_vec(),
             };
-            let seen = analyzer.track(frame, &start).ok()?;
-            previous = Some(seen.iter().map(|p| [p[0], p[1]]).collect());
-            Some(seen)
+            let points = analyzer.track(frame, &start).ok()?;
+            let flat: Vec<[f32; 2]> = points.iter().map(|p| [p[0], p[1]]).collect();
+            let irises = analyzer.irises(frame, &flat).ok()?;
+            previous = Some(flat);
+            Some(Seen { points, irises })
         })
         .collect()
 }
