@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes what the tests drive the server with, and nothing the server itself
-# needs: target/test-venv (a HeyGen client library from PyPI), the web
+# needs: target/test-venv (a HeyGen client library from PyPI), target/face-venv
+# (MediaPipe's Python package, which reads the face tests' videos), the web
 # tests' node_modules (playwright-core from npm) and Debian's Chromium for
 # them, and for the distributed-mode tests Debian's postgresql (the tests
 # start throwaway clusters on free ports) and
@@ -18,6 +19,9 @@ if ! { [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$venv/requirements.t
   cp "$requirements" "$venv/requirements.txt"
   echo "Python test environment ready in $venv"
 fi
+
+# MediaPipe's own Python package, which the face tests read videos with as a viewer would.
+scripts/face-measures.sh --setup
 
 web=crates/mouthpiece/tests/web
 if ! cmp -s "$web/package-lock.json" "$web/node_modules/.package-lock.json"; then

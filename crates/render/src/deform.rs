@@ -53,6 +53,11 @@ const FOCAL: f32 = 10.0;
 /// ears: a little further back than they are.
 const HINGE_BEHIND: f32 = 0.1;
 
+/// The share of the jaw's drop that is a slide rather than a turn: the
+/// jaw's joint glides forward and down as the mouth opens wide, so the chin
+/// drops more than a pure turn about the ear would take it.
+const JAW_SLIDE: f32 = 0.4;
+
 /// The head's pivot: the top of the spine, level with the chin and this far
 /// behind the ears, in eye distances.
 const PIVOT_BEHIND: f32 = 0.35;
@@ -134,13 +139,13 @@ impl Bases {
         // first, so speech always starts from lips that meet.
         let half_gap: Vec<f32> = lips.iter().map(|l| l.2).collect();
         let mouth_half = (xs[xs.len() - 1] - xs[0]).abs() / 2.0;
-        let jaw_travel = 0.46 * unit;
+        let jaw_travel = 0.56 * unit;
         // The jaw's hinge: an axis across the face through the points of the
         // outline in front of the ears. Its angle at `jaw = 1` drops the lower lip by `jaw_travel`.
         let ears = [234, 454];
         let hinge = [in_face(centroid(&ears))[1], depth[ears[0]].max(depth[ears[1]]) + HINGE_BEHIND * unit];
         let lower_lip = [in_face(rest[14])[1], depth[14]];
-        let jaw_angle = jaw_travel / (hinge[1] - lower_lip[1]).max(0.3 * unit);
+        let jaw_angle = (1.0 - JAW_SLIDE) * jaw_travel / (hinge[1] - lower_lip[1]).max(0.3 * unit);
         let (jaw_sin, jaw_cos) = jaw_angle.sin_cos();
 
         let count = rest.len();
@@ -178,6 +183,7 @@ impl Bases {
             let (dy, dz) = (face_y - hinge[0], depth[i] - hinge[1]);
             let turned = [dy * jaw_cos - dz * jaw_sin - dy, dy * jaw_sin + dz * jaw_cos - dz];
             let [drop, back] = turned.map(|d| d * jaw_pull);
+            let drop = drop + JAW_SLIDE * jaw_travel * jaw_pull;
             let lift = -0.12 * upper_lift * jaw_travel;
             jaw[i] = [down[0] * (drop + lift), down[1] * (drop + lift), back];
             // Lips spread or narrow around the mouth centre, fading over a mouth's width.
@@ -187,7 +193,9 @@ impl Bases {
             // forward and turns them out (more of the red shows).
             let part = if below > 0.0 { 1.0 } else { -1.0 };
             let lips_only = (-((x / (mouth_half * 1.3)).powi(2) + (below / 0.16).powi(2))).exp();
-            let gather = -0.8 * x * near_mouth * unit;
+            // The gathering stays within the lips and the skin just round them.
+            let near_lips = (-((x / (mouth_half * 1.5)).powi(2) + (y / mouth_half).powi(2))).exp();
+            let gather = -1.1 * x * near_lips * unit;
             // Only the lips' outer edges turn out: the line where they meet
             // stays, so rounding never parts the lips by itself.
             let pout = part * 0.045 * lips_only * smoothstep(0.0, 0.06, beyond) * unit;

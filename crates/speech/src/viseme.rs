@@ -19,7 +19,7 @@ pub enum Viseme {
     Alveolar,
     /// ʃ ʒ tʃ dʒ: lips pushed out, teeth close.
     PostAlveolar,
-    /// k g ŋ h x: open, shaped by the vowel around it.
+    /// k g ŋ h x j: open, shaped by the vowel around it.
     Velar,
     /// r ɹ: slightly rounded.
     Rhotic,
@@ -27,7 +27,7 @@ pub enum Viseme {
     Rounded,
     /// o ɔ: rounded and open.
     RoundedOpen,
-    /// i ɪ e j: spread.
+    /// i ɪ e: spread.
     Spread,
     /// ɛ ə ɜ æ ʌ: mid open.
     Mid,
@@ -64,11 +64,15 @@ impl Viseme {
             't' | 'd' | 'n' | 'l' | 's' | 'z' | 'ɾ' | 'ɫ' | 'ʎ' | 'ɲ' | 'ɬ' | 'ɗ' | 'ʈ' | 'ɖ' | 'ɳ' | 'ɭ' | 'c'
             | 'ɟ' => Viseme::Alveolar,
             'ʃ' | 'ʒ' | 'ɕ' | 'ʑ' | 'ç' | 'ʂ' | 'ʐ' => Viseme::PostAlveolar,
-            'k' | 'g' | 'ɡ' | 'ŋ' | 'h' | 'x' | 'ɣ' | 'χ' | 'ʁ' | 'q' | 'ɦ' | 'ʔ' | 'ħ' | 'ʕ' => Viseme::Velar,
+            // The glide j is made with the tongue, like k: the lips take the
+            // shape of the vowel after it ("you" is rounded from the start).
+            'k' | 'g' | 'ɡ' | 'ŋ' | 'h' | 'x' | 'ɣ' | 'χ' | 'ʁ' | 'q' | 'ɦ' | 'ʔ' | 'ħ' | 'ʕ' | 'j' => {
+                Viseme::Velar
+            }
             'r' | 'ɹ' | 'ɻ' | 'ʀ' | 'ɚ' | 'ɝ' => Viseme::Rhotic,
             'w' | 'ʍ' | 'u' | 'ʊ' | 'y' | 'ʏ' | 'ɥ' | 'ø' | 'ɵ' | 'ʉ' | 'ɯ' => Viseme::Rounded,
             'o' | 'ɔ' | 'ɒ' | 'œ' | 'ɶ' => Viseme::RoundedOpen,
-            'i' | 'ɪ' | 'e' | 'j' | 'ɨ' => Viseme::Spread,
+            'i' | 'ɪ' | 'e' | 'ɨ' => Viseme::Spread,
             'ɛ' | 'ə' | 'ɜ' | 'æ' | 'ʌ' | 'ɘ' | 'ɞ' | 'ɤ' => Viseme::Mid,
             'a' | 'ɑ' | 'ɐ' => Viseme::Open,
             _ => Viseme::Mid,

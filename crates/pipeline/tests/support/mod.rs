@@ -7,7 +7,7 @@
 use face::FaceAnalyzer;
 use image::RgbImage;
 use pipeline::{OutputFiles, Studio, VideoSpec};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub const ASTRONAUT: &[u8] = include_bytes!("../../../../assets/portraits/astronaut.png");
@@ -42,20 +42,13 @@ pub fn decode(video: &Path, width: u32, height: u32) -> Decoded {
     Decoded { frames, samples }
 }
 
-/// Renders `speech` on `photo` into an MP4 in `dir` as `spec` says and
-/// decodes it; with `MOUTHPIECE_ARTIFACTS` set, the MP4 is kept there as
-/// `name`.mp4 and its words' timing as `name`.words.json.
-pub fn render_and_decode(
-    name: &str,
-    photo: &RgbImage,
-    speech: &speech::Speech,
-    spec: VideoSpec,
-    dir: &Path,
-) -> Decoded {
+/// Renders `speech` on `photo` into an MP4 in `dir` as `spec` says; with
+/// `MOUTHPIECE_ARTIFACTS` set, the MP4 is kept there as `name`.mp4 and its
+/// words' timing as `name`.words.json.
+pub fn render_video(name: &str, photo: &RgbImage, speech: &speech::Speech, spec: VideoSpec, dir: &Path) -> PathBuf {
     let studio = Studio::new().expect("models");
     let rig = studio.train(photo).expect("face in test photo");
     let (video, thumbnail) = (dir.join("v.mp4"), dir.join("v.jpg"));
-    let (width, height) = (spec.width, spec.height);
     studio
         .render(photo, &rig, speech, spec, OutputFiles { video: &video, thumbnail: &thumbnail }, &mut |_| {})
         .expect("render");
@@ -65,7 +58,43 @@ pub fn render_and_decode(
         let words = serde_json::to_vec_pretty(&speech.words).expect("words as JSON");
         std::fs::write(Path::new(&artefacts).join(format!("{name}.words.json")), words).expect("keep the words");
     }
+    video
+}
+
+/// [`render_video`], then the video decoded.
+pub fn render_and_decode(
+    name: &str,
+    photo: &RgbImage,
+    speech: &speech::Speech,
+    spec: VideoSpec,
+    dir: &Path,
+) -> Decoded {
+    let (width, height) = (spec.width, spec.height);
+    let video = render_video(name, photo, speech, spec, dir);
     decode(&video, width, height)
+}
+
+/// MediaPipe's own reading of `video` (its Python package, the attention
+/// face mesh with irises, through `scripts/face-measures.py`), with a
+/// per-word table for `words`: the JSON the script writes.
+pub fn mediapipe_measures(video: &Path, words: &[speech::TimedWord], dir: &Path) -> serde_json::Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let venv = std::env::var_os("FACE_MEASURES_VENV").map_or_else(|| root.join("target/face-venv"), PathBuf::from);
+    let (words_file, out) = (dir.join("words.json"), dir.join("measures.json"));
+    std::fs::write(&words_file, serde_json::to_vec(words).expect("words as JSON")).expect("write words");
+    let status = Command::new(venv.join("bin/python"))
+        .arg(root.join("scripts/face-measures.py"))
+        .arg(video)
+        .arg("--words")
+        .arg(&words_file)
+        .arg("--json")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("MediaPipe's Python package (scripts/face-measures.sh --setup makes it)");
+    assert!(status.success(), "scripts/face-measures.py failed on {}", video.display());
+    serde_json::from_slice(&std::fs::read(&out).expect("measures")).expect("measures as JSON")
 }
 
 /// What the models see of the face in one frame.
