@@ -94,8 +94,8 @@ fn target(viseme: Viseme) -> ([f32; 3], f32) {
         Viseme::PostAlveolar => ([0.2, -0.25, 0.55], 0.6),
         Viseme::Velar => ([0.3, 0.0, 0.0], 0.25),
         Viseme::Rhotic => ([0.22, -0.15, 0.4], 0.5),
-        Viseme::Rounded => ([0.22, -0.5, 1.0], 0.85),
-        Viseme::RoundedOpen => ([0.5, -0.35, 0.75], 0.8),
+        Viseme::Rounded => ([0.22, -0.2, 1.0], 0.85),
+        Viseme::RoundedOpen => ([0.5, -0.15, 0.75], 0.8),
         Viseme::Spread => ([0.22, 0.8, 0.0], 0.7),
         Viseme::Mid => ([0.45, 0.15, 0.0], 0.7),
         Viseme::Open => ([1.0, 0.1, 0.0], 0.85),
@@ -117,7 +117,7 @@ const ANTICIPATION: f32 = 0.04;
 const LOUDNESS_SHARE: f32 = 0.8;
 
 /// Jaw opening of a syllable at the loudness of the loudest tenth of the speech.
-const JAW_AT_FULL_VOICE: f32 = 0.85;
+const JAW_AT_FULL_VOICE: f32 = 0.8;
 
 /// A mouth the photo shows open is shut this long (seconds) before and
 /// after every sound, and takes `CLOSE_EASE` more to close or open again.
@@ -152,8 +152,10 @@ pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<F
                 }
             }
             let [viseme_jaw, width, round, free, tuck, tongue] = sum;
-            let jaw =
-                ((1.0 - LOUDNESS_SHARE) * viseme_jaw + LOUDNESS_SHARE * envelope[frame] * JAW_AT_FULL_VOICE) * free;
+            // Rounded lips open less: the mouth rounds into a small O.
+            let jaw = ((1.0 - LOUDNESS_SHARE) * viseme_jaw + LOUDNESS_SHARE * envelope[frame] * JAW_AT_FULL_VOICE)
+                * free
+                * (1.0 - 0.45 * round.clamp(0.0, 1.0));
             [jaw, width, round, tuck, tongue]
         })
         .collect();

@@ -193,12 +193,16 @@ impl Bases {
             // forward and turns them out (more of the red shows).
             let part = if below > 0.0 { 1.0 } else { -1.0 };
             let lips_only = (-((x / (mouth_half * 1.3)).powi(2) + (below / 0.16).powi(2))).exp();
-            // The gathering stays within the lips and the skin just round them.
-            let near_lips = (-((x / (mouth_half * 1.5)).powi(2) + (y / mouth_half).powi(2))).exp();
-            let gather = -1.1 * x * near_lips * unit;
+            // The gathering stays within the lips and the skin just above and
+            // below them: the nose and chin keep their shape.
+            let near_lips = (-((x / (mouth_half * 1.5)).powi(2) + (below / 0.2).powi(2))).exp();
+            let gather = -1.05 * x * near_lips * unit;
             // Only the lips' outer edges turn out: the line where they meet
-            // stays, so rounding never parts the lips by itself.
-            let pout = part * 0.045 * lips_only * smoothstep(0.0, 0.06, beyond) * unit;
+            // stays, so rounding never parts the lips by itself. Towards the
+            // corners the lips part a little as they gather, so an open mouth
+            // rounds into an O instead of pinching to a point.
+            let towards_corner = (x / mouth_half).clamp(-1.0, 1.0).powi(2);
+            let pout = part * lips_only * (0.045 * smoothstep(0.0, 0.06, beyond) + 0.05 * towards_corner) * unit;
             round[i] =
                 [gather * across[0] + pout * down[0], gather * across[1] + pout * down[1], -0.12 * lips_only * unit];
             // f, v: the lower lip rises and rolls in under the upper teeth.
