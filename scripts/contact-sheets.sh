@@ -3,11 +3,11 @@
 # (greyscale and cropped-and-turned, made with ffmpeg; the mouth shut, in
 # assets/portraits),
 # and tiles every 5th frame into contact sheets under docs/contact-sheets/.
-#   scripts/contact-sheets.sh [path/to/mouthpiece]
+#   scripts/contact-sheets.sh [path/to/mouthpiece] [output folder]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${1:-target/release/mouthpiece}"
-out=docs/contact-sheets
+out="${2:-docs/contact-sheets}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"

@@ -203,8 +203,15 @@ impl Bases {
             // rounds into an O instead of pinching to a point.
             let towards_corner = (x / mouth_half).clamp(-1.0, 1.0).powi(2);
             let pout = part * lips_only * (0.045 * smoothstep(0.0, 0.06, beyond) + 0.05 * towards_corner) * unit;
-            round[i] =
-                [gather * across[0] + pout * down[0], gather * across[1] + pout * down[1], -0.12 * lips_only * unit];
+            // Gathered corners come down (or up) to the height the lips meet
+            // at where they arrive: a smiling mouth rounds into an O, not a V.
+            let arrives = x * (1.0 - 1.05 * near_lips);
+            let settle = (interpolate(&xs, &mid, arrives) - interpolate(&xs, &mid, x)) * near_lips * unit;
+            round[i] = [
+                gather * across[0] + (pout + settle) * down[0],
+                gather * across[1] + (pout + settle) * down[1],
+                -0.12 * lips_only * unit,
+            ];
             // f, v: the lower lip rises and rolls in under the upper teeth.
             let lower_lip_zone = lower * (-((x / (mouth_half * 1.1)).powi(2) + ((below - 0.06) / 0.1).powi(2))).exp();
             tuck[i] = [
@@ -364,7 +371,8 @@ fn brow_field(rest: &[Vec2], skirt_start: usize, across: Vec2, down: Vec2, unit:
 }
 
 /// A smile: the mouth corners go up and out, pulling the skin around them
-/// (cheeks rise a little); fades over a quarter of an eye distance.
+/// (fading over a third of an eye distance), and the cheeks above the
+/// corners rise a little.
 fn smile_field(
     rest: &[Vec2],
     skirt_start: usize,
@@ -387,6 +395,11 @@ fn smile_field(
                 let pull = (-distance2 / 0.3f32.powi(2)).exp();
                 moved[0] += side * 0.05 * pull;
                 moved[1] -= 0.07 * pull;
+                // The cheek above and outside the corner bunches up: it
+                // rises and pushes the lower lid up a touch.
+                let apple = [corner[0] + side * 0.12, corner[1] - 0.45];
+                let distance2 = (q[0] - apple[0]).powi(2) + (q[1] - apple[1]).powi(2);
+                moved[1] -= 0.035 * (-distance2 / 0.28f32.powi(2)).exp();
             }
             [(moved[0] * across[0] + moved[1] * down[0]) * unit, (moved[0] * across[1] + moved[1] * down[1]) * unit]
         })

@@ -133,6 +133,9 @@ pub(crate) struct MouthStyle {
     /// Frame pixels per photo pixel (at least 1): edges are made as soft
     /// as the enlarged photo's, never sharper than the face around them.
     softness: f32,
+    /// The photo's white balance, per channel around 1: painted teeth take
+    /// the tint the whites of the eyes have in this light.
+    white: [f32; 3],
 }
 
 const TEETH: [f32; 3] = [214.0, 207.0, 192.0];
@@ -154,10 +157,11 @@ impl MouthStyle {
         let teeth = PhotoTeeth::find(base, rest, unit, lips);
         let grain = grain(base, &[rest[205], rest[425], rest[50], rest[280]], unit);
         if samples.is_empty() {
-            return MouthStyle { unit, lips, teeth, light: 1.0, colour: 1.0, grain, softness };
+            return MouthStyle { unit, lips, teeth, light: 1.0, colour: 1.0, grain, softness, white: [1.0; 3] };
         }
         let n = samples.len() as f32;
         let brightness = luma(mean(samples.iter().copied()));
+        let white = white_balance(base, rest, unit, brightness);
         let chroma = samples
             .iter()
             .map(|p| {
@@ -175,6 +179,7 @@ impl MouthStyle {
             colour: (chroma / 0.2).clamp(0.0, 1.0),
             grain,
             softness,
+            white,
         }
     }
 
@@ -242,10 +247,15 @@ impl MouthStyle {
                 let by_lip = from_top.min(from_bottom) / (0.06 * self.unit).max(1.5);
                 let depth = smoothstep(0.0, 1.0, by_lip) * (1.0 - 0.35 * corner);
                 let mut colour = mix(CAVITY_EDGE, CAVITY_DEEP, depth);
-                let on_tongue = smoothstep(tongue_top - 0.08, tongue_top + 0.25, from_top / gap);
-                // The tongue is lit from the front: lighter towards its tip.
-                let tongue_colour = mix(CAVITY_EDGE, TONGUE, 0.55 + 0.45 * smoothstep(0.2, 0.9, from_top / gap));
-                colour = mix(colour, tongue_colour, (tongue + 0.6 * tongue_tip).min(1.0) * on_tongue);
+                // The tongue is a dome: highest in the middle, falling away
+                // into the cheeks' shadow at the sides.
+                let dome = tongue_top + 0.3 * corner * corner;
+                let on_tongue = smoothstep(dome - 0.05, dome + 0.3, from_top / gap);
+                // It is lit from the front, lighter towards its tip, and in
+                // the shadow of the upper lip and teeth further back.
+                let lit = 0.35 + 0.45 * smoothstep(0.2, 0.9, from_top / gap);
+                let tongue_colour = mix(CAVITY_EDGE, TONGUE, lit).map(|c| c * (1.0 - 0.35 * corner));
+                colour = mix(colour, tongue_colour, 0.9 * (tongue + 0.6 * tongue_tip).min(1.0) * on_tongue);
                 // Lower teeth: the photo's where it has them, else painted.
                 let lower_teeth = smoothstep(lower_teeth_height + 0.6, lower_teeth_height - 0.6, from_bottom);
                 let own_lower = match &self.teeth {
@@ -324,9 +334,42 @@ impl MouthStyle {
         let shadow = 0.7 + 0.3 * smoothstep(0.0, 0.3 * height, from_lip);
         // The biting edge is a little translucent: the dark behind shows through.
         let edge = smoothstep(0.6 * height, height, into);
-        let tooth = colour.map(|c| c * seam * shadow);
+        let tint = self.white;
+        let tooth = [0, 1, 2].map(|c| colour[c] * tint[c] * seam * shadow);
         (mix(tooth, CAVITY_EDGE, 0.3 * edge), cover * (1.0 - 0.2 * edge))
     }
+}
+
+/// The tint of the whites of the eyes, per channel relative to their
+/// luma (1 for a neutral white), from the sclera between each eye's
+/// corners and its iris. The brightest third of each patch is taken (lashes
+/// and the lids' shadow are darker); eyes whose "whites" are no lighter
+/// than the skin (shut, or in deep shadow) give no tint.
+fn white_balance(base: &image::RgbImage, rest: &[Vec2], unit: f32, skin: f32) -> [f32; 3] {
+    let half = (0.012 * unit).max(1.0) as i32;
+    let mut whites = Vec::new();
+    for (outer, inner) in [(33, 133), (263, 362)] {
+        let (a, b) = (rest[outer], rest[inner]);
+        for t in [0.2, 0.8] {
+            let centre = [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])];
+            let mut patch: Vec<[f32; 3]> = (-half..=half)
+                .flat_map(|dy| (-half..=half).map(move |dx| [centre[0] + dx as f32, centre[1] + dy as f32]))
+                .filter_map(|p| pixel_at(base, p))
+                .collect();
+            patch.sort_by(|p, q| luma(*q).total_cmp(&luma(*p)));
+            patch.truncate(patch.len().div_ceil(3));
+            whites.extend(patch);
+        }
+    }
+    if whites.is_empty() {
+        return [1.0; 3];
+    }
+    let white = mean(whites.into_iter());
+    let level = luma(white);
+    if level < 1.05 * skin || level < 1.0 {
+        return [1.0; 3];
+    }
+    white.map(|c| (c / level).clamp(0.85, 1.15))
 }
 
 /// The spread of the photo's pixel-to-pixel noise on the skin around
@@ -361,4 +404,39 @@ fn grain_noise(x: f32, y: f32) -> f32 {
     h ^= h >> 12;
     // Uniform in [-√3, √3): a spread of 1.
     ((h & 0xFFFF) as f32 / 65536.0 - 0.5) * 2.0 * 3f32.sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A skin-coloured photo whose eyes (corners at 40–80 and 120–160 on
+    /// row 50) have whites of colour `sclera`.
+    fn style_with_whites(sclera: [u8; 3]) -> MouthStyle {
+        let base = image::RgbImage::from_fn(200, 200, |_, y| {
+            image::Rgb(if (46..=54).contains(&y) { sclera } else { [180, 130, 110] })
+        });
+        let mut rest = vec![[100.0, 150.0]; 468];
+        for (index, x) in [(33, 40.0), (133, 80.0), (362, 120.0), (263, 160.0)] {
+            rest[index] = [x, 50.0];
+        }
+        MouthStyle::from_photo(&base, &rest, 80.0, 1.0)
+    }
+
+    fn blue_over_red(style: &MouthStyle) -> f32 {
+        let (tooth, cover) = style.painted_teeth(Jaw::Upper, 0.05, 1.0, 5.0);
+        assert!(cover > 0.5, "the middle of an incisor is covered: {cover}");
+        tooth[2] / tooth[0]
+    }
+
+    #[test]
+    fn painted_teeth_take_the_tint_of_the_whites_of_the_eyes() {
+        let neutral = blue_over_red(&style_with_whites([232, 232, 232]));
+        let cold = blue_over_red(&style_with_whites([200, 215, 240]));
+        let warm = blue_over_red(&style_with_whites([240, 222, 196]));
+        assert!(cold > 1.1 * neutral && warm < 0.9 * neutral, "neutral {neutral}, cold {cold}, warm {warm}");
+        // Shut eyes show skin, not whites: the teeth keep their own colour.
+        let shut = style_with_whites([180, 130, 110]);
+        assert_eq!(shut.white, [1.0; 3]);
+    }
 }

@@ -133,6 +133,15 @@ fn a_smile_lifts_the_mouth_corners() {
     }
     assert!(smiling[291][0] - smiling[61][0] > rest[291][0] - rest[61][0], "the mouth widens");
     assert!((smiling[10][1] - rest[10][1]).abs() < 0.01, "the forehead does not move");
+    // The cheeks (the apples below the outer eye corners) rise, the lower
+    // lids above them only a touch.
+    let unit = (rest[263][0] - rest[33][0]).hypot(rest[263][1] - rest[33][1]);
+    let rise = |i: usize| (rest[i][1] - smiling[i][1]) / unit;
+    for (cheek, lid) in [(205, 145), (425, 374)] {
+        eprintln!("smile: cheek {cheek} rises {:.3}, lower lid {lid} {:.3} eye distances", rise(cheek), rise(lid));
+        assert!(rise(cheek) > 0.015, "cheek {cheek} rises {:.3} eye distances", rise(cheek));
+        assert!(rise(lid) < 0.6 * rise(cheek), "the lower lid {lid} rises {:.3}, less than the cheek", rise(lid));
+    }
 }
 
 #[test]
