@@ -12,7 +12,7 @@ mod support;
 use face::{PhotoLimits, decode_photo};
 use image::RgbImage;
 use pipeline::VideoSpec;
-use support::{ASTRONAUT, CLOSED_MOUTH, Decoded, Seen, follow, pearson, render_and_decode};
+use support::{ASTRONAUT, CLOSED_MOUTH, Decoded, Seen, cropped_and_turned, follow, pearson, render_and_decode};
 const SENTENCE: &str = "Good morning! My name is Eileen, and I flew the space shuttle. \
     Today I will tell you about the view from orbit, which is simply wonderful.";
 /// The size most of these videos are made at.
@@ -87,17 +87,7 @@ fn bundled_portrait_is_in_sync() {
 
 #[test]
 fn cropped_turned_portrait_is_in_sync() {
-    // A tighter crop, turned by 20 degrees about its centre.
-    let crop = image::imageops::crop_imm(&astronaut(), 80, 0, 300, 330).to_image();
-    let (w, h) = crop.dimensions();
-    let (sin, cos) = 20f32.to_radians().sin_cos();
-    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-    let turned = RgbImage::from_fn(w, h, |x, y| {
-        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
-        let (sx, sy) = (cos * dx + sin * dy + cx, -sin * dx + cos * dy + cy);
-        let (sx, sy) = (sx.clamp(0.0, w as f32 - 1.0) as u32, sy.clamp(0.0, h as f32 - 1.0) as u32);
-        *crop.get_pixel(sx, sy)
-    });
+    let turned = cropped_and_turned(&astronaut());
     assert_in_sync("cropped and turned", &turned, SIZE);
 }
 

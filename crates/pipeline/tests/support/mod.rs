@@ -13,6 +13,20 @@ use std::process::Command;
 pub const ASTRONAUT: &[u8] = include_bytes!("../../../../assets/portraits/astronaut.png");
 pub const CLOSED_MOUTH: &[u8] = include_bytes!("../../../../assets/portraits/astronaut-closed-mouth.png");
 
+/// A tighter crop of the portrait, turned by 20 degrees about its centre.
+pub fn cropped_and_turned(portrait: &RgbImage) -> RgbImage {
+    let crop = image::imageops::crop_imm(portrait, 80, 0, 300, 330).to_image();
+    let (w, h) = crop.dimensions();
+    let (sin, cos) = 20f32.to_radians().sin_cos();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    RgbImage::from_fn(w, h, |x, y| {
+        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+        let (sx, sy) = (cos * dx + sin * dy + cx, -sin * dx + cos * dy + cy);
+        let (sx, sy) = (sx.clamp(0.0, w as f32 - 1.0) as u32, sy.clamp(0.0, h as f32 - 1.0) as u32);
+        *crop.get_pixel(sx, sy)
+    })
+}
+
 /// A decoded video: RGB frames and mono 16 kHz audio.
 pub struct Decoded {
     pub frames: Vec<RgbImage>,
