@@ -1678,3 +1678,86 @@ fn keys_and_migrations_make_the_data_directory_they_are_given() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("5 job backoff"));
 }
+
+/// A v3 call with the key as HeyGen's v3 clients may send it: a bearer token.
+async fn call_v3(server: &Server, path: &str) -> (u16, Value) {
+    let request = reqwest::Client::new().get(format!("{}{path}", server.base)).bearer_auth(&server.key);
+    json_of(request.send().await.expect(path)).await
+}
+
+/// A v3 error: the status, and `code` and `param` of its `error`.
+fn assert_v3_error(reply: &(u16, Value), status: u16, code: &str, param: Option<&str>) {
+    let (got, body) = reply;
+    assert_eq!(*got, status, "{body}");
+    let error = &body["error"];
+    assert_eq!(error["code"], code, "{body}");
+    assert_eq!(error["param"].as_str(), param, "{body}");
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()) && error["doc_url"].is_string(), "{body}");
+    assert!(body.get("data").is_none(), "a v3 error has no data: {body}");
+}
+
+#[tokio::test]
+async fn v3_voices_page_filter_and_refuse_in_the_v3_shape() {
+    let server = start_server().await;
+    let contract = Contract::fetch(&server).await;
+    let (_, v2) = call(&server, reqwest::Method::GET, "/v2/voices", None).await;
+    let catalogue: Vec<String> =
+        v2["data"]["voices"].as_array().expect("voices").iter().map(|v| v["voice_id"].to_string()).collect();
+
+    // Paging two at a time walks the whole catalogue once, in order.
+    let mut seen = Vec::new();
+    let mut path = "/v3/voices?limit=2".to_string();
+    loop {
+        let (status, page) = call_v3(&server, &path).await;
+        contract.check("get", "/v3/voices", status, &page);
+        let items = page["data"].as_array().expect("data");
+        assert!(items.len() <= 2, "{page}");
+        seen.extend(items.iter().map(|v| v["voice_id"].to_string()));
+        if !page["has_more"].as_bool().expect("has_more") {
+            assert!(page["next_token"].is_null(), "{page}");
+            break;
+        }
+        path = format!("/v3/voices?limit=2&token={}", page["next_token"].as_str().expect("next_token"));
+    }
+    assert_eq!(seen, catalogue, "v3 pages list the same voices as v2");
+
+    let (status, english) = call_v3(&server, "/v3/voices?language=English&gender=female&limit=100").await;
+    contract.check("get", "/v3/voices", status, &english);
+    let english = english["data"].as_array().expect("data").clone();
+    assert!(!english.is_empty());
+    assert!(english.iter().all(|v| v["language"] == "English" && v["gender"] == "female"), "{english:?}");
+    let (_, by_code) = call_v3(&server, "/v3/voices?language=en&gender=female&limit=100").await;
+    assert_eq!(by_code["data"].as_array().map(Vec::len), Some(english.len()), "a language by its code too");
+    let (_, private) = call_v3(&server, "/v3/voices?type=private").await;
+    assert_eq!(private["data"], json!([]), "no cloned voices on this server");
+
+    let voice_id = english[0]["voice_id"].as_str().expect("voice_id");
+    let (status, voice) = call_v3(&server, &format!("/v3/voices/{voice_id}")).await;
+    contract.check("get", "/v3/voices/{voice_id}", status, &voice);
+    assert_eq!(voice["data"], english[0]);
+    let sample = reqwest::get(voice["data"]["preview_audio_url"].as_str().expect("preview")).await.expect("preview");
+    assert_eq!(sample.status().as_u16(), 200);
+    assert!(sample.bytes().await.expect("bytes").starts_with(b"RIFF"), "a WAV preview");
+
+    // Every refusal in the v3 shape, naming the parameter at fault.
+    for (path, param) in [
+        ("/v3/voices?limit=0", "limit"),
+        ("/v3/voices?limit=many", "limit"),
+        ("/v3/voices?limit=101", "limit"),
+        ("/v3/voices?gender=robot", "gender"),
+        ("/v3/voices?type=shared", "type"),
+        ("/v3/voices?token=not-ours", "token"),
+    ] {
+        let reply = call_v3(&server, path).await;
+        contract.check("get", "/v3/voices", reply.0, &reply.1);
+        assert_v3_error(&reply, 400, "invalid_parameter", Some(param));
+    }
+    let reply = call_v3(&server, "/v3/voices/nobody").await;
+    contract.check("get", "/v3/voices/{voice_id}", reply.0, &reply.1);
+    assert_v3_error(&reply, 404, "not_found", None);
+    assert_v3_error(&call_v3(&server, "/v3/no-such-thing").await, 404, "not_found", None);
+    let anonymous = reqwest::get(format!("{}/v3/voices", server.base)).await.expect("request");
+    let reply = json_of(anonymous).await;
+    contract.check("get", "/v3/voices", reply.0, &reply.1);
+    assert_v3_error(&reply, 401, "unauthorized", None);
+}

@@ -1,4 +1,5 @@
-//! API keys: the `X-Api-Key` header names the tenant of every call.
+//! API keys: the `X-Api-Key` header (or, as HeyGen's v3 clients may send
+//! it, `Authorization: Bearer <key>`) names the tenant of every call.
 
 use crate::App;
 use crate::error::{ApiError, for_path};
@@ -20,7 +21,9 @@ impl FromRequestParts<App> for Tenant {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let path = parts.uri.path().to_string();
-        let key = parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+        let bearer = header("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        let key = header("x-api-key").filter(|k| !k.is_empty()).or(bearer).unwrap_or("");
         if key.is_empty() {
             return Err(for_path(&path, ApiError::Unauthorized));
         }

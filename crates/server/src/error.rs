@@ -1,6 +1,7 @@
 //! One error type for every handler, rendered in the reply shape of the
-//! API version the client called: v2 replies `{error: {code, message},
-//! data: null}`, v1 replies `{code, message, data: null}`.
+//! API version the client called: v3 replies `{error: {code, message,
+//! param, doc_url}}`, v2 replies `{error: {code, message}, data: null}`,
+//! v1 replies `{code, message, data: null}`.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -10,6 +11,12 @@ use serde_json::json;
 #[derive(Debug)]
 pub(crate) enum ApiError {
     BadRequest(String),
+    /// A request field that is missing, of the wrong type or out of range:
+    /// `param` names it (v3 replies carry it on its own).
+    InvalidParameter {
+        param: String,
+        message: String,
+    },
     Unauthorized,
     NotFound(String),
     PayloadTooLarge(String),
@@ -23,6 +30,10 @@ impl ApiError {
         ApiError::BadRequest(message.into())
     }
 
+    pub(crate) fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::InvalidParameter { param: param.into(), message: message.into() }
+    }
+
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         ApiError::NotFound(message.into())
     }
@@ -31,6 +42,9 @@ impl ApiError {
     pub(crate) fn prefixed(self, prefix: &str) -> Self {
         match self {
             ApiError::BadRequest(m) => ApiError::BadRequest(format!("{prefix}{m}")),
+            ApiError::InvalidParameter { param, message } => {
+                ApiError::InvalidParameter { param: format!("{prefix}{param}"), message }
+            }
             ApiError::NotFound(m) => ApiError::NotFound(format!("{prefix}{m}")),
             other => other,
         }
@@ -45,11 +59,15 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, u32, String) {
         match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "invalid_parameter", 400_100, m.clone()),
+            ApiError::InvalidParameter { param, message } => {
+                (StatusCode::BAD_REQUEST, "invalid_parameter", 400_100, format!("{param}: {message}"))
+            }
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 400_112,
-                "missing or invalid API key; send it in the X-Api-Key header".into(),
+                "missing or invalid API key; send it in the X-Api-Key header (or as Authorization: Bearer <key>)"
+                    .into(),
             ),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", 400_104, m.clone()),
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", 400_113, m.clone()),
@@ -78,6 +96,10 @@ impl From<std::io::Error> for ApiError {
 #[derive(Debug)]
 pub(crate) struct V2Error(pub ApiError);
 
+/// An [`ApiError`] in the v3 shape.
+#[derive(Debug)]
+pub(crate) struct V3Error(pub ApiError);
+
 /// An [`ApiError`] in the v1 shape.
 #[derive(Debug)]
 pub(crate) struct V1Error(pub ApiError);
@@ -93,6 +115,11 @@ macro_rules! into_shaped {
         impl From<$source> for V1Error {
             fn from(error: $source) -> Self {
                 V1Error(error.into())
+            }
+        }
+        impl From<$source> for V3Error {
+            fn from(error: $source) -> Self {
+                V3Error(error.into())
             }
         }
     )*};
@@ -114,8 +141,30 @@ impl IntoResponse for V1Error {
     }
 }
 
+/// Where the v3 error codes are explained.
+const V3_ERROR_DOCS: &str = "/docs#v3-errors";
+
+impl IntoResponse for V3Error {
+    fn into_response(self) -> Response {
+        let (status, code, _, message) = self.0.parts();
+        // v3 names the offending field on its own, and the message without it.
+        let (param, message) = match self.0 {
+            ApiError::InvalidParameter { param, message } => (Some(param), message),
+            _ => (None, message),
+        };
+        let error = json!({"code": code, "message": message, "param": param, "doc_url": V3_ERROR_DOCS});
+        (status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
 /// Replies in the shape of the API version the path belongs to; used where
-/// one piece of code serves both (authentication, unknown routes).
+/// one piece of code serves them all (authentication, unknown routes).
 pub(crate) fn for_path(path: &str, error: ApiError) -> Response {
-    if path.starts_with("/v1/") { V1Error(error).into_response() } else { V2Error(error).into_response() }
+    if path.starts_with("/v1/") {
+        V1Error(error).into_response()
+    } else if path.starts_with("/v3/") {
+        V3Error(error).into_response()
+    } else {
+        V2Error(error).into_response()
+    }
 }

@@ -1,12 +1,13 @@
-//! The HTTP routes, one module per API resource (and the web app's
-//! files), and the JSON body extractor that answers malformed bodies in
-//! HeyGen's error shape.
+//! The HTTP routes, one module per API resource (v1/v2 here, v3 in
+//! [`v3`]), the web app's files, and the JSON body extractor that answers
+//! malformed bodies in HeyGen's error shape.
 
 mod assets;
 mod avatars;
 mod files;
 mod health;
 mod openapi;
+mod v3;
 mod videos;
 mod voices;
 mod web;
@@ -47,6 +48,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/voice-previews/{file}", get(voices::preview))
         .route("/v2/video/generate", post(videos::generate))
         .route("/v1/video_status.get", get(videos::status))
+        .merge(v3::routes())
         .merge(health_routes())
         .route("/", get(web::page))
         .route("/app.js", get(web::script))

@@ -75,6 +75,26 @@ fn v2(data: Value) -> Value {
     object(&["error", "data"], json!({"error": {"type": "null"}, "data": data}))
 }
 
+/// A v3 success: `{data}`.
+fn v3(data: Value) -> Value {
+    object(&["data"], json!({ "data": data }))
+}
+
+/// A v3 list page: `{data: [...], has_more, next_token}`.
+fn v3_list(item: Value) -> Value {
+    object(
+        &["data", "has_more", "next_token"],
+        json!({"data": array(item), "has_more": {"type": "boolean"}, "next_token": nullable(string())}),
+    )
+}
+
+/// A v3 list's query: its `filters`, then `limit` (up to `max`) and `token`.
+fn v3_list_parameters(mut filters: Vec<Value>, max: u32) -> Value {
+    filters.push(query_parameter("limit", false, json!({"type": "integer", "minimum": 1, "maximum": max})));
+    filters.push(query_parameter("token", false, string()));
+    Value::Array(filters)
+}
+
 /// A v1 success: `{code: 100, message: "Success", data}`.
 fn v1(data: Value) -> Value {
     object(&["code", "message", "data"], json!({"code": {"const": 100}, "message": string(), "data": data}))
@@ -87,7 +107,11 @@ fn reply(description: &str, schema: Value) -> Value {
 /// An operation: its summary, parameters, body and the replies it gives,
 /// errors in the shape of its API version.
 fn operation(version: u8, summary: &str, parameters: Value, body: Option<Value>, ok: Value, errors: &[u16]) -> Value {
-    let error = if version == 1 { reference("V1Error") } else { reference("V2Error") };
+    let error = match version {
+        1 => reference("V1Error"),
+        3 => reference("V3Error"),
+        _ => reference("V2Error"),
+    };
     let mut responses = json!({"200": reply("Success", ok)});
     for status in errors.iter().chain(&[401]) {
         responses[status.to_string()] = reply(error_meaning(*status), error.clone());
@@ -205,6 +229,16 @@ fn schemas() -> Value {
             "error": object(&["code", "message"], json!({"code": string(), "message": string()})),
             "data": {"type": "null"},
         })),
+        "V3Error": object(&["error"], json!({
+            "error": object(&["code", "message", "param", "doc_url"], json!({
+                "code": string(), "message": string(), "param": nullable(string()), "doc_url": string()})),
+        })),
+        "V3Voice": object(
+            &["voice_id", "name", "gender", "language", "type", "support_pause", "support_locale", "preview_audio_url"],
+            json!({"voice_id": string(), "name": string(), "gender": {"enum": ["male", "female"]},
+                   "language": string(), "type": {"enum": ["public", "private"]}, "support_pause": {"type": "boolean"},
+                   "support_locale": {"type": "boolean"}, "support_interactive_avatar": {"type": "boolean"},
+                   "preview_audio_url": url()})),
         "V1Error": object(&["code", "message", "data"], json!({
             "code": integer(), "message": string(), "data": {"type": "null"},
         })),
@@ -285,6 +319,13 @@ pub(crate) fn build(public_url: &str) -> Value {
             json!([path_parameter("id")]), None, v1(json!({"type": "null"})), &[404])},
         "/v2/voices": {"get": operation(2, "Every voice", json!([]), None,
             v2(object(&["voices"], json!({"voices": array(reference("Voice"))}))), &[])},
+        "/v3/voices": {"get": operation(3, "Voices, filtered by language and gender, a page at a time",
+            v3_list_parameters(vec![query_parameter("language", false, string()),
+                query_parameter("gender", false, json!({"enum": ["male", "female"]})),
+                query_parameter("type", false, json!({"enum": ["public", "private"]}))], 100),
+            None, v3_list(reference("V3Voice")), &[400])},
+        "/v3/voices/{voice_id}": {"get": operation(3, "One voice", json!([path_parameter("voice_id")]), None,
+            v3(reference("V3Voice")), &[404])},
         "/v2/video/generate": {"post": operation(2, "Order a video of 1 to 50 scenes", json!([]),
             Some(json_body(object(&["video_inputs"], json!({
                 "video_inputs": {"type": "array", "items": reference("Scene"), "minItems": 1, "maxItems": 50},
