@@ -1761,3 +1761,101 @@ async fn v3_voices_page_filter_and_refuse_in_the_v3_shape() {
     contract.check("get", "/v3/voices", reply.0, &reply.1);
     assert_v3_error(&reply, 401, "unauthorized", None);
 }
+
+#[tokio::test]
+async fn v3_sees_the_videos_v2_made_and_deletes_them() {
+    let server = start_server().await;
+    let contract = Contract::fetch(&server).await;
+    let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let mut ids = Vec::new();
+    for title in ["Launch 50% day", "launch_recap", "Orbit notes"] {
+        let scene = json!({
+            "character": {"type": "talking_photo", "talking_photo_id": group_id},
+            "voice": {"type": "text", "input_text": "Hello.", "voice_id": "en-us-female"},
+        });
+        let (status, reply) = generate(
+            &server,
+            json!({"video_inputs": [scene], "title": title, "dimension": {"width": 256, "height": 256}}),
+        )
+        .await;
+        assert_eq!(status, 200, "{reply}");
+        ids.push(reply["data"]["video_id"].as_str().expect("video_id").to_string());
+    }
+    let mut v2 = Vec::new();
+    for id in &ids {
+        v2.push(wait_for_video(&server, id).await);
+    }
+
+    // One video, as v1 reports it and as v3 does.
+    let (status, video) = call_v3(&server, &format!("/v3/videos/{}", ids[0])).await;
+    contract.check("get", "/v3/videos/{video_id}", status, &video);
+    let video = &video["data"];
+    assert_eq!((video["id"].as_str(), video["status"].as_str()), (Some(ids[0].as_str()), Some("completed")));
+    assert_eq!(video["title"], "Launch 50% day");
+    assert_eq!(video["video_url"], v2[0]["video_url"]);
+    assert_eq!(video["thumbnail_url"], v2[0]["thumbnail_url"]);
+    assert_eq!(video["duration"], v2[0]["duration"]);
+    let (created, completed) = (video["created_at"].as_i64().expect("created"), video["completed_at"].as_i64());
+    assert!(completed.is_some_and(|c| c >= created), "{video}");
+    assert!(video["failure_code"].is_null() && video["failure_message"].is_null(), "{video}");
+
+    // Newest first, a page at a time; the title filter matches any case
+    // and takes % and _ literally.
+    let mut listed = Vec::new();
+    let mut path = "/v3/videos?limit=2".to_string();
+    loop {
+        let (status, page) = call_v3(&server, &path).await;
+        contract.check("get", "/v3/videos", status, &page);
+        let items = page["data"].as_array().expect("data");
+        listed.extend(items.iter().map(|v| (v["created_at"].as_i64().unwrap_or(0), v["id"].to_string())));
+        match page["next_token"].as_str() {
+            Some(token) => path = format!("/v3/videos?limit=2&token={token}"),
+            None => break,
+        }
+    }
+    // Videos made within the same second come in the order of their ids.
+    assert!(listed.windows(2).all(|w| w[0].0 >= w[1].0), "newest first: {listed:?}");
+    let mut seen: Vec<String> = listed.iter().map(|(_, id)| id.trim_matches('"').to_string()).collect();
+    seen.sort();
+    let mut made = ids.clone();
+    made.sort();
+    assert_eq!(seen, made, "every video once");
+    let titles = |page: &Value| -> Vec<String> {
+        let mut titles: Vec<String> = page["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|v| v["title"].as_str().unwrap_or("").to_string())
+            .collect();
+        titles.sort();
+        titles
+    };
+    let (_, launches) = call_v3(&server, "/v3/videos?title=LAUNCH").await;
+    assert_eq!(titles(&launches), ["Launch 50% day", "launch_recap"]);
+    let (_, percent) = call_v3(&server, "/v3/videos?title=50%25").await;
+    assert_eq!(titles(&percent), ["Launch 50% day"]);
+    let (_, underscore) = call_v3(&server, "/v3/videos?title=h_r").await;
+    assert_eq!(titles(&underscore), ["launch_recap"]);
+
+    // Deleted through v3, gone through v1 too; refusals in the v3 shape.
+    let deleted = reqwest::Client::new()
+        .delete(format!("{}/v3/videos/{}", server.base, ids[1]))
+        .bearer_auth(&server.key)
+        .send()
+        .await
+        .expect("delete");
+    let (status, reply) = json_of(deleted).await;
+    contract.check("delete", "/v3/videos/{video_id}", status, &reply);
+    assert_eq!(reply["data"], json!({"id": ids[1], "deleted": true}));
+    let (status, _) =
+        call(&server, reqwest::Method::GET, &format!("/v1/video_status.get?video_id={}", ids[1]), None).await;
+    assert_eq!(status, 404);
+    let reply = call_v3(&server, &format!("/v3/videos/{}", ids[1])).await;
+    contract.check("get", "/v3/videos/{video_id}", reply.0, &reply.1);
+    assert_v3_error(&reply, 404, "not_found", None);
+    assert_v3_error(&call_v3(&server, "/v3/videos?token=yesterday").await, 400, "invalid_parameter", Some("token"));
+    assert_v3_error(&call_v3(&server, "/v3/videos?limit=500").await, 400, "invalid_parameter", Some("limit"));
+    let other = server.another_key();
+    let request = reqwest::Client::new().get(format!("{}/v3/videos/{}", server.base, ids[0])).bearer_auth(&other);
+    assert_v3_error(&json_of(request.send().await.expect("get")).await, 404, "not_found", None);
+}

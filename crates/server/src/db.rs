@@ -105,6 +105,8 @@ pub(crate) struct Video {
     pub callback_id: Option<String>,
     pub started_at: Option<i64>,
     pub created_at: i64,
+    /// When the row last changed: for a finished video, when it finished.
+    pub updated_at: i64,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -526,21 +528,31 @@ impl Db {
 
     /// One page of a tenant's videos, newest first, after the cursor
     /// `(created_at, id)` of the last video of the previous page.
+    /// A page of a tenant's videos, newest first, after `after` (created_at,
+    /// id), only those whose title contains `title` (any case) if given.
     pub(crate) async fn videos_page(
         &self,
         key_id: &str,
         after: Option<(i64, String)>,
+        title: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Video>, sqlx::Error> {
         let (created, id) = after.unwrap_or((i64::MAX, String::new()));
+        // LIKE's own wildcards in the title are taken literally.
+        let pattern = title.map(|t| {
+            let escaped = t.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
         sqlx::query_as(
             "SELECT * FROM videos WHERE key_id = $1 AND (created_at < $2 OR (created_at = $3 AND id < $4))
-             ORDER BY created_at DESC, id DESC LIMIT $5",
+             AND ($5 IS NULL OR LOWER(title) LIKE $5 ESCAPE '\\')
+             ORDER BY created_at DESC, id DESC LIMIT $6",
         )
         .bind(key_id)
         .bind(created)
         .bind(created)
         .bind(if id.is_empty() { "\u{10FFFF}".to_string() } else { id })
+        .bind(pattern)
         .bind(limit)
         .fetch_all(&self.pool)
         .await

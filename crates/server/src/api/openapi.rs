@@ -239,6 +239,13 @@ fn schemas() -> Value {
                    "language": string(), "type": {"enum": ["public", "private"]}, "support_pause": {"type": "boolean"},
                    "support_locale": {"type": "boolean"}, "support_interactive_avatar": {"type": "boolean"},
                    "preview_audio_url": url()})),
+        "V3Video": object(&["id", "status", "created_at"], json!({
+            "id": string(), "status": {"enum": ["pending", "processing", "completed", "failed"]},
+            "title": nullable(string()), "created_at": integer(), "completed_at": nullable(integer()),
+            "duration": nullable(json!({"type": "number"})), "video_url": nullable(url()),
+            "captioned_video_url": nullable(url()), "subtitle_url": nullable(url()),
+            "thumbnail_url": nullable(url()), "gif_url": nullable(url()),
+            "failure_code": nullable(string()), "failure_message": nullable(string())})),
         "V1Error": object(&["code", "message", "data"], json!({
             "code": integer(), "message": string(), "data": {"type": "null"},
         })),
@@ -319,6 +326,14 @@ pub(crate) fn build(public_url: &str) -> Value {
             json!([path_parameter("id")]), None, v1(json!({"type": "null"})), &[404])},
         "/v2/voices": {"get": operation(2, "Every voice", json!([]), None,
             v2(object(&["voices"], json!({"voices": array(reference("Voice"))}))), &[])},
+        "/v3/videos": {"get": operation(3, "The key's videos, newest first, a page at a time",
+            v3_list_parameters(vec![query_parameter("title", false, string())], 100),
+            None, v3_list(reference("V3Video")), &[400])},
+        "/v3/videos/{video_id}": {
+            "get": operation(3, "A video's status and files", json!([path_parameter("video_id")]), None,
+                v3(reference("V3Video")), &[404]),
+            "delete": operation(3, "Delete a video and its files", json!([path_parameter("video_id")]), None,
+                v3(object(&["id", "deleted"], json!({"id": string(), "deleted": {"const": true}}))), &[404])},
         "/v3/voices": {"get": operation(3, "Voices, filtered by language and gender, a page at a time",
             v3_list_parameters(vec![query_parameter("language", false, string()),
                 query_parameter("gender", false, json!({"enum": ["male", "female"]})),

@@ -349,17 +349,32 @@ pub(crate) async fn status(
     Ok(Json(json!({"code": 100, "message": "Success", "data": status_data(&app, &video).await})))
 }
 
-async fn status_data(app: &App, video: &Video) -> Value {
-    let completed = video.status == "completed";
-    let files =
-        [&video.video_file, &video.thumbnail_file, &video.gif_file, &video.caption_file, &video.captioned_video_file];
-    let mut urls = Vec::with_capacity(files.len());
-    for file in files {
-        urls.push(match file {
-            Some(file) if completed => Some(app.store.url(&app.public_url, file).await),
-            _ => None,
-        });
+/// Where a finished video's files are: the video, its thumbnail, GIF,
+/// captions (SRT) and the copy with captions drawn in; none until it is done.
+pub(crate) struct FileUrls {
+    pub video: Option<String>,
+    pub thumbnail: Option<String>,
+    pub gif: Option<String>,
+    pub captions: Option<String>,
+    pub captioned_video: Option<String>,
+}
+
+pub(crate) async fn file_urls(app: &App, video: &Video) -> FileUrls {
+    let url = async |file: &Option<String>| match file {
+        Some(file) if video.status == "completed" => Some(app.store.url(&app.public_url, file).await),
+        _ => None,
+    };
+    FileUrls {
+        video: url(&video.video_file).await,
+        thumbnail: url(&video.thumbnail_file).await,
+        gif: url(&video.gif_file).await,
+        captions: url(&video.caption_file).await,
+        captioned_video: url(&video.captioned_video_file).await,
     }
+}
+
+async fn status_data(app: &App, video: &Video) -> Value {
+    let urls = file_urls(app, video).await;
     let error = (video.status == "failed").then(|| {
         json!({
             "code": video.error_code.unwrap_or(400_140),
@@ -378,11 +393,11 @@ async fn status_data(app: &App, video: &Video) -> Value {
     json!({
         "id": video.id,
         "status": video.status,
-        "video_url": urls[0],
-        "thumbnail_url": urls[1],
-        "gif_url": urls[2],
-        "caption_url": urls[3],
-        "video_url_caption": urls[4],
+        "video_url": urls.video,
+        "thumbnail_url": urls.thumbnail,
+        "gif_url": urls.gif,
+        "caption_url": urls.captions,
+        "video_url_caption": urls.captioned_video,
         // A number always (strict clients check the type); 0 until the video exists.
         "duration": video.duration.unwrap_or(0.0),
         "created_at": video.created_at,
@@ -413,20 +428,9 @@ pub(crate) async fn list(
     if !(1..=DEFAULT_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(format!("limit is {limit}; give 1 to {DEFAULT_PAGE}")).into());
     }
-    let after = match query.token.as_deref().filter(|t| !t.is_empty()) {
-        None => None,
-        Some(token) => {
-            let parsed =
-                token.split_once('-').and_then(|(at, id)| at.parse::<i64>().ok().map(|at| (at, id.to_string())));
-            Some(parsed.ok_or_else(|| ApiError::bad_request("token is not one this server gave out"))?)
-        }
-    };
-    let page = app.db.videos_page(&key_id, after, limit + 1).await?;
-    let more = page.len() as i64 > limit;
-    let shown = &page[..page.len().min(limit as usize)];
-    let token = if more { shown.last().map(|v| format!("{}-{}", v.created_at, v.id)) } else { None };
+    let (shown, token) = videos_page(&app, &key_id, query.token.as_deref(), None, limit).await?;
     let mut videos = Vec::with_capacity(shown.len());
-    for v in shown {
+    for v in &shown {
         let thumbnail = match &v.thumbnail_file {
             Some(file) if v.status == "completed" => Some(app.store.url(&app.public_url, file).await),
             _ => None,
@@ -443,6 +447,46 @@ pub(crate) async fn list(
     Ok(Json(json!({"code": 100, "message": "Success", "data": {"videos": videos, "token": token}})))
 }
 
+/// A page of the tenant's videos, newest first, after `token` (the last
+/// page's, "<created_at>-<id>" of its last video), with the token of the
+/// next page if there is one.
+pub(crate) async fn videos_page(
+    app: &App,
+    key_id: &str,
+    token: Option<&str>,
+    title: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<Video>, Option<String>), ApiError> {
+    let after = match token.filter(|t| !t.is_empty()) {
+        None => None,
+        Some(token) => {
+            let parsed =
+                token.split_once('-').and_then(|(at, id)| at.parse::<i64>().ok().map(|at| (at, id.to_string())));
+            Some(parsed.ok_or_else(|| ApiError::invalid("token", "not a token this server gave out"))?)
+        }
+    };
+    let mut page = app.db.videos_page(key_id, after, title, limit + 1).await?;
+    let more = page.len() as i64 > limit;
+    page.truncate(limit as usize);
+    let token = if more { page.last().map(|v| format!("{}-{}", v.created_at, v.id)) } else { None };
+    Ok((page, token))
+}
+
+/// Removes a tenant's video and its files; `None` if it has no such video.
+pub(crate) async fn delete_video(app: &App, key_id: &str, video_id: &str) -> Result<Option<Video>, ApiError> {
+    let Some(video) = app.db.delete_video(key_id, video_id).await? else {
+        return Ok(None);
+    };
+    let files =
+        [&video.video_file, &video.thumbnail_file, &video.gif_file, &video.caption_file, &video.captioned_video_file];
+    for file in files.into_iter().flatten() {
+        if let Err(error) = app.store.delete(file).await {
+            tracing::warn!(%error, file, "cannot remove a file of a deleted video");
+        }
+    }
+    Ok(Some(video))
+}
+
 /// `DELETE /v1/video.delete?video_id=`: the video, its files and, if it
 /// has not started, its job.
 pub(crate) async fn delete(
@@ -451,18 +495,9 @@ pub(crate) async fn delete(
     Query(query): Query<VideoQuery>,
 ) -> Result<Json<Value>, V1Error> {
     let video_id = super::required("video_id", query.video_id)?;
-    let video = app
-        .db
-        .delete_video(&key_id, &video_id)
+    delete_video(&app, &key_id, &video_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("video '{video_id}' not found")))?;
-    let files =
-        [&video.video_file, &video.thumbnail_file, &video.gif_file, &video.caption_file, &video.captioned_video_file];
-    for file in files.into_iter().flatten() {
-        if let Err(error) = app.store.delete(file).await {
-            tracing::warn!(%error, file, "cannot remove a file of a deleted video");
-        }
-    }
     Ok(Json(json!({"code": 100, "message": "Success", "data": null})))
 }
 

@@ -3,8 +3,10 @@
 //! "next_token"}`, paged with the `limit` and `token` query parameters;
 //! errors are `{"error": {"code", "message", "param", "doc_url"}}` (see
 //! [`crate::error::V3Error`]). Each resource module translates v3's wire
-//! format into the same domain objects the v1/v2 routes use.
+//! format into the same domain objects the v1/v2 routes use (so far:
+//! voices, and reading and deleting videos).
 
+mod videos;
 mod voices;
 
 use crate::App;
@@ -16,7 +18,11 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 
 pub(crate) fn routes() -> Router<App> {
-    Router::new().route("/v3/voices", get(voices::list)).route("/v3/voices/{voice_id}", get(voices::get))
+    Router::new()
+        .route("/v3/videos", get(videos::list))
+        .route("/v3/videos/{video_id}", get(videos::get).delete(videos::delete))
+        .route("/v3/voices", get(voices::list))
+        .route("/v3/voices/{voice_id}", get(voices::get))
 }
 
 /// A single object: `{"data": object}`.
@@ -57,8 +63,7 @@ pub(crate) fn page<T>(
         None => 0,
         Some(token) => {
             let at = items.iter().position(|item| key(item) == token);
-            at.map(|i| i + 1)
-                .ok_or_else(|| ApiError::invalid("token", "token is not a next_token this server gave out"))?
+            at.map(|i| i + 1).ok_or_else(|| ApiError::invalid("token", "not a next_token this server gave out"))?
         }
     };
     let shown = &items[start.min(items.len())..(start + limit).min(items.len())];
