@@ -1696,6 +1696,28 @@ fn assert_v3_error(reply: &(u16, Value), status: u16, code: &str, param: Option<
     assert!(body.get("data").is_none(), "a v3 error has no data: {body}");
 }
 
+/// Every item of a v3 list, walked two at a time from `path` (which has
+/// no query of its own) by following `next_token`; each page is checked
+/// against the contract, holds at most two items, and has more exactly
+/// when it gives a token.
+async fn v3_list_all(server: &Server, contract: &Contract, path: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut next = format!("{path}?limit=2");
+    loop {
+        let (status, page) = call_v3(server, &next).await;
+        contract.check("get", path, status, &page);
+        let shown = page["data"].as_array().expect("data");
+        assert!(shown.len() <= 2, "{page}");
+        items.extend(shown.iter().cloned());
+        let has_more = page["has_more"].as_bool().expect("has_more");
+        assert_eq!(has_more, page["next_token"].is_string(), "{page}");
+        match page["next_token"].as_str() {
+            Some(token) => next = format!("{path}?limit=2&token={token}"),
+            None => return items,
+        }
+    }
+}
+
 #[tokio::test]
 async fn v3_voices_page_filter_and_refuse_in_the_v3_shape() {
     let server = start_server().await;
@@ -1705,20 +1727,8 @@ async fn v3_voices_page_filter_and_refuse_in_the_v3_shape() {
         v2["data"]["voices"].as_array().expect("voices").iter().map(|v| v["voice_id"].to_string()).collect();
 
     // Paging two at a time walks the whole catalogue once, in order.
-    let mut seen = Vec::new();
-    let mut path = "/v3/voices?limit=2".to_string();
-    loop {
-        let (status, page) = call_v3(&server, &path).await;
-        contract.check("get", "/v3/voices", status, &page);
-        let items = page["data"].as_array().expect("data");
-        assert!(items.len() <= 2, "{page}");
-        seen.extend(items.iter().map(|v| v["voice_id"].to_string()));
-        if !page["has_more"].as_bool().expect("has_more") {
-            assert!(page["next_token"].is_null(), "{page}");
-            break;
-        }
-        path = format!("/v3/voices?limit=2&token={}", page["next_token"].as_str().expect("next_token"));
-    }
+    let seen: Vec<String> =
+        v3_list_all(&server, &contract, "/v3/voices").await.iter().map(|v| v["voice_id"].to_string()).collect();
     assert_eq!(seen, catalogue, "v3 pages list the same voices as v2");
 
     let (status, english) = call_v3(&server, "/v3/voices?language=English&gender=female&limit=100").await;
@@ -1801,21 +1811,14 @@ async fn v3_sees_the_videos_v2_made_and_deletes_them() {
 
     // Newest first, a page at a time; the title filter matches any case
     // and takes % and _ literally.
-    let mut listed = Vec::new();
-    let mut path = "/v3/videos?limit=2".to_string();
-    loop {
-        let (status, page) = call_v3(&server, &path).await;
-        contract.check("get", "/v3/videos", status, &page);
-        let items = page["data"].as_array().expect("data");
-        listed.extend(items.iter().map(|v| (v["created_at"].as_i64().unwrap_or(0), v["id"].to_string())));
-        match page["next_token"].as_str() {
-            Some(token) => path = format!("/v3/videos?limit=2&token={token}"),
-            None => break,
-        }
-    }
+    let listed: Vec<(i64, String)> = v3_list_all(&server, &contract, "/v3/videos")
+        .await
+        .iter()
+        .map(|v| (v["created_at"].as_i64().unwrap_or(0), v["id"].as_str().unwrap_or("").to_string()))
+        .collect();
     // Videos made within the same second come in the order of their ids.
     assert!(listed.windows(2).all(|w| w[0].0 >= w[1].0), "newest first: {listed:?}");
-    let mut seen: Vec<String> = listed.iter().map(|(_, id)| id.trim_matches('"').to_string()).collect();
+    let mut seen: Vec<String> = listed.into_iter().map(|(_, id)| id).collect();
     seen.sort();
     let mut made = ids.clone();
     made.sort();

@@ -30,6 +30,12 @@ pub(crate) fn data(object: Value) -> Json<Value> {
     Json(json!({ "data": object }))
 }
 
+/// A list page: `{"data": [...], "has_more", "next_token"}`; there is
+/// more exactly when there is a token to continue with.
+pub(crate) fn list_page(items: Vec<Value>, next_token: Option<String>) -> Json<Value> {
+    Json(json!({ "data": items, "has_more": next_token.is_some(), "next_token": next_token }))
+}
+
 /// The query parameters of a v3 call, read as text and checked one by one,
 /// so a wrong one is refused naming it (axum's own extractor would answer
 /// in plain text).
@@ -67,8 +73,6 @@ pub(crate) fn page<T>(
         }
     };
     let shown = &items[start.min(items.len())..(start + limit).min(items.len())];
-    let has_more = start + limit < items.len();
-    let next_token = if has_more { shown.last().map(&key) } else { None };
-    let data: Vec<Value> = shown.iter().map(show).collect();
-    Ok(Json(json!({ "data": data, "has_more": has_more, "next_token": next_token })))
+    let next_token = if start + limit < items.len() { shown.last().map(&key) } else { None };
+    Ok(list_page(shown.iter().map(show).collect(), next_token))
 }

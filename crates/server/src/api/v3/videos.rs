@@ -2,7 +2,7 @@
 //! filter) and `DELETE /v3/videos/{video_id}`: the same videos as v1/v2's
 //! (one made through either is seen through both), in v3's shape.
 
-use super::{Params, data, limit};
+use super::{Params, data, limit, list_page};
 use crate::App;
 use crate::auth::Tenant;
 use crate::db::Video;
@@ -62,7 +62,7 @@ pub(crate) async fn list(
     for video in &videos {
         shown.push(video_json(&app, video).await);
     }
-    Ok(Json(json!({ "data": shown, "has_more": next_token.is_some(), "next_token": next_token })))
+    Ok(list_page(shown, next_token))
 }
 
 pub(crate) async fn delete(
