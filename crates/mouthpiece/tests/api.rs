@@ -1766,6 +1766,15 @@ async fn v3_voices_page_filter_and_refuse_in_the_v3_shape() {
     contract.check("get", "/v3/voices/{voice_id}", reply.0, &reply.1);
     assert_v3_error(&reply, 404, "not_found", None);
     assert_v3_error(&call_v3(&server, "/v3/no-such-thing").await, 404, "not_found", None);
+    // A wrong method gets a JSON error in each version's own shape.
+    let (status, reply) = call(&server, reqwest::Method::POST, "/v3/voices", None).await;
+    assert_v3_error(&(status, reply), 405, "method_not_allowed", None);
+    let (status, reply) = call(&server, reqwest::Method::DELETE, "/v2/voices", None).await;
+    assert_eq!((status, reply["error"]["code"].as_str()), (405, Some("method_not_allowed")), "{reply}");
+    assert!(reply["data"].is_null() && reply["error"]["message"].is_string(), "{reply}");
+    let (status, reply) = call(&server, reqwest::Method::POST, "/v1/video_status.get", None).await;
+    assert_eq!((status, reply["code"].as_i64()), (405, Some(400_105)), "{reply}");
+    assert!(reply["data"].is_null() && reply["message"].is_string(), "{reply}");
     let anonymous = reqwest::get(format!("{}/v3/voices", server.base)).await.expect("request");
     let reply = json_of(anonymous).await;
     contract.check("get", "/v3/voices", reply.0, &reply.1);

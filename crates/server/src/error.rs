@@ -19,6 +19,7 @@ pub(crate) enum ApiError {
     },
     Unauthorized,
     NotFound(String),
+    MethodNotAllowed(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     QuotaExceeded(String),
@@ -70,6 +71,7 @@ impl ApiError {
                     .into(),
             ),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", 400_104, m.clone()),
+            ApiError::MethodNotAllowed(m) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", 400_105, m.clone()),
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", 400_113, m.clone()),
             ApiError::UnsupportedMediaType(m) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 400_115, m.clone())

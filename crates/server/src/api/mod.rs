@@ -58,6 +58,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/docs/swagger-ui-bundle.js", get(openapi::swagger_js))
         .route("/docs/swagger-ui.css", get(openapi::swagger_css))
         .nest("/files", files)
+        .method_not_allowed_fallback(wrong_method)
         .fallback(unknown_route)
         .with_state(app)
 }
@@ -79,6 +80,13 @@ async fn unknown_route(request: Request) -> Response {
     let path = request.uri().path().to_string();
     let message = format!("{} {path} is not an endpoint of this server", request.method());
     for_path(&path, ApiError::not_found(message))
+}
+
+/// A path this server serves, called with a method it does not take.
+async fn wrong_method(request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    let message = format!("{path} does not take {}; see /docs for the methods it does", request.method());
+    for_path(&path, ApiError::MethodNotAllowed(message))
 }
 
 /// A request parameter that must be given and not empty.
