@@ -73,12 +73,12 @@ pub fn run(args: RenderArgs) -> Result<()> {
     }
     spec.layout = pipeline::Layout {
         scale: args.scale,
-        offset: [0.0, 0.0],
         frame: match args.frame {
             Frame::Full => pipeline::PhotoFrame::Full,
             Frame::Square => pipeline::PhotoFrame::Square,
             Frame::Circle => pipeline::PhotoFrame::Circle,
         },
+        ..pipeline::Layout::default()
     };
     spec.matting = args.matting;
     let motion = if args.expressive { pipeline::Expression::EXPRESSIVE } else { pipeline::Expression::STABLE };

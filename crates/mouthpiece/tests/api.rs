@@ -1196,7 +1196,10 @@ async fn scenes_play_one_after_another() {
     assert_eq!(status, 400, "{reply}");
     let (status, reply) = generate(&server, json!({"video_inputs": [one, text(&colour, "")]})).await;
     assert_eq!(status, 400, "{reply}");
-    assert!(reply["error"]["message"].as_str().expect("message").starts_with("video_inputs[1]: "), "{reply}");
+    assert!(
+        reply["error"]["message"].as_str().expect("message").starts_with("video_inputs[1].voice.input_text: "),
+        "{reply}"
+    );
 }
 
 /// One HTTP request a test receiver got.

@@ -26,11 +26,14 @@ pub struct Layout {
     /// Shift of the photo's centre, as fractions of the frame's width and height.
     pub offset: [f32; 2],
     pub frame: PhotoFrame,
+    /// Fill the frame with the photo (cropping it) instead of fitting the
+    /// whole photo inside it.
+    pub cover: bool,
 }
 
 impl Default for Layout {
     fn default() -> Self {
-        Layout { scale: 1.0, offset: [0.0, 0.0], frame: PhotoFrame::Full }
+        Layout { scale: 1.0, offset: [0.0, 0.0], frame: PhotoFrame::Full, cover: false }
     }
 }
 
@@ -97,7 +100,8 @@ pub(crate) fn place(
         PhotoFrame::Full => [0, 0, photo.width(), photo.height()],
         PhotoFrame::Square | PhotoFrame::Circle => head_square(photo, rig),
     };
-    let fit = (width as f32 / cw as f32).min(height as f32 / ch as f32) * layout.scale.max(0.01);
+    let (across, down) = (width as f32 / cw as f32, height as f32 / ch as f32);
+    let fit = if layout.cover { across.max(down) } else { across.min(down) } * layout.scale.max(0.01);
     let (placed_w, placed_h) = (((cw as f32 * fit).round() as u32).max(1), ((ch as f32 * fit).round() as u32).max(1));
     let left = ((width as f32 - placed_w as f32) / 2.0 + layout.offset[0] * width as f32).round() as i64;
     let top = ((height as f32 - placed_h as f32) / 2.0 + layout.offset[1] * height as f32).round() as i64;

@@ -69,6 +69,18 @@ pub(crate) struct Asset {
     pub file: String,
 }
 
+/// An asset with what v3 shows of it.
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct AssetInfo {
+    pub id: String,
+    pub name: String,
+    pub file_type: String,
+    pub file: String,
+    pub content_type: String,
+    pub size: i64,
+    pub created_at: i64,
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub(crate) struct AvatarGroup {
     pub id: String,
@@ -84,6 +96,16 @@ pub(crate) struct AvatarGroup {
     /// The stored photo, when the query joins it in.
     #[sqlx(default)]
     pub image_file: Option<String>,
+    /// 1 when the tenant's lists show it (0: a photo given with an order).
+    #[sqlx(default)]
+    pub listed: i64,
+    /// The idle clip rendered after training, and the photo's size.
+    #[sqlx(default)]
+    pub preview_video_file: Option<String>,
+    #[sqlx(default)]
+    pub image_width: Option<i64>,
+    #[sqlx(default)]
+    pub image_height: Option<i64>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -107,6 +129,20 @@ pub(crate) struct Video {
     pub created_at: i64,
     /// When the row last changed: for a finished video, when it finished.
     pub updated_at: i64,
+    /// The batch the video was ordered in, and its place there.
+    pub batch_id: Option<String>,
+    pub batch_index: Option<i64>,
+}
+
+/// Videos ordered in one call (`POST /v3/videos/batches`).
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct Batch {
+    pub id: String,
+    pub key_id: String,
+    pub title: Option<String>,
+    pub total: i64,
+    pub callback_url: Option<String>,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -308,11 +344,53 @@ impl Db {
             .await
     }
 
+    /// The tenant's assets, newest first.
+    pub(crate) async fn assets(&self, key_id: &str) -> Result<Vec<AssetInfo>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, name, file_type, file, content_type, size, created_at FROM assets WHERE key_id = $1
+             ORDER BY created_at DESC, id",
+        )
+        .bind(key_id)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    pub(crate) async fn asset_info(&self, key_id: &str, id: &str) -> Result<Option<AssetInfo>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, name, file_type, file, content_type, size, created_at FROM assets WHERE id = $1 AND key_id = $2",
+        )
+        .bind(id)
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// An avatar whose photo is the asset `id`, if any.
+    pub(crate) async fn avatar_of_photo(&self, key_id: &str, id: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT id FROM avatar_groups WHERE image_asset_id = $1 AND key_id = $2 LIMIT 1")
+            .bind(id)
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    pub(crate) async fn delete_asset(&self, key_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM assets WHERE id = $1 AND key_id = $2")
+            .bind(id)
+            .bind(key_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     // --- avatar groups ---
 
+    /// A new avatar group; one not `listed` (a photo given with a video
+    /// order) is left out of the tenant's avatar lists.
     pub(crate) async fn insert_avatar_group(&self, group: &AvatarGroup) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO avatar_groups (id, key_id, name, image_asset_id, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO avatar_groups (id, key_id, name, image_asset_id, status, created_at, updated_at, listed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&group.id)
         .bind(&group.key_id)
@@ -321,6 +399,7 @@ impl Db {
         .bind(&group.status)
         .bind(group.created_at)
         .bind(group.updated_at)
+        .bind(group.listed)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -358,22 +437,47 @@ impl Db {
         Ok(())
     }
 
-    pub(crate) async fn set_avatar_rig(&self, id: &str, rig_file: &str, faces_found: usize) -> Result<(), sqlx::Error> {
+    pub(crate) async fn set_avatar_rig(&self, id: &str, rig_file: &str, rig: &face::Rig) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE avatar_groups SET status = 'ready', error_msg = NULL, rig_file = $1, faces_found = $2, updated_at = $3 WHERE id = $4",
+            "UPDATE avatar_groups SET status = 'ready', error_msg = NULL, rig_file = $1, faces_found = $2, updated_at = $3,
+             image_width = $4, image_height = $5 WHERE id = $6",
         )
         .bind(rig_file)
-        .bind(faces_found as i64)
+        .bind(rig.faces_found as i64)
         .bind(now())
+        .bind(i64::from(rig.width))
+        .bind(i64::from(rig.height))
         .bind(id)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
+    pub(crate) async fn set_avatar_preview(&self, id: &str, file: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE avatar_groups SET preview_video_file = $1 WHERE id = $2")
+            .bind(file)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Renames an avatar; false if the tenant has no such avatar.
+    pub(crate) async fn rename_avatar(&self, key_id: &str, id: &str, name: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("UPDATE avatar_groups SET name = $1, updated_at = $2 WHERE id = $3 AND key_id = $4")
+            .bind(name)
+            .bind(now())
+            .bind(id)
+            .bind(key_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     // --- videos ---
 
-    /// A new pending video; `callback` is its (callback_id, callback_url).
+    /// A new pending video; `callback` is its (callback_id, callback_url),
+    /// `batch` the batch it belongs to and its place there.
     pub(crate) async fn insert_video(
         &self,
         id: &str,
@@ -381,11 +485,13 @@ impl Db {
         request: &str,
         callback: (Option<&str>, Option<&str>),
         title: Option<&str>,
+        batch: Option<(&str, usize)>,
     ) -> Result<(), sqlx::Error> {
         let at = now();
+        let (batch_id, batch_index) = batch.map(|(id, index)| (id, index as i64)).unzip();
         sqlx::query(
-            "INSERT INTO videos (id, key_id, status, request, callback_id, callback_url, title, created_at, updated_at)
-             VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO videos (id, key_id, status, request, callback_id, callback_url, title, created_at, updated_at, batch_id, batch_index)
+             VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(id)
         .bind(key_id)
@@ -395,9 +501,62 @@ impl Db {
         .bind(title)
         .bind(at)
         .bind(at)
+        .bind(batch_id)
+        .bind(batch_index)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    // --- batches ---
+
+    pub(crate) async fn insert_batch(&self, batch: &Batch) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO video_batches (id, key_id, title, total, callback_url, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&batch.id)
+        .bind(&batch.key_id)
+        .bind(&batch.title)
+        .bind(batch.total)
+        .bind(&batch.callback_url)
+        .bind(batch.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn batch(&self, key_id: &str, id: &str) -> Result<Option<Batch>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, key_id, title, total, callback_url, created_at FROM video_batches WHERE id = $1 AND key_id = $2",
+        )
+        .bind(id)
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// The videos of a batch still there (not deleted), in their order.
+    pub(crate) async fn batch_videos(&self, batch_id: &str) -> Result<Vec<Video>, sqlx::Error> {
+        sqlx::query_as("SELECT * FROM videos WHERE batch_id = $1 ORDER BY batch_index")
+            .bind(batch_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    /// The batch of a video, once every video of it has finished, for the
+    /// one process that gets to announce it (the update is atomic, so two
+    /// workers finishing its last two videos together do not both).
+    pub(crate) async fn batch_to_announce(&self, video_id: &str) -> Result<Option<Batch>, sqlx::Error> {
+        sqlx::query_as(
+            "UPDATE video_batches SET announced_at = $1
+             WHERE id = (SELECT batch_id FROM videos WHERE id = $2) AND announced_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM videos WHERE batch_id = video_batches.id AND status NOT IN ('completed', 'failed'))
+             RETURNING id, key_id, title, total, callback_url, created_at",
+        )
+        .bind(now())
+        .bind(video_id)
+        .fetch_optional(&self.pool)
+        .await
     }
 
     // --- webhooks ---
@@ -580,7 +739,7 @@ impl Db {
     pub(crate) async fn avatar_groups(&self, key_id: &str) -> Result<Vec<AvatarGroup>, sqlx::Error> {
         sqlx::query_as(
             "SELECT g.*, a.file AS image_file FROM avatar_groups g JOIN assets a ON a.id = g.image_asset_id
-             WHERE g.key_id = $1 ORDER BY g.created_at DESC, g.id",
+             WHERE g.key_id = $1 AND g.listed = 1 ORDER BY g.created_at DESC, g.id",
         )
         .bind(key_id)
         .fetch_all(&self.pool)

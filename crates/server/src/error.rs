@@ -19,10 +19,15 @@ pub(crate) enum ApiError {
     },
     Unauthorized,
     NotFound(String),
+    /// The request clashes with what is stored (an asset an avatar uses).
+    Conflict(String),
     MethodNotAllowed(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     QuotaExceeded(String),
+    /// A feature of HeyGen's this server does not have (voice cloning):
+    /// the client's request is fine, but asks for what is not here.
+    Unsupported(String),
     Internal(String),
 }
 
@@ -51,6 +56,17 @@ impl ApiError {
         }
     }
 
+    /// The same error about `item` of a request (`video_inputs[1]`, a
+    /// scene of a video; `videos[3]`, a video of a batch).
+    pub(crate) fn in_item(self, item: &str) -> Self {
+        match self {
+            ApiError::InvalidParameter { param, message } => {
+                ApiError::InvalidParameter { param: format!("{item}.{param}"), message }
+            }
+            other => other.prefixed(&format!("{item}: ")),
+        }
+    }
+
     /// Logs the detail and gives the client a message without internals.
     pub(crate) fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "internal error");
@@ -71,12 +87,14 @@ impl ApiError {
                     .into(),
             ),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", 400_104, m.clone()),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", 400_109, m.clone()),
             ApiError::MethodNotAllowed(m) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", 400_105, m.clone()),
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", 400_113, m.clone()),
             ApiError::UnsupportedMediaType(m) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 400_115, m.clone())
             }
             ApiError::QuotaExceeded(m) => (StatusCode::BAD_REQUEST, "quota_exceeded", 400_140, m.clone()),
+            ApiError::Unsupported(m) => (StatusCode::BAD_REQUEST, "unsupported_feature", 400_101, m.clone()),
             ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", 500_000, m.clone()),
         }
     }

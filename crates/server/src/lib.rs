@@ -6,7 +6,8 @@
 //! implementation of the repository and the store.
 //!
 //! Layout: `api/` has one module per API resource; `db` is the repository
-//! (the only code that writes SQL); `store` keeps files; `worker` claims
+//! (the only code that writes SQL); `orders` checks and queues a video
+//! order whatever API version it came through; `store` keeps files; `worker` claims
 //! jobs from the queue and runs the pipeline; `error` turns every failure
 //! into HeyGen's reply shapes.
 
@@ -15,6 +16,7 @@ mod auth;
 mod db;
 mod error;
 mod metrics;
+mod orders;
 mod outbound;
 mod store;
 mod webhooks;

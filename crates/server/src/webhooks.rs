@@ -1,5 +1,7 @@
 //! Webhooks: `avatar_video.success` and `avatar_video.fail` events, posted
-//! to a key's registered endpoints and to a video's `callback_url`.
+//! to a key's registered endpoints and to a video's `callback_url`, and
+//! `video_batch.finished` to a batch's `callback_url` once all its videos
+//! have finished.
 //!
 //! Events are queued in the database when a video finishes and delivered by
 //! one background task, so a slow or dead receiver never holds up a render;
@@ -16,6 +18,8 @@ use std::time::Duration;
 pub(crate) const SUCCESS: &str = "avatar_video.success";
 pub(crate) const FAIL: &str = "avatar_video.fail";
 pub(crate) const EVENTS: [&str; 2] = [SUCCESS, FAIL];
+/// Sent once to a batch's `callback_url` when all its videos have finished.
+pub(crate) const BATCH_FINISHED: &str = "video_batch.finished";
 
 /// Attempts before a delivery is given up.
 pub(crate) const MAX_ATTEMPTS: i64 = 6;
@@ -42,6 +46,22 @@ pub(crate) async fn announce(
     }
     if let Some(url) = target.callback_url {
         app.db.enqueue_delivery(&url, &target.key_hash, &body).await?;
+    }
+    // The last video of a batch to finish also tells the batch's callback.
+    if let Some(batch) = app.db.batch_to_announce(video_id).await? {
+        if let Some(url) = &batch.callback_url {
+            let videos = app.db.batch_videos(&batch.id).await?;
+            let completed = videos.iter().filter(|v| v.status == "completed").count();
+            let data = serde_json::json!({
+                "batch_id": batch.id,
+                "title": batch.title,
+                "total_items": batch.total,
+                "counts_by_status": {"completed": completed, "failed": videos.len() - completed},
+                "video_ids": videos.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(),
+            });
+            let body = serde_json::json!({"event_type": BATCH_FINISHED, "event_data": data}).to_string();
+            app.db.enqueue_delivery(url, &target.key_hash, &body).await?;
+        }
     }
     app.deliveries_queued.notify_one();
     Ok(())

@@ -10,7 +10,6 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -44,41 +43,18 @@ pub(crate) async fn upload(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let Some(&(_, file_type, extension)) = ACCEPTED.iter().find(|(mime, _, _)| *mime == content_type) else {
-        let accepted: Vec<&str> = ACCEPTED.iter().map(|a| a.0).collect();
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "Content-Type '{content_type}' is not accepted; send one of {}",
-            accepted.join(", ")
-        ))
-        .into());
-    };
+    let (file_type, extension) = accepted(&content_type)?;
     let limit = app.max_upload_bytes;
-    let too_large = || ApiError::PayloadTooLarge(format!("files may be at most {} MB", limit / (1024 * 1024)));
     let announced = headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|length| length > limit) {
-        return Err(too_large().into());
+        return Err(too_large(limit).into());
     }
-    // Straight to disk, a chunk at a time: an upload is never held whole in memory.
-    let id = new_id();
-    let file = format!("assets/{id}.{extension}");
-    let mut incoming = Incoming::start(&app.store, extension, limit).await?;
-    let mut body = body;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| ApiError::bad_request(format!("the upload was interrupted: {e}")))?;
-        if let Some(data) = frame.data_ref() {
-            incoming.write(data).await.map_err(|e| match e {
-                IncomingError::TooLarge(_) => too_large(),
-                IncomingError::Io(e) => ApiError::from(e),
-            })?;
-        }
-    }
-    let received = incoming.finish().await?;
+    let received = receive(&app, extension, body.into_data_stream()).await?;
     if received.size == 0 {
         return Err(ApiError::bad_request("the request body is empty; send the file's bytes as the body").into());
     }
-    let stored = Stored { id, file, received, content_type };
     let name = query.name.filter(|n| !n.trim().is_empty());
-    let asset = register_asset(&app, &key_id, stored, file_type, name).await?;
+    let asset = register_asset(&app, &key_id, received, &content_type, file_type, name).await?;
     let file = &asset.file;
     Ok(Json(json!({
         "code": 100,
@@ -93,26 +69,59 @@ pub(crate) async fn upload(
     })))
 }
 
-/// A received file that is not an asset yet, and the name it will have.
-struct Stored {
-    id: String,
-    file: String,
-    received: Received,
-    content_type: String,
+/// What is said of a file over the size limit.
+fn too_large(limit: u64) -> ApiError {
+    ApiError::PayloadTooLarge(format!("files may be at most {} MB", limit / (1024 * 1024)))
+}
+
+/// Receives an upload straight to disk, a chunk at a time (an upload is
+/// never held whole in memory), up to the size limit.
+pub(crate) async fn receive<E: std::fmt::Display>(
+    app: &App,
+    extension: &str,
+    chunks: impl futures_util::Stream<Item = Result<bytes::Bytes, E>>,
+) -> Result<Received, ApiError> {
+    use futures_util::StreamExt;
+    let limit = app.max_upload_bytes;
+    let mut incoming = Incoming::start(&app.store, extension, limit).await?;
+    let mut chunks = std::pin::pin!(chunks);
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("the upload was interrupted: {e}")))?;
+        incoming.write(&chunk).await.map_err(|e| match e {
+            IncomingError::TooLarge(_) => too_large(limit),
+            IncomingError::Io(e) => ApiError::from(e),
+        })?;
+    }
+    Ok(incoming.finish().await?)
+}
+
+/// What may be uploaded as `content_type`: its file type and extension.
+pub(crate) fn accepted(content_type: &str) -> Result<(&'static str, &'static str), ApiError> {
+    match ACCEPTED.iter().find(|(mime, _, _)| *mime == content_type) {
+        Some(&(_, file_type, extension)) => Ok((file_type, extension)),
+        None => {
+            let accepted: Vec<&str> = ACCEPTED.iter().map(|a| a.0).collect();
+            Err(ApiError::UnsupportedMediaType(format!(
+                "Content-Type '{content_type}' is not accepted; send one of {}",
+                accepted.join(", ")
+            )))
+        }
+    }
 }
 
 /// Makes a received file one of the tenant's assets, after reading it:
 /// images must decode within the photo limits, audio and video must hold a
 /// stream of their kind (the bytes must be what the Content-Type says). A
 /// file that fails is refused and never enters the store.
-async fn register_asset(
+pub(crate) async fn register_asset(
     app: &App,
     key_id: &str,
-    stored: Stored,
+    received: Received,
+    content_type: &str,
     file_type: &str,
     name: Option<String>,
 ) -> Result<Asset, ApiError> {
-    let path = stored.received.path.clone();
+    let path = received.path.clone();
     let checked = if file_type == "image" {
         let studio = app.studio.clone();
         tokio::task::spawn_blocking(move || {
@@ -122,7 +131,7 @@ async fn register_asset(
         .await
     } else {
         let kind = if file_type == "audio" { "audio" } else { "video" };
-        let content_type = stored.content_type.clone();
+        let content_type = content_type.to_string();
         tokio::task::spawn_blocking(move || match media::probe(&path) {
             Ok(info) if !info.streams_of(kind).is_empty() => Ok(()),
             _ => Err(format!("the file is not readable {content_type}: no {kind} stream found in it")),
@@ -132,11 +141,25 @@ async fn register_asset(
     if let Err(message) = checked.map_err(ApiError::internal)? {
         return Err(ApiError::bad_request(message));
     }
-    app.store.put_file(&stored.file, &stored.received.path).await?;
-    let Stored { id, file, received, content_type } = stored;
-    let size = received.size;
-    let asset = Asset { id: id.clone(), name: name.unwrap_or(id), file_type: file_type.to_string(), file };
-    app.db.insert_asset(key_id, &asset, &content_type, size).await?;
+    keep_file(app, key_id, &received.path, content_type, file_type, name).await
+}
+
+/// Puts a file in the store as one of the tenant's assets (named `name`,
+/// else by its id); the file is checked already, or made by this server.
+pub(crate) async fn keep_file(
+    app: &App,
+    key_id: &str,
+    path: &std::path::Path,
+    content_type: &str,
+    file_type: &str,
+    name: Option<String>,
+) -> Result<Asset, ApiError> {
+    let id = new_id();
+    let file = format!("assets/{id}.{}", extension_for(content_type, file_type));
+    let size = tokio::fs::metadata(path).await?.len();
+    app.store.put_file(&file, path).await?;
+    let asset = Asset { name: name.unwrap_or_else(|| id.clone()), id, file_type: file_type.to_string(), file };
+    app.db.insert_asset(key_id, &asset, content_type, size).await?;
     Ok(asset)
 }
 
@@ -194,10 +217,7 @@ pub(crate) async fn fetch_asset(
     let limit = app.max_upload_bytes;
     let (mut response, content_type) =
         crate::outbound::get(url, app.allow_private_urls, limit, FETCH_TIMEOUT).await.map_err(refused)?;
-    let extension =
-        ACCEPTED.iter().find(|(mime, kind, _)| *mime == content_type && *kind == file_type).map_or(file_type, |a| a.2);
-    let id = new_id();
-    let file = format!("assets/{id}.{extension}");
+    let extension = extension_for(&content_type, file_type);
     let mut incoming = Incoming::start(&app.store, extension, limit).await?;
     while let Some(chunk) = response.chunk().await.map_err(|e| refused(format!("cannot fetch '{url}': {e}")))? {
         incoming.write(&chunk).await.map_err(|e| match e {
@@ -209,9 +229,47 @@ pub(crate) async fn fetch_asset(
     if received.size == 0 {
         return Err(refused(format!("'{url}' is empty")));
     }
-    let stored = Stored { id, file, received, content_type };
     let name = url.rsplit('/').next().filter(|n| !n.is_empty()).map(|n| n.chars().take(100).collect());
-    register_asset(app, key_id, stored, file_type, name).await.map_err(|e| e.prefixed(&format!("{field}: ")))
+    register_asset(app, key_id, received, &content_type, file_type, name)
+        .await
+        .map_err(|e| e.prefixed(&format!("{field}: ")))
+}
+
+/// The extension a file of `file_type` said to be `content_type` is
+/// stored under (the bytes decide what it is; this only names it).
+fn extension_for<'a>(content_type: &str, file_type: &'a str) -> &'a str {
+    ACCEPTED.iter().find(|(mime, kind, _)| *mime == content_type && *kind == file_type).map_or(file_type, |a| a.2)
+}
+
+/// Keeps `bytes` a request carried inline (in the request field `field`,
+/// said to be `media_type`) as one of the tenant's assets of `file_type`,
+/// checked as an upload is.
+pub(crate) async fn keep_bytes(
+    app: &App,
+    key_id: &str,
+    bytes: &[u8],
+    media_type: &str,
+    file_type: &str,
+    field: &str,
+) -> Result<Asset, ApiError> {
+    let limit = app.max_upload_bytes;
+    if bytes.len() as u64 > limit {
+        return Err(ApiError::PayloadTooLarge(format!("{field}: files may be at most {} MB", limit / (1024 * 1024))));
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::invalid(field, "is empty"));
+    }
+    let content_type = media_type.trim().to_ascii_lowercase();
+    let extension = extension_for(&content_type, file_type);
+    let mut incoming = Incoming::start(&app.store, extension, limit).await?;
+    incoming.write(bytes).await.map_err(|e| match e {
+        IncomingError::TooLarge(_) => ApiError::PayloadTooLarge(format!("{field}: too large")),
+        IncomingError::Io(e) => ApiError::from(e),
+    })?;
+    let received = incoming.finish().await?;
+    register_asset(app, key_id, received, &content_type, file_type, None)
+        .await
+        .map_err(|e| e.prefixed(&format!("{field}: ")))
 }
 
 /// HeyGen's key for an uploaded image, used by avatar group creation.

@@ -5,7 +5,7 @@ use super::V2Json;
 use super::assets::asset_id_of_image_key;
 use crate::App;
 use crate::auth::Tenant;
-use crate::db::{AvatarGroup, new_id, now};
+use crate::db::{Asset, AvatarGroup, new_id, now};
 use crate::error::{ApiError, V1Error, V2Error};
 use crate::worker::TRAIN_JOB;
 use axum::Json;
@@ -32,32 +32,58 @@ pub(crate) async fn create_group(
     if asset.file_type != "image" {
         return Err(ApiError::bad_request(format!("asset {} is {}, not an image", asset.id, asset.file_type)).into());
     }
+    let file = asset.file.clone();
+    let group = create_avatar(&app, &key_id, asset, request.name).await?;
+    Ok(Json(json!({
+        "error": null,
+        "data": {
+            "id": group.id,
+            "name": group.name,
+            "image_url": format!("{}/files/{file}", app.public_url),
+            "status": group.status,
+            "group_type": "PHOTO",
+            "created_at": group.created_at,
+        }
+    })))
+}
+
+/// A new avatar (a group with one look) of an uploaded photo, not trained yet.
+pub(crate) async fn create_avatar(
+    app: &App,
+    key_id: &str,
+    photo: Asset,
+    name: Option<String>,
+) -> Result<AvatarGroup, ApiError> {
     let at = now();
     let group = AvatarGroup {
         id: new_id(),
-        key_id,
-        name: request.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| asset.name.clone()),
-        image_asset_id: asset.id,
+        key_id: key_id.to_string(),
+        name: name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| photo.name.clone()),
+        image_asset_id: photo.id,
         status: "pending".into(),
         error_msg: None,
         rig_file: None,
         faces_found: None,
         created_at: at,
         updated_at: at,
-        image_file: Some(asset.file.clone()),
+        image_file: Some(photo.file),
+        listed: 1,
+        preview_video_file: None,
+        image_width: None,
+        image_height: None,
     };
     app.db.insert_avatar_group(&group).await?;
-    Ok(Json(json!({
-        "error": null,
-        "data": {
-            "id": group.id,
-            "name": group.name,
-            "image_url": format!("{}/files/{}", app.public_url, asset.file),
-            "status": group.status,
-            "group_type": "PHOTO",
-            "created_at": group.created_at,
-        }
-    })))
+    Ok(group)
+}
+
+/// Queues an avatar's training (face analysis); returns the job's id.
+pub(crate) async fn start_training(app: &App, group: &AvatarGroup) -> Result<i64, ApiError> {
+    if group.status != "ready" {
+        app.db.set_avatar_status(&group.id, "pending", None).await?;
+    }
+    let job = app.db.enqueue(TRAIN_JOB, &group.id).await?;
+    app.jobs_queued.notify_one();
+    Ok(job)
 }
 
 #[derive(Deserialize)]
@@ -71,11 +97,7 @@ pub(crate) async fn train(
     V2Json(request): V2Json<Train>,
 ) -> Result<Json<Value>, V2Error> {
     let group = find_group(&app, &key_id, &request.group_id).await?;
-    if group.status != "ready" {
-        app.db.set_avatar_status(&group.id, "pending", None).await?;
-    }
-    let job = app.db.enqueue(TRAIN_JOB, &group.id).await?;
-    app.jobs_queued.notify_one();
+    let job = start_training(&app, &group).await?;
     Ok(Json(json!({"error": null, "data": {"flow_id": job.to_string()}})))
 }
 
@@ -108,15 +130,27 @@ async fn face_outline(app: &App, group: &AvatarGroup) -> Option<Vec<[f32; 2]>> {
     face::mesh::FACE_OVAL.iter().map(|&i| rig.vertices.get(i).map(|p| [p[0] / width, p[1] / height])).collect()
 }
 
-async fn find_group(app: &App, key_id: &str, group_id: &str) -> Result<AvatarGroup, ApiError> {
+pub(crate) async fn find_group(app: &App, key_id: &str, group_id: &str) -> Result<AvatarGroup, ApiError> {
     app.db
         .avatar_group(Some(key_id), group_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("avatar group '{group_id}' not found")))
 }
 
-fn image_url(app: &App, group: &AvatarGroup) -> String {
+pub(crate) fn image_url(app: &App, group: &AvatarGroup) -> String {
     group.image_file.as_ref().map(|file| format!("{}/files/{file}", app.public_url)).unwrap_or_default()
+}
+
+/// The avatar's idle clip, rendered once it is trained; none before.
+pub(crate) async fn preview_video_url(app: &App, group: &AvatarGroup) -> Option<String> {
+    Some(app.store.url(&app.public_url, group.preview_video_file.as_ref()?).await)
+}
+
+/// A look's `preview_video_url` as v2 clients read it: always an absolute
+/// URL (strict clients refuse an empty one), the photo until the idle clip
+/// is rendered.
+async fn v2_preview_video_url(app: &App, group: &AvatarGroup) -> String {
+    preview_video_url(app, group).await.unwrap_or_else(|| image_url(app, group))
 }
 
 /// `GET /v2/avatar_group.list`: the tenant's photo avatar groups.
@@ -148,6 +182,7 @@ pub(crate) async fn group_avatars(
 ) -> Result<Json<Value>, V2Error> {
     let group = find_group(&app, &key_id, &group_id).await?;
     let image = image_url(&app, &group);
+    let preview = v2_preview_video_url(&app, &group).await;
     Ok(Json(json!({"error": null, "data": {"avatar_list": [{
         "id": group.id,
         "name": group.name,
@@ -156,7 +191,7 @@ pub(crate) async fn group_avatars(
         "group_id": group.id,
         "image_url": image,
         "preview_image_url": image,
-        "preview_video_url": "",
+        "preview_video_url": preview,
         "gender": "unknown",
         "premium": false,
         "status": group.status,
@@ -168,20 +203,18 @@ pub(crate) async fn group_avatars(
 /// clients that only know avatars) and as talking photos.
 pub(crate) async fn list_avatars(State(app): State<App>, Tenant(key_id): Tenant) -> Result<Json<Value>, V2Error> {
     let groups = app.db.avatar_groups(&key_id).await?;
-    let avatars: Vec<Value> = groups
-        .iter()
-        .map(|g| {
-            json!({
-                "avatar_id": g.id,
-                "avatar_name": g.name,
-                "gender": "unknown",
-                "preview_image_url": image_url(&app, g),
-                "preview_video_url": "",
-                "premium": false,
-                "type": "talking_photo",
-            })
-        })
-        .collect();
+    let mut avatars = Vec::with_capacity(groups.len());
+    for g in &groups {
+        avatars.push(json!({
+            "avatar_id": g.id,
+            "avatar_name": g.name,
+            "gender": "unknown",
+            "preview_image_url": image_url(&app, g),
+            "preview_video_url": v2_preview_video_url(&app, g).await,
+            "premium": false,
+            "type": "talking_photo",
+        }));
+    }
     let talking_photos: Vec<Value> = groups
         .iter()
         .map(|g| json!({"talking_photo_id": g.id, "talking_photo_name": g.name, "preview_image_url": image_url(&app, g)}))
@@ -202,22 +235,38 @@ pub(crate) async fn list_talking_photos(
     Ok(Json(json!({"code": 100, "message": "Success", "data": list})))
 }
 
-/// `DELETE /v1/talking_photo/{id}`: the avatar and its rig go; the
-/// uploaded photo and videos already made with it stay.
+/// Removes an avatar with its rig and idle clip; the uploaded photo and the
+/// videos already made with it stay.
+pub(crate) async fn delete_avatar(app: &App, key_id: &str, id: &str) -> Result<(), ApiError> {
+    let group = app
+        .db
+        .delete_avatar_group(key_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("avatar '{id}' not found")))?;
+    for file in [&group.rig_file, &group.preview_video_file].into_iter().flatten() {
+        if let Err(error) = app.store.delete(file).await {
+            tracing::warn!(%error, file, "cannot remove a file of a deleted avatar");
+        }
+    }
+    Ok(())
+}
+
+/// `DELETE /v1/talking_photo/{id}`.
 pub(crate) async fn delete_talking_photo(
     State(app): State<App>,
     Tenant(key_id): Tenant,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, V1Error> {
-    let group = app
-        .db
-        .delete_avatar_group(&key_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("talking photo '{id}' not found")))?;
-    if let Some(rig) = &group.rig_file {
-        if let Err(error) = app.store.delete(rig).await {
-            tracing::warn!(%error, rig, "cannot remove the rig of a deleted avatar");
-        }
-    }
+    delete_avatar(&app, &key_id, &id).await?;
     Ok(Json(json!({"code": 100, "message": "Success", "data": null})))
+}
+
+/// `DELETE /v2/photo_avatar/{id}` and `DELETE /v2/talking_photo/{id}`.
+pub(crate) async fn delete_photo_avatar(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, V2Error> {
+    delete_avatar(&app, &key_id, &id).await?;
+    Ok(Json(json!({"error": null, "data": {"id": id, "deleted": true}})))
 }

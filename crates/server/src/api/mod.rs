@@ -2,11 +2,12 @@
 //! [`v3`]), the web app's files, and the JSON body extractor that answers
 //! malformed bodies in HeyGen's error shape.
 
-mod assets;
-mod avatars;
+pub(crate) mod assets;
+pub(crate) mod avatars;
 mod files;
 mod health;
 mod openapi;
+mod users;
 mod v3;
 mod videos;
 mod voices;
@@ -37,6 +38,9 @@ pub(crate) fn router(app: App) -> Router {
         .route("/v2/avatars", get(avatars::list_avatars))
         .route("/v1/talking_photo.list", get(avatars::list_talking_photos))
         .route("/v1/talking_photo/{id}", axum::routing::delete(avatars::delete_talking_photo))
+        .route("/v2/photo_avatar/{id}", axum::routing::delete(avatars::delete_photo_avatar))
+        .route("/v2/talking_photo/{id}", axum::routing::delete(avatars::delete_photo_avatar))
+        .route("/v1/user/me", get(users::me))
         .route("/v1/video.list", get(videos::list))
         .route("/v1/webhook/endpoint.add", post(webhooks::add))
         .route("/v1/webhook/endpoint.list", get(webhooks::list))
@@ -47,8 +51,9 @@ pub(crate) fn router(app: App) -> Router {
         .route("/v2/voices", get(voices::list))
         .route("/voice-previews/{file}", get(voices::preview))
         .route("/v2/video/generate", post(videos::generate))
+        .route("/v2/video/av4/generate", post(videos::generate_av4))
         .route("/v1/video_status.get", get(videos::status))
-        .merge(v3::routes())
+        .merge(v3::routes(app.max_upload_bytes))
         .merge(health_routes())
         .route("/", get(web::page))
         .route("/app.js", get(web::script))

@@ -4,9 +4,9 @@
 use super::V2Json;
 use crate::App;
 use crate::auth::Tenant;
-use crate::db::{Video, new_id, now};
+use crate::db::{Video, now};
 use crate::error::{ApiError, V1Error, V2Error};
-use crate::worker::{Look, SceneOrder, VIDEO_JOB, VideoOrder};
+use crate::orders::{self, BackgroundRequest, Field, LookRequest, OrderRequest, SceneRequest, Speaker, SpeechRequest};
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 
 /// HeyGen's default output size.
 const DEFAULT_DIMENSION: (u32, u32) = (1280, 720);
-const MAX_SCENES: usize = 50;
 
 #[derive(Deserialize)]
 pub(crate) struct GenerateRequest {
@@ -71,20 +70,15 @@ struct VoiceInput {
     audio_url: Option<String>,
 }
 
-/// HeyGen's limits on a silence scene, in seconds.
-const SILENCE_SECONDS: std::ops::RangeInclusive<f32> = 1.0..=100.0;
-
 /// A number given as a JSON number or a numeric string.
 fn number(field: &str, value: &Option<Value>) -> Result<Option<f32>, ApiError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64().map(|v| v as f32)),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse::<f32>()
-            .map(Some)
-            .map_err(|_| ApiError::bad_request(format!("{field} '{s}' is not a number"))),
-        Some(other) => Err(ApiError::bad_request(format!("{field} must be a number, not {other}"))),
+        Some(Value::String(s)) => {
+            s.trim().parse::<f32>().map(Some).map_err(|_| ApiError::invalid(field, format!("'{s}' is not a number")))
+        }
+        Some(other) => Err(ApiError::invalid(field, format!("must be a number, not {other}"))),
     }
 }
 
@@ -104,229 +98,226 @@ struct Dimension {
     height: u32,
 }
 
+/// What v2 calls each field of an order.
+fn v2_field(field: Field) -> &'static str {
+    match field {
+        Field::Scenes => "video_inputs",
+        Field::Avatar => "character.talking_photo_id",
+        Field::Script => "voice.input_text",
+        Field::VoiceId => "voice.voice_id",
+        Field::Speed => "voice.speed",
+        Field::Pitch => "voice.pitch",
+        Field::Emotion => "voice.emotion",
+        Field::SilenceDuration => "voice.duration",
+        Field::AudioAsset => "voice.audio_asset_id",
+        Field::AudioUrl => "voice.audio_url",
+        Field::BackgroundColour => "background.value",
+        Field::BackgroundAsset => "background.image_asset_id",
+        Field::BackgroundUrl => "background.url",
+        Field::BackgroundFit => "background.fit",
+        Field::Scale => "character.scale",
+        Field::Offset => "character.offset",
+        Field::Frame => "character.talking_photo_style",
+        Field::Style => "character.talking_style",
+        Field::Expression => "character.expression",
+        Field::CallbackUrl => "callback_url",
+    }
+}
+
 pub(crate) async fn generate(
     State(app): State<App>,
     Tenant(key_id): Tenant,
     V2Json(request): V2Json<GenerateRequest>,
 ) -> Result<Json<Value>, V2Error> {
-    let order = validate(&app, &key_id, &request).await?;
-    if let Some(key) = app.db.key(&key_id).await? {
-        if let Some(quota) = key.quota_seconds {
-            if key.used_seconds >= quota as f64 {
-                return Err(ApiError::QuotaExceeded(format!(
-                    "this API key has used its quota: {:.0} of {quota} seconds of video; ask the operator for more",
-                    key.used_seconds
-                ))
-                .into());
-            }
-        }
-    }
-    let id = new_id();
-    let stored = serde_json::to_string(&order).map_err(ApiError::internal)?;
-    let callback_url = request.callback_url.as_deref().filter(|u| !u.is_empty());
-    if let Some(url) = callback_url {
-        crate::outbound::check(url, app.allow_private_urls)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("callback_url: {e}")))?;
-    }
-    let callback = (request.callback_id.as_deref(), callback_url);
-    app.db.insert_video(&id, &key_id, &stored, callback, request.title.as_deref()).await?;
-    app.db.enqueue(VIDEO_JOB, &id).await?;
-    app.jobs_queued.notify_one();
+    let order = translate(&request)?;
+    let placed = orders::place(&app, &key_id, order).await?;
     // The size actually rendered: H.264 needs even sides, so odd ones are rounded down.
-    Ok(Json(
-        json!({"error": null, "data": {"video_id": id, "dimension": {"width": order.width, "height": order.height}}}),
-    ))
+    Ok(Json(json!({"error": null, "data": {
+        "video_id": placed.video_id,
+        "dimension": {"width": placed.width, "height": placed.height},
+    }})))
 }
 
-/// Checks everything a client can get wrong before anything is queued.
-async fn validate(app: &App, key_id: &str, request: &GenerateRequest) -> Result<VideoOrder, ApiError> {
-    let count = request.video_inputs.len();
-    if count == 0 || count > MAX_SCENES {
-        return Err(ApiError::bad_request(format!("video_inputs has {count} scenes; give 1 to {MAX_SCENES}")));
-    }
+fn v2_scene(index: usize) -> String {
+    format!("video_inputs[{index}]")
+}
+
+/// A v2 order in the domain's terms; only v2's own wire format is checked here.
+fn translate(request: &GenerateRequest) -> Result<OrderRequest<'_>, ApiError> {
     let (width, height) = request.dimension.as_ref().map_or(DEFAULT_DIMENSION, |d| (d.width, d.height));
-    let spec = pipeline::VideoSpec::new(width, height, [0, 0, 0]).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let caption = match &request.caption {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
-        Some(other) => return Err(ApiError::bad_request(format!("caption must be true or false, not {other}"))),
+        Some(other) => return Err(ApiError::invalid("caption", format!("must be true or false, not {other}"))),
     };
-    let mut scenes = Vec::with_capacity(count);
+    let several = request.video_inputs.len() > 1;
+    let mut scenes = Vec::with_capacity(request.video_inputs.len());
     for (index, scene) in request.video_inputs.iter().enumerate() {
-        let checked = validate_scene(app, key_id, scene).await;
-        // With several scenes, say which one is wrong.
-        scenes.push(if count > 1 {
-            checked.map_err(|e| e.prefixed(&format!("video_inputs[{index}]: ")))?
-        } else {
-            checked?
-        });
+        let translated = translate_scene(scene);
+        scenes.push(if several { translated.map_err(|e| e.in_item(&v2_scene(index)))? } else { translated? });
     }
-    Ok(VideoOrder { scenes, width: spec.width, height: spec.height, caption })
+    Ok(OrderRequest {
+        scenes,
+        width,
+        height,
+        caption,
+        title: request.title.as_deref(),
+        callback_id: request.callback_id.as_deref(),
+        callback_url: request.callback_url.as_deref(),
+        scene_item: v2_scene,
+        names: v2_field,
+    })
 }
 
-/// Checks one entry of `video_inputs`.
-async fn validate_scene(app: &App, key_id: &str, scene: &VideoInput) -> Result<SceneOrder, ApiError> {
-    let talking_photo_id = match scene.character.kind.as_str() {
-        "talking_photo" => scene.character.talking_photo_id.as_deref(),
-        "avatar" => scene.character.avatar_id.as_deref(),
+fn translate_scene(scene: &VideoInput) -> Result<SceneRequest<'_>, ApiError> {
+    let character = &scene.character;
+    let avatar = match character.kind.as_str() {
+        "talking_photo" => character.talking_photo_id.as_deref(),
+        "avatar" => character.avatar_id.as_deref(),
         other => {
-            return Err(ApiError::bad_request(format!(
-                "character.type '{other}' is not supported; use \"talking_photo\" with a talking_photo_id"
-            )));
+            return Err(ApiError::invalid(
+                "character.type",
+                format!("'{other}' is not supported; use \"talking_photo\" with a talking_photo_id"),
+            ));
         }
-    }
-    .filter(|id| !id.is_empty())
-    .ok_or_else(|| ApiError::bad_request("character.talking_photo_id is required"))?;
-    let group = app
-        .db
-        .avatar_group(Some(key_id), talking_photo_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("talking photo '{talking_photo_id}' not found")))?;
-    if group.status == "failed" {
-        return Err(ApiError::bad_request(format!(
-            "talking photo '{talking_photo_id}' cannot be used: {}",
-            group.error_msg.unwrap_or_default()
-        )));
-    }
+    };
     let voice = &scene.voice;
-    let options = speech::SpeechOptions {
-        speed: number("voice.speed", &voice.speed)?.unwrap_or(1.0),
-        pitch: number("voice.pitch", &voice.pitch)?.unwrap_or(0.0),
-        emotion: voice
-            .emotion
-            .as_deref()
-            .filter(|name| !name.is_empty())
-            .map(speech::Emotion::parse)
-            .transpose()
-            .map_err(|e| ApiError::bad_request(format!("voice.{e}")))?,
-    };
-    options.validate().map_err(|e| ApiError::bad_request(format!("voice: {e}")))?;
-    let voice_id = voice.voice_id.clone().unwrap_or_else(|| speech::DEFAULT_VOICE_ID.to_string());
-    let mut audio_asset = None;
-    let (text, silence) = match voice.kind.as_str() {
-        "text" => {
-            let text = voice.input_text.clone().unwrap_or_default();
-            speech::validate_text(&text).map_err(|e| ApiError::bad_request(format!("voice.input_text: {e}")))?;
-            let Some(found) = speech::find_voice(&voice_id) else {
-                return Err(ApiError::bad_request(speech::SpeechError::UnknownVoice(voice_id).to_string()));
-            };
-            found.check_options(&options).map_err(|e| ApiError::bad_request(format!("voice.emotion: {e}")))?;
-            (text, None)
-        }
-        "silence" => {
-            let seconds = number("voice.duration", &voice.duration)?.unwrap_or(1.0);
-            if !SILENCE_SECONDS.contains(&seconds) {
-                return Err(ApiError::bad_request(format!(
-                    "voice.duration is {seconds}; a silence lasts {} to {} seconds",
-                    SILENCE_SECONDS.start(),
-                    SILENCE_SECONDS.end()
-                )));
-            }
-            (String::new(), Some(seconds))
-        }
-        "audio" => {
-            let named = super::assets::Named {
-                id: voice.audio_asset_id.as_deref(),
-                url: voice.audio_url.as_deref(),
-                id_field: "voice.audio_asset_id",
-                url_field: "voice.audio_url",
-            };
-            let asset = super::assets::named_asset(app, key_id, named, "audio").await?;
-            audio_asset = Some(asset.id);
-            (String::new(), None)
-        }
+    let speech = match voice.kind.as_str() {
+        "text" => SpeechRequest::Text {
+            text: voice.input_text.as_deref().unwrap_or(""),
+            voice_id: voice.voice_id.as_deref(),
+            speed: number("voice.speed", &voice.speed)?,
+            pitch: number("voice.pitch", &voice.pitch)?,
+            emotion: voice.emotion.as_deref(),
+        },
+        "silence" => SpeechRequest::Silence { seconds: number("voice.duration", &voice.duration)? },
+        "audio" => SpeechRequest::Audio { asset_id: voice.audio_asset_id.as_deref(), url: voice.audio_url.as_deref() },
         other => {
-            return Err(ApiError::bad_request(format!(
-                "voice.type '{other}' is not one of \"text\", \"audio\", \"silence\""
-            )));
+            return Err(ApiError::invalid(
+                "voice.type",
+                format!("'{other}' is not one of \"text\", \"audio\", \"silence\""),
+            ));
         }
     };
-    let mut look = character_look(&scene.character)?;
     let background = match &scene.background {
-        None => [255, 255, 255],
-        Some(b) if b.kind == "color" => pipeline::parse_colour(b.value.as_deref().unwrap_or(""))
-            .map_err(|e| ApiError::bad_request(format!("background.value: {e}")))?,
-        Some(b) if b.kind == "image" => {
-            look.background_asset = Some(background_asset(app, key_id, b).await?);
-            [255, 255, 255]
-        }
+        None => BackgroundRequest::Default,
+        Some(b) if b.kind == "color" => BackgroundRequest::Colour(b.value.as_deref().unwrap_or("")),
+        Some(b) if b.kind == "image" => BackgroundRequest::Image {
+            asset_id: b.image_asset_id.as_deref(),
+            url: b.url.as_deref(),
+            fit: b.fit.as_deref(),
+        },
         Some(b) => {
-            return Err(ApiError::bad_request(format!(
-                "background.type '{}' is not supported; use \"color\" (value \"#rrggbb\") or \"image\" (image_asset_id)",
-                b.kind
-            )));
+            return Err(ApiError::invalid(
+                "background.type",
+                format!(
+                    "'{}' is not supported; use \"color\" (value \"#rrggbb\") or \"image\" (image_asset_id)",
+                    b.kind
+                ),
+            ));
         }
     };
-    Ok(SceneOrder {
-        talking_photo_id: group.id,
-        text,
-        voice_id,
-        speed: options.speed,
-        pitch: options.pitch,
-        emotion: options.emotion,
-        silence,
-        audio_asset,
+    Ok(SceneRequest {
+        speaker: Speaker::Avatar(avatar.unwrap_or("")),
+        speech,
         background,
-        look,
+        look: LookRequest {
+            scale: character.scale,
+            offset: character.offset.as_ref().map(|o| [o.x, o.y]),
+            frame: character.talking_photo_style.as_deref(),
+            style: character.talking_style.as_deref(),
+            expression: character.expression.as_deref(),
+            matting: character.matting.unwrap_or(false),
+            cover: false,
+        },
     })
 }
 
-/// HeyGen's talking-photo options, checked.
-fn character_look(character: &Character) -> Result<Look, ApiError> {
-    let scale = character.scale.unwrap_or(1.0);
-    if !(scale > 0.0 && scale <= 2.0) {
-        return Err(ApiError::bad_request(format!("character.scale is {scale}; give a number above 0 and at most 2")));
-    }
-    let offset = character.offset.as_ref().map_or([0.0, 0.0], |o| [o.x, o.y]);
-    if offset.iter().any(|v| !(-1.0..=1.0).contains(v)) {
-        return Err(ApiError::bad_request("character.offset x and y are fractions of the frame, from -1 to 1"));
-    }
-    let frame =
-        one_of("character.talking_photo_style", character.talking_photo_style.as_deref(), &["square", "circle"])?
-            .unwrap_or("full");
-    let expressive = one_of("character.talking_style", character.talking_style.as_deref(), &["stable", "expressive"])?
-        == Some("expressive");
-    let happy =
-        one_of("character.expression", character.expression.as_deref(), &["default", "happy"])? == Some("happy");
-    Ok(Look {
-        scale,
-        offset,
-        frame: frame.into(),
-        expressive,
-        happy,
-        matting: character.matting.unwrap_or(false),
-        background_asset: None,
-    })
+/// `POST /v2/video/av4/generate` (Avatar IV): one photo, by its
+/// `image_key`, speaking a script or a recording; no avatar needed first.
+#[derive(Deserialize)]
+pub(crate) struct Av4Request {
+    image_key: String,
+    video_title: Option<String>,
+    script: Option<String>,
+    voice_id: Option<String>,
+    audio_url: Option<String>,
+    audio_asset_id: Option<String>,
+    custom_motion_prompt: Option<String>,
+    /// "landscape" (the default), "portrait" or "square".
+    video_orientation: Option<String>,
+    callback_id: Option<String>,
+    callback_url: Option<String>,
 }
 
-/// An optional option that must be one of `allowed` when given.
-fn one_of<'a>(field: &str, value: Option<&'a str>, allowed: &[&str]) -> Result<Option<&'a str>, ApiError> {
-    match value {
-        None | Some("") => Ok(None),
-        Some(v) if allowed.contains(&v) => Ok(Some(v)),
-        Some(other) => {
-            let choices: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
-            Err(ApiError::bad_request(format!("{field} '{other}' is not one of {}", choices.join(", "))))
-        }
+fn av4_field(field: Field) -> &'static str {
+    match field {
+        Field::Script | Field::SilenceDuration => "script",
+        Field::VoiceId => "voice_id",
+        Field::AudioAsset => "audio_asset_id",
+        Field::AudioUrl => "audio_url",
+        Field::Style | Field::Expression => "custom_motion_prompt",
+        Field::CallbackUrl => "callback_url",
+        Field::Avatar => "image_key",
+        other => v2_field(other),
     }
 }
 
-/// The image behind an image background: an upload of this tenant's, or
-/// fetched from `background.url` and kept as one.
-async fn background_asset(app: &App, key_id: &str, background: &Background) -> Result<String, ApiError> {
-    if !matches!(background.fit.as_deref(), None | Some("cover") | Some("crop")) {
-        return Err(ApiError::bad_request("background.fit: only \"cover\" is supported (the image fills the frame)"));
-    }
-    let named = super::assets::Named {
-        id: background.image_asset_id.as_deref(),
-        url: background.url.as_deref(),
-        id_field: "background.image_asset_id",
-        url_field: "background.url",
+pub(crate) async fn generate_av4(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    V2Json(request): V2Json<Av4Request>,
+) -> Result<Json<Value>, V2Error> {
+    let asset_id = super::assets::asset_id_of_image_key(&request.image_key);
+    let named = super::assets::Named { id: Some(asset_id), url: None, id_field: "image_key", url_field: "" };
+    let photo = super::assets::named_asset(&app, &key_id, named, "image").await?;
+    let (width, height) = match orders::one_of(
+        "video_orientation",
+        request.video_orientation.as_deref(),
+        &["landscape", "portrait", "square"],
+    )? {
+        Some("portrait") => (720, 1280),
+        Some("square") => (720, 720),
+        _ => DEFAULT_DIMENSION,
     };
-    let asset = super::assets::named_asset(app, key_id, named, "image").await?;
-    Ok(asset.id)
+    let script = request.script.as_deref().filter(|s| !s.trim().is_empty());
+    let speech = match (script, request.audio_asset_id.as_deref(), request.audio_url.as_deref()) {
+        (Some(text), None, None) => {
+            SpeechRequest::Text { text, voice_id: request.voice_id.as_deref(), speed: None, pitch: None, emotion: None }
+        }
+        (None, None, None) => {
+            return Err(
+                ApiError::invalid("script", "give a script (and voice_id) or audio_url / audio_asset_id").into()
+            );
+        }
+        (None, asset_id, url) => SpeechRequest::Audio { asset_id, url },
+        (Some(_), _, _) => {
+            return Err(
+                ApiError::invalid("script", "give a script or audio (audio_url, audio_asset_id), not both").into()
+            );
+        }
+    };
+    let (style, smile) = orders::motion_words(request.custom_motion_prompt.as_deref());
+    let scene = SceneRequest {
+        speaker: Speaker::Photo(photo),
+        speech,
+        background: BackgroundRequest::Default,
+        look: LookRequest { style, expression: smile.then_some("happy"), cover: true, ..LookRequest::default() },
+    };
+    let order = OrderRequest {
+        scenes: vec![scene],
+        width,
+        height,
+        caption: false,
+        title: request.video_title.as_deref(),
+        callback_id: request.callback_id.as_deref(),
+        callback_url: request.callback_url.as_deref(),
+        scene_item: v2_scene,
+        names: av4_field,
+    };
+    let placed = orders::place(&app, &key_id, order).await?;
+    Ok(Json(json!({"error": null, "data": {"video_id": placed.video_id}})))
 }
 
 /// `?video_id=` of the status and delete calls.

@@ -55,6 +55,9 @@ pub(crate) struct Look {
     pub happy: bool,
     #[serde(default)]
     pub matting: bool,
+    /// The photo fills the frame (cropped) instead of fitting inside it.
+    #[serde(default)]
+    pub cover: bool,
     /// An uploaded image asset shown behind the photo.
     pub background_asset: Option<String>,
 }
@@ -68,6 +71,7 @@ impl Default for Look {
             expressive: false,
             happy: false,
             matting: false,
+            cover: false,
             background_asset: None,
         }
     }
@@ -83,6 +87,7 @@ impl Look {
                 "circle" => pipeline::PhotoFrame::Circle,
                 _ => pipeline::PhotoFrame::Full,
             },
+            cover: self.cover,
         };
         spec.matting = self.matting;
         spec.expression = pipeline::Expression {

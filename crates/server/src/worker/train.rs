@@ -27,7 +27,10 @@ pub(super) async fn train(app: &App, group_id: &str) -> Result<(RgbImage, Rig), 
             .await
             .map_err(|e| JobError::Failed(e.to_string()))??;
         if group.rig_file.is_none() {
-            app.db.set_avatar_rig(group_id, &rig_file, rig.faces_found).await?;
+            app.db.set_avatar_rig(group_id, &rig_file, &rig).await?;
+        }
+        if group.listed == 1 && group.preview_video_file.is_none() {
+            idle_clip(app, group_id, &photo, &rig).await;
         }
         return Ok((photo, rig));
     }
@@ -55,8 +58,46 @@ pub(super) async fn train(app: &App, group_id: &str) -> Result<(RgbImage, Rig), 
     };
     let json = serde_json::to_vec(&rig).map_err(|e| JobError::Failed(e.to_string()))?;
     app.store.put(&rig_file, &json).await?;
-    app.db.set_avatar_rig(group_id, &rig_file, rig.faces_found).await?;
+    app.db.set_avatar_rig(group_id, &rig_file, &rig).await?;
+    if group.listed == 1 {
+        idle_clip(app, group_id, &photo, &rig).await;
+    }
     Ok((photo, rig))
+}
+
+/// Seconds of the idle clip, and the longer side of its frame.
+const IDLE_CLIP: (f32, u32) = (4.0, 512);
+
+/// Renders an avatar's idle clip (blinking and breathing, no words) once
+/// it is trained: the look's `preview_video_url`. A failure is logged and
+/// leaves the avatar without one; it does not fail the training.
+async fn idle_clip(app: &App, group_id: &str, photo: &RgbImage, rig: &Rig) {
+    let name = format!("previews/{group_id}.mp4");
+    let made = async {
+        let scratch = app.store.scratch_dir()?;
+        let (video, thumbnail) = (scratch.path().join("idle.mp4"), scratch.path().join("idle.jpg"));
+        let (studio, photo, rig) = (app.studio.clone(), photo.clone(), rig.clone());
+        let path = video.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), PipelineError> {
+            let (seconds, side) = IDLE_CLIP;
+            let long = photo.width().max(photo.height()) as f32;
+            let size = |n: u32| ((n as f32 * side as f32 / long).round() as u32).max(pipeline::MIN_SIDE);
+            let spec = pipeline::VideoSpec::new(size(photo.width()), size(photo.height()), [255, 255, 255])?;
+            let speech = speech::Speech::silence(seconds, speech::SILENCE_SAMPLE_RATE);
+            let scene = pipeline::Scene { photo: &photo, rig: &rig, speech: &speech, spec };
+            let files = pipeline::OutputFiles { video: &path, thumbnail: &thumbnail };
+            studio.render_scenes(&[scene], files, &mut |_| {})?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| JobError::Failed(e.to_string()))??;
+        app.store.put_file(&name, &video).await?;
+        app.db.set_avatar_preview(group_id, &name).await?;
+        Ok::<(), JobError>(())
+    };
+    if let Err(JobError::Failed(error) | JobError::Rejected(error)) = made.await {
+        tracing::warn!(%error, avatar = group_id, "cannot render the idle clip of an avatar");
+    }
 }
 
 /// Where an avatar group's rig is stored.

@@ -6,22 +6,44 @@
 //! format into the same domain objects the v1/v2 routes use (so far:
 //! voices, and reading and deleting videos).
 
+mod assets;
+mod avatars;
+mod users;
 mod videos;
 mod voices;
 
 use crate::App;
-use crate::error::ApiError;
+use crate::error::{ApiError, V3Error};
 use axum::Json;
 use axum::Router;
-use axum::routing::get;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-pub(crate) fn routes() -> Router<App> {
+/// The v3 routes; bodies that may carry a file inline (base64) may be as
+/// large as `max_upload_bytes` allows, once encoded.
+pub(crate) fn routes(max_upload_bytes: u64) -> Router<App> {
+    let inline_files = DefaultBodyLimit::max((max_upload_bytes as usize / 3 * 4).saturating_add(1 << 20));
     Router::new()
-        .route("/v3/videos", get(videos::list))
+        .route("/v3/videos", get(videos::list).post(videos::create).layer(inline_files))
+        .route("/v3/videos/batches", post(videos::create_batch).layer(inline_files))
+        .route("/v3/videos/batches/{batch_id}", get(videos::get_batch))
+        .route("/v3/videos/statuses", get(videos::statuses))
         .route("/v3/videos/{video_id}", get(videos::get).delete(videos::delete))
+        .route("/v3/avatars", get(avatars::list).post(avatars::create).layer(inline_files))
+        .route("/v3/avatars/looks", get(avatars::looks))
+        .route("/v3/avatars/looks/{look_id}", get(avatars::look).patch(avatars::update_look).delete(avatars::delete))
+        .route("/v3/avatars/{group_id}", get(avatars::get).delete(avatars::delete))
+        .route("/v3/users/me", get(users::me))
+        .route("/v3/assets", get(assets::list).post(assets::upload).layer(DefaultBodyLimit::disable()))
+        .route("/v3/assets/{asset_id}", get(assets::get).delete(assets::delete))
         .route("/v3/voices", get(voices::list))
+        .route("/v3/voices/speech", post(voices::speech))
+        .route("/v3/voices/clone", post(voices::clone))
         .route("/v3/voices/{voice_id}", get(voices::get))
 }
 
@@ -75,4 +97,101 @@ pub(crate) fn page<T>(
     let shown = &items[start.min(items.len())..(start + limit).min(items.len())];
     let next_token = if start + limit < items.len() { shown.last().map(&key) } else { None };
     Ok(list_page(shown.iter().map(show).collect(), next_token))
+}
+
+/// A v3 JSON body. Unknown fields are ignored; a field of the wrong type
+/// is refused with its path in `param` (`voice_settings.speed`).
+pub(crate) struct V3Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for V3Json<T> {
+    type Rejection = V3Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON, with Content-Type: application/json".into(),
+            )
+            .into());
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::PayloadTooLarge(format!("the request body cannot be read: {}", e.body_text())))?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+        Ok(V3Json(parse(&value)?))
+    }
+}
+
+/// Reads `value` as a `T`; a field of the wrong type is refused with its
+/// path in `param` (`voice_settings.speed`). Unknown fields are ignored.
+pub(crate) fn parse<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner().to_string();
+        // serde names a missing field in its message, at the object's path.
+        let missing = inner.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+        let param = match (missing, path.as_str()) {
+            (Some(field), ".") => field.to_string(),
+            (Some(field), object) => format!("{object}.{field}"),
+            (None, _) => path,
+        };
+        if param == "." {
+            ApiError::bad_request(format!("the body is not what this call takes: {inner}"))
+        } else {
+            ApiError::invalid(param, inner)
+        }
+    })
+}
+
+/// A file a v3 request gives inline: at a URL, an uploaded asset, or the
+/// bytes themselves in base64.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum AssetInput {
+    Url { url: String },
+    AssetId { asset_id: String },
+    Base64 { media_type: Option<String>, data: String },
+}
+
+impl AssetInput {
+    /// The tenant's asset of `file_type` this input names, fetched or
+    /// decoded and kept as an upload if need be; `field` names the input
+    /// in errors.
+    pub(crate) async fn resolve(
+        &self,
+        app: &App,
+        key_id: &str,
+        file_type: &str,
+        field: &str,
+    ) -> Result<crate::db::Asset, ApiError> {
+        use crate::api::assets::{Named, keep_bytes, named_asset};
+        match self {
+            AssetInput::Url { url } => {
+                let url_field = format!("{field}.url");
+                let named = Named { id: None, url: Some(url), id_field: "", url_field: &url_field };
+                named_asset(app, key_id, named, file_type).await
+            }
+            AssetInput::AssetId { asset_id } => {
+                let id_field = format!("{field}.asset_id");
+                let named = Named { id: Some(asset_id), url: None, id_field: &id_field, url_field: "" };
+                named_asset(app, key_id, named, file_type).await
+            }
+            AssetInput::Base64 { media_type, data } => {
+                use base64::Engine;
+                let data_field = format!("{field}.data");
+                // A data URL's header ("data:image/png;base64,") may come along.
+                let encoded = data.split_once("base64,").map_or(data.as_str(), |(_, rest)| rest);
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(encoded.trim())
+                    .map_err(|e| ApiError::invalid(&data_field, format!("is not base64: {e}")))?;
+                let media_type = media_type.as_deref().unwrap_or("");
+                keep_bytes(app, key_id, &bytes, media_type, file_type, &data_field).await
+            }
+        }
+    }
 }

@@ -1,14 +1,24 @@
+//! `POST /v3/videos` (an avatar, an image or a studio list of scenes),
 //! `GET /v3/videos/{video_id}`, `GET /v3/videos` (newest first, `title`
 //! filter) and `DELETE /v3/videos/{video_id}`: the same videos as v1/v2's
 //! (one made through either is seen through both), in v3's shape.
+//!
+//! Of a video's fields, `motion_prompt` is read for words this renderer
+//! can act on (calm, energetic, smile: see [`orders::motion_words`]) and
+//! `voice_settings.volume` is accepted but not applied (every video's
+//! speech is normalised to the same loudness).
 
-use super::{Params, data, limit, list_page};
+use super::{AssetInput, Params, V3Json, data, limit, list_page, parse};
 use crate::App;
 use crate::auth::Tenant;
-use crate::db::Video;
+use crate::db::{Asset, Video};
 use crate::error::{ApiError, V3Error};
+use crate::orders::{
+    self, BackgroundRequest, Field, LookRequest, OrderRequest, SceneRequest, Speaker, SpeechRequest, one_of,
+};
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// Videos a page holds unless the client asks otherwise, and at most.
@@ -72,4 +82,546 @@ pub(crate) async fn delete(
 ) -> Result<Json<Value>, V3Error> {
     crate::api::videos::delete_video(&app, &key_id, &video_id).await?.ok_or_else(|| not_found(&video_id))?;
     Ok(data(json!({ "id": video_id, "deleted": true })))
+}
+
+/// Who performs and what they say: the fields a whole-video order and a
+/// studio scene's `input` share.
+#[derive(Deserialize)]
+pub(crate) struct Performer {
+    #[serde(rename = "type")]
+    kind: String,
+    avatar_id: Option<String>,
+    image: Option<AssetInput>,
+    script: Option<String>,
+    voice_id: Option<String>,
+    audio_url: Option<String>,
+    audio_asset_id: Option<String>,
+    voice_settings: Option<VoiceSettings>,
+    background: Option<Background>,
+    expressiveness: Option<String>,
+    motion_prompt: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct VoiceSettings {
+    speed: Option<f32>,
+    pitch: Option<f32>,
+    /// Accepted; the loudness of every video is normalised instead.
+    #[allow(dead_code)]
+    volume: Option<f32>,
+    locale: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Background {
+    #[serde(rename = "type")]
+    kind: String,
+    /// The colour: `value` in a video's background, `color` in a scene's.
+    value: Option<String>,
+    color: Option<String>,
+    url: Option<String>,
+    asset_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Caption {
+    file_format: Option<String>,
+}
+
+/// The whole-video fields of `POST /v3/videos` (read from the same body
+/// as its [`Performer`], each ignoring the other's fields).
+#[derive(Deserialize)]
+pub(crate) struct VideoSettings {
+    #[serde(rename = "type")]
+    kind: String,
+    aspect_ratio: Option<String>,
+    resolution: Option<String>,
+    fit: Option<String>,
+    remove_background: Option<bool>,
+    caption: Option<Caption>,
+    output_format: Option<String>,
+    title: Option<String>,
+    callback_url: Option<String>,
+    callback_id: Option<String>,
+    scenes: Option<Vec<StudioScene>>,
+}
+
+/// One scene of a `studio` video: an avatar or an image speaking.
+#[derive(Deserialize)]
+struct StudioScene {
+    #[serde(rename = "type")]
+    kind: String,
+    input: Option<Performer>,
+}
+
+/// What v3 calls each field of an order.
+fn v3_field(field: Field) -> &'static str {
+    match field {
+        Field::Scenes => "scenes",
+        Field::Avatar => "avatar_id",
+        Field::Script => "script",
+        Field::VoiceId => "voice_id",
+        Field::Speed => "voice_settings.speed",
+        Field::Pitch => "voice_settings.pitch",
+        Field::Emotion => "voice_settings",
+        Field::SilenceDuration => "script",
+        Field::AudioAsset => "audio_asset_id",
+        Field::AudioUrl => "audio_url",
+        Field::BackgroundColour => "background.value",
+        Field::BackgroundAsset => "background.asset_id",
+        Field::BackgroundUrl => "background.url",
+        Field::BackgroundFit => "background",
+        Field::Scale => "scale",
+        Field::Offset => "offset",
+        Field::Frame => "fit",
+        Field::Style => "expressiveness",
+        Field::Expression => "motion_prompt",
+        Field::CallbackUrl => "callback_url",
+    }
+}
+
+/// The frame's short side for each `resolution`.
+fn short_side(resolution: Option<&str>) -> Result<u32, ApiError> {
+    match resolution.unwrap_or("720p") {
+        "720p" => Ok(720),
+        "1080p" => Ok(1080),
+        "4k" => Ok(2160),
+        other => Err(ApiError::invalid("resolution", format!("'{other}' is not one of \"720p\", \"1080p\", \"4k\""))),
+    }
+}
+
+/// The frame size of an `aspect_ratio` at a `resolution`: the short side
+/// is the resolution's, the long side follows the ratio. `auto` takes the
+/// ratio of the photo (`photo`), its long side at most 16:9's.
+fn frame_size(
+    aspect_ratio: Option<&str>,
+    resolution: Option<&str>,
+    photo: Option<(u32, u32)>,
+) -> Result<(u32, u32), ApiError> {
+    let short = short_side(resolution)?;
+    let ratio = |w: u32, h: u32| w as f32 / h as f32;
+    let (across, down) = match aspect_ratio.unwrap_or("16:9") {
+        "16:9" => (16, 9),
+        "9:16" => (9, 16),
+        "4:5" => (4, 5),
+        "5:4" => (5, 4),
+        "1:1" => (1, 1),
+        "auto" => match photo {
+            Some((w, h)) if w > 0 && h > 0 => {
+                let long = |r: f32| ((short as f32 * r).round() as u32).min(short * 16 / 9);
+                return Ok(if w >= h { (long(ratio(w, h)), short) } else { (short, long(ratio(h, w))) });
+            }
+            _ => (16, 9),
+        },
+        other => {
+            return Err(ApiError::invalid(
+                "aspect_ratio",
+                format!("'{other}' is not one of \"16:9\", \"9:16\", \"4:5\", \"5:4\", \"1:1\", \"auto\""),
+            ));
+        }
+    };
+    let long = |a: u32, b: u32| short * a / b;
+    Ok(if across >= down { (long(across, down), short) } else { (short, long(down, across)) })
+}
+
+/// The voice a request names, moved to `locale` if it asks for another
+/// one: the voice of the same gender that speaks it.
+fn voice_for_locale<'a>(
+    voice_id: Option<&'a str>,
+    locale: Option<&str>,
+    field: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    let Some(locale) = locale.map(str::trim).filter(|l| !l.is_empty()) else { return Ok(voice_id) };
+    let chosen = voice_id.filter(|v| !v.is_empty()).unwrap_or(speech::DEFAULT_VOICE_ID);
+    let Some(voice) = speech::find_voice(chosen) else { return Ok(voice_id) };
+    if voice.locale.eq_ignore_ascii_case(locale) {
+        return Ok(voice_id);
+    }
+    speech::voices()
+        .iter()
+        .find(|v| v.locale.eq_ignore_ascii_case(locale) && v.gender == voice.gender)
+        .map(|v| Some(v.voice_id.as_str()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                field,
+                format!(
+                    "no {} voice speaks '{locale}'; voice '{chosen}' speaks {}",
+                    voice.gender.as_str(),
+                    voice.locale
+                ),
+            )
+        })
+}
+
+/// A v3 video order read from its body: the whole-video settings and the
+/// performers of its scenes (one, or a studio's list).
+struct ParsedOrder {
+    settings: VideoSettings,
+    performers: Vec<Performer>,
+    /// Whether the performers came as a studio's scenes.
+    studio: bool,
+}
+
+fn studio_scene(index: usize) -> String {
+    format!("scenes[{index}].input")
+}
+
+fn single_scene(_: usize) -> String {
+    String::new()
+}
+
+/// Reads a `POST /v3/videos` body (or a batch's item) into its parts.
+fn parse_order(body: &Value) -> Result<ParsedOrder, ApiError> {
+    let mut settings: VideoSettings = parse(body)?;
+    let (performers, studio) = match settings.kind.as_str() {
+        "avatar" | "image" => (vec![parse::<Performer>(body)?], false),
+        "studio" => {
+            let scenes = settings.scenes.take().unwrap_or_default();
+            let mut performers = Vec::with_capacity(scenes.len());
+            for (index, scene) in scenes.into_iter().enumerate() {
+                let here = |e: ApiError| e.in_item(&format!("scenes[{index}]"));
+                if scene.kind != "avatar" {
+                    return Err(here(ApiError::invalid(
+                        "type",
+                        format!("'{}' scenes are not supported; this server renders \"avatar\" scenes", scene.kind),
+                    )));
+                }
+                performers.push(scene.input.ok_or_else(|| here(ApiError::invalid("input", "is required")))?);
+            }
+            if performers.is_empty() {
+                return Err(ApiError::invalid("scenes", "give at least one scene"));
+            }
+            (performers, true)
+        }
+        "cinematic_avatar" => {
+            return Err(ApiError::invalid(
+                "type",
+                "cinematic_avatar videos are not available on this server; use \"avatar\", \"image\" or \"studio\"",
+            ));
+        }
+        other => {
+            return Err(ApiError::invalid(
+                "type",
+                format!("'{other}' is not one of \"avatar\", \"image\", \"studio\""),
+            ));
+        }
+    };
+    Ok(ParsedOrder { settings, performers, studio })
+}
+
+/// The photo each performer speaks through, for those given as an image
+/// (fetched, decoded or looked up now, and kept as uploads).
+async fn performer_photos(app: &App, key_id: &str, order: &ParsedOrder) -> Result<Vec<Option<Asset>>, ApiError> {
+    let mut photos = Vec::with_capacity(order.performers.len());
+    for (index, performer) in order.performers.iter().enumerate() {
+        let field = if order.studio { format!("{}.image", studio_scene(index)) } else { "image".to_string() };
+        photos.push(match (performer.kind.as_str(), &performer.image) {
+            ("image", Some(image)) => Some(image.resolve(app, key_id, "image", &field).await?),
+            ("image", None) => return Err(ApiError::invalid(field, "is required for an \"image\" video")),
+            ("avatar", _) => None,
+            (other, _) => {
+                let field = if order.studio { format!("{}.type", studio_scene(index)) } else { "type".to_string() };
+                return Err(ApiError::invalid(field, format!("'{other}' is not \"avatar\" or \"image\"")));
+            }
+        });
+    }
+    Ok(photos)
+}
+
+/// The width and height of the first photo of an order, for `aspect_ratio: auto`.
+async fn first_photo_size(
+    app: &App,
+    key_id: &str,
+    order: &ParsedOrder,
+    photos: &[Option<Asset>],
+) -> Option<(u32, u32)> {
+    let file = match (photos.first()?, order.performers.first()?) {
+        (Some(photo), _) => photo.file.clone(),
+        (None, performer) => {
+            app.db.avatar_group(Some(key_id), performer.avatar_id.as_deref()?).await.ok()??.image_file?
+        }
+    };
+    let bytes = app.store.get(&file).await.ok()?;
+    image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().ok()?.into_dimensions().ok()
+}
+
+/// One performer as a scene of the domain's order.
+fn scene_request<'a>(
+    performer: &'a Performer,
+    photo: Option<Asset>,
+    settings: &'a VideoSettings,
+) -> Result<SceneRequest<'a>, ApiError> {
+    let speaker = match photo {
+        Some(photo) => Speaker::Photo(photo),
+        None => Speaker::Avatar(performer.avatar_id.as_deref().unwrap_or("")),
+    };
+    let voice = performer.voice_settings.as_ref();
+    let script = performer.script.as_deref().filter(|s| !s.trim().is_empty());
+    let audio = (performer.audio_asset_id.as_deref(), performer.audio_url.as_deref());
+    let speech = match (script, audio) {
+        (Some(_), (Some(_), _) | (_, Some(_))) => {
+            return Err(ApiError::invalid("script", "give a script or audio (audio_url, audio_asset_id), not both"));
+        }
+        (Some(text), _) => SpeechRequest::Text {
+            text,
+            voice_id: voice_for_locale(
+                performer.voice_id.as_deref(),
+                voice.and_then(|v| v.locale.as_deref()),
+                "voice_settings.locale",
+            )?,
+            speed: voice.and_then(|v| v.speed),
+            pitch: voice.and_then(|v| v.pitch),
+            emotion: None,
+        },
+        (None, (None, None)) => {
+            return Err(ApiError::invalid("script", "give a script (and voice_id) or audio_url / audio_asset_id"));
+        }
+        (None, (asset_id, url)) => SpeechRequest::Audio { asset_id, url },
+    };
+    let background = match &performer.background {
+        None => BackgroundRequest::Default,
+        Some(b) if b.kind == "color" => {
+            BackgroundRequest::Colour(b.value.as_deref().or(b.color.as_deref()).unwrap_or(""))
+        }
+        Some(b) if b.kind == "image" => {
+            BackgroundRequest::Image { asset_id: b.asset_id.as_deref(), url: b.url.as_deref(), fit: None }
+        }
+        Some(b) => {
+            return Err(ApiError::invalid("background.type", format!("'{}' is not \"color\" or \"image\"", b.kind)));
+        }
+    };
+    let expressiveness = one_of("expressiveness", performer.expressiveness.as_deref(), &["low", "medium", "high"])?;
+    let (prompted_style, smile) = orders::motion_words(performer.motion_prompt.as_deref());
+    let style = match expressiveness {
+        Some("high") => Some("expressive"),
+        Some(_) => Some("stable"),
+        None => prompted_style,
+    };
+    let cover = one_of("fit", settings.fit.as_deref(), &["contain", "cover"])? == Some("cover");
+    Ok(SceneRequest {
+        speaker,
+        speech,
+        background,
+        look: LookRequest {
+            style,
+            expression: smile.then_some("happy"),
+            matting: settings.remove_background.unwrap_or(false),
+            cover,
+            ..LookRequest::default()
+        },
+    })
+}
+
+/// Checks a v3 video order (the body of `POST /v3/videos`, or an item of
+/// a batch) into the domain's checked order.
+async fn check_order(app: &App, key_id: &str, body: &Value) -> Result<orders::Checked, ApiError> {
+    let order = parse_order(body)?;
+    let settings = &order.settings;
+    match settings.output_format.as_deref() {
+        None | Some("mp4") => {}
+        Some(other) => {
+            return Err(ApiError::invalid("output_format", format!("'{other}' is not available here; use \"mp4\"")));
+        }
+    }
+    if let Some(format) = settings.caption.as_ref().and_then(|c| c.file_format.as_deref()).filter(|f| *f != "srt") {
+        return Err(ApiError::invalid("caption.file_format", format!("'{format}' is not \"srt\"")));
+    }
+    let photos = performer_photos(app, key_id, &order).await?;
+    let photo_size = match settings.aspect_ratio.as_deref() {
+        Some("auto") => first_photo_size(app, key_id, &order, &photos).await,
+        _ => None,
+    };
+    let (width, height) = frame_size(settings.aspect_ratio.as_deref(), settings.resolution.as_deref(), photo_size)?;
+    let several = order.performers.len() > 1;
+    let mut scenes = Vec::with_capacity(order.performers.len());
+    for (index, (performer, photo)) in order.performers.iter().zip(photos).enumerate() {
+        let scene = scene_request(performer, photo, settings);
+        let item = if order.studio { studio_scene(index) } else { String::new() };
+        scenes.push(if several || order.studio { scene.map_err(|e| e.in_item(&item))? } else { scene? });
+    }
+    let request = OrderRequest {
+        scenes,
+        width,
+        height,
+        caption: settings.caption.is_some(),
+        title: settings.title.as_deref(),
+        callback_id: settings.callback_id.as_deref(),
+        callback_url: settings.callback_url.as_deref(),
+        scene_item: if order.studio { studio_scene } else { single_scene },
+        names: v3_field,
+    };
+    orders::check(app, key_id, request).await
+}
+
+/// `POST /v3/videos`.
+pub(crate) async fn create(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    V3Json(body): V3Json<Value>,
+) -> Result<Json<Value>, V3Error> {
+    let checked = check_order(&app, &key_id, &body).await?;
+    let placed = orders::queue(&app, &key_id, checked, None).await?;
+    Ok(data(json!({"video_id": placed.video_id, "status": "pending", "output_format": "mp4"})))
+}
+
+/// The most videos one batch may order.
+const MAX_BATCH: usize = 100;
+
+#[derive(Deserialize)]
+pub(crate) struct CreateBatch {
+    videos: Vec<Value>,
+    title: Option<String>,
+    callback_url: Option<String>,
+}
+
+/// `POST /v3/videos/batches`: up to 100 video orders, each checked as
+/// `POST /v3/videos` checks one; all are queued, or none is.
+pub(crate) async fn create_batch(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    V3Json(request): V3Json<CreateBatch>,
+) -> Result<(axum::http::StatusCode, Json<Value>), V3Error> {
+    let count = request.videos.len();
+    if count == 0 || count > MAX_BATCH {
+        return Err(ApiError::invalid("videos", format!("{count} videos were given; give 1 to {MAX_BATCH}")).into());
+    }
+    let callback_url = request.callback_url.as_deref().filter(|u| !u.is_empty());
+    if let Some(url) = callback_url {
+        crate::outbound::check(url, app.allow_private_urls)
+            .await
+            .map_err(|e| ApiError::invalid("callback_url", e.to_string()))?;
+    }
+    let mut checked = Vec::with_capacity(count);
+    for (index, body) in request.videos.iter().enumerate() {
+        checked.push(check_order(&app, &key_id, body).await.map_err(|e| e.in_item(&format!("videos[{index}]")))?);
+    }
+    let batch = crate::db::Batch {
+        id: crate::db::new_id(),
+        key_id: key_id.clone(),
+        title: request.title.clone(),
+        total: count as i64,
+        callback_url: callback_url.map(str::to_string),
+        created_at: crate::db::now(),
+    };
+    app.db.insert_batch(&batch).await?;
+    let mut video_ids = Vec::with_capacity(count);
+    for (index, order) in checked.into_iter().enumerate() {
+        video_ids.push(orders::queue(&app, &key_id, order, Some((&batch.id, index))).await?.video_id);
+    }
+    let reply = json!({"batch_id": batch.id, "status": "processing", "total_items": count, "video_ids": video_ids});
+    Ok((axum::http::StatusCode::ACCEPTED, data(reply)))
+}
+
+/// A video's status as a batch item or a status list shows it.
+fn item_status(video: &Video) -> &'static str {
+    match video.status.as_str() {
+        "processing" => "processing",
+        "completed" => "completed",
+        "failed" => "failed",
+        _ => "queued",
+    }
+}
+
+fn item_error(video: &Video) -> Value {
+    match video.status.as_str() {
+        "failed" => json!({"code": "rendering_failed", "message": video.error_message}),
+        _ => Value::Null,
+    }
+}
+
+/// `GET /v3/videos/batches/{batch_id}`: the batch's state and a page of its
+/// items (the page inside `data`, as HeyGen has it).
+pub(crate) async fn get_batch(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    Path(batch_id): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, V3Error> {
+    let batch = app
+        .db
+        .batch(&key_id, &batch_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("batch '{batch_id}' not found")))?;
+    let videos = app.db.batch_videos(&batch.id).await?;
+    let mut counts = serde_json::Map::new();
+    for video in &videos {
+        let entry = counts.entry(item_status(video)).or_insert(json!(0));
+        *entry = json!(entry.as_u64().unwrap_or(0) + 1);
+    }
+    let finished = videos.iter().all(|v| matches!(v.status.as_str(), "completed" | "failed"));
+    let status = match (finished, videos.iter().any(|v| v.status == "completed")) {
+        (false, _) => "processing",
+        (true, true) => "completed",
+        (true, false) => "failed",
+    };
+    let Json(page) = super::page(
+        &videos,
+        |v| v.batch_index.unwrap_or(0).to_string(),
+        &params,
+        PAGE.1,
+        PAGE.1,
+        |v| json!({"item_index": v.batch_index, "status": item_status(v), "video_id": v.id, "error": item_error(v)}),
+    )?;
+    Ok(data(json!({
+        "batch_id": batch.id,
+        "title": batch.title,
+        "status": status,
+        "total_items": batch.total,
+        "counts_by_status": counts,
+        "created_at": batch.created_at,
+        "items": page["data"],
+        "has_more": page["has_more"],
+        "next_token": page["next_token"],
+    })))
+}
+
+/// `GET /v3/videos/statuses?video_ids=a,b&batch_ids=c`: the status of up to
+/// 100 videos, named or of the batches named; an id of no video of the key
+/// is `not_found`.
+pub(crate) async fn statuses(
+    State(app): State<App>,
+    Tenant(key_id): Tenant,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, V3Error> {
+    let ids = |name: &str| -> Vec<String> {
+        params
+            .get(name)
+            .map(|v| v.split(',').map(str::trim).filter(|id| !id.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let (video_ids, batch_ids) = (ids("video_ids"), ids("batch_ids"));
+    if video_ids.is_empty() && batch_ids.is_empty() {
+        return Err(ApiError::invalid("video_ids", "give video_ids or batch_ids, separated by commas").into());
+    }
+    let mut items = Vec::new();
+    for batch_id in &batch_ids {
+        match app.db.batch(&key_id, batch_id).await? {
+            Some(batch) => items.extend(app.db.batch_videos(&batch.id).await?.iter().map(status_item)),
+            None => items.push(json!({"video_id": null, "batch_id": batch_id, "status": "not_found"})),
+        }
+    }
+    for video_id in &video_ids {
+        items.push(match app.db.video(Some(&key_id), video_id).await? {
+            Some(video) => status_item(&video),
+            None => json!({"video_id": video_id, "status": "not_found"}),
+        });
+    }
+    if items.len() > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "video_ids",
+            format!("{} videos were asked for; at most {MAX_BATCH}", items.len()),
+        )
+        .into());
+    }
+    Ok(list_page(items, None))
+}
+
+fn status_item(video: &Video) -> Value {
+    json!({
+        "video_id": video.id,
+        "status": video.status,
+        "batch_id": video.batch_id,
+        "item_index": video.batch_index,
+        "error": item_error(video),
+    })
 }

@@ -1,0 +1,24 @@
+-- Avatars made from a photo given with a video order (v3 "image" videos,
+-- v2 Avatar IV) are analysed like any other but left out of the lists.
+ALTER TABLE avatar_groups ADD COLUMN listed BIGINT NOT NULL DEFAULT 1;
+-- A short idle clip of a trained avatar (its look's preview_video_url),
+-- and the size of its photo, known once it is analysed.
+ALTER TABLE avatar_groups ADD COLUMN preview_video_file TEXT;
+ALTER TABLE avatar_groups ADD COLUMN image_width BIGINT;
+ALTER TABLE avatar_groups ADD COLUMN image_height BIGINT;
+
+-- Batches of videos ordered in one call (POST /v3/videos/batches); each
+-- video of a batch knows its batch and its place in it.
+CREATE TABLE video_batches (
+    id TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL REFERENCES api_keys(id),
+    title TEXT,
+    total BIGINT NOT NULL,
+    -- Told once, when every video of the batch has finished.
+    callback_url TEXT,
+    announced_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+ALTER TABLE videos ADD COLUMN batch_id TEXT;
+ALTER TABLE videos ADD COLUMN batch_index BIGINT;
+CREATE INDEX videos_batch ON videos (batch_id, batch_index);
