@@ -11,4 +11,4 @@ bash scripts/install-deps.sh
 bash scripts/test-env.sh
 export MOUTHPIECE_LOG="${MOUTHPIECE_LOG:-warn}"
 cargo test --workspace --locked
-MOUTHPIECE_TEST_DISTRIBUTED=1 cargo test --locked -p mouthpiece --test api
+MOUTHPIECE_TEST_DISTRIBUTED=1 cargo test --locked -p mouthpiece --test api --test v3

@@ -7,173 +7,12 @@
 
 mod support;
 
-use support::free_port;
+use support::server::*;
 
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-const ASTRONAUT: &[u8] = include_bytes!("../../../assets/portraits/astronaut.png");
-const BIN: &str = env!("CARGO_BIN_EXE_mouthpiece");
-
-struct Server {
-    child: Child,
-    base: String,
-    key: String,
-    _data: tempfile::TempDir,
-    /// The database and bucket, in distributed mode.
-    services: Option<support::Services>,
-}
-
-impl Server {
-    /// Kills the server with SIGKILL, as a crash would, and starts it again
-    /// on the same port and data directory.
-    async fn crash_and_restart(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-        let port: u16 = self.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
-        self.child = spawn_serve(self._data.path(), self.services.as_ref(), port, &[]);
-        wait_until_up(&self.base).await;
-    }
-
-    /// A second API key (another tenant) on the same server.
-    fn another_key(&self) -> String {
-        self.keys(&["create"]).lines().last().expect("key line").trim().to_string()
-    }
-
-    /// Runs `mouthpiece keys ARGS --data-dir <this server's>` and returns its output.
-    fn keys(&self, args: &[&str]) -> String {
-        let output = cli(self._data.path(), self.services.as_ref()).arg("keys").args(args).output().expect("keys");
-        assert!(output.status.success(), "keys {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout).to_string()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_server() -> Server {
-    start_server_with(&[]).await
-}
-
-async fn start_server_with(flags: &'static [&'static str]) -> Server {
-    // reqwest is built with rustls and no default crypto provider (see the workspace Cargo.toml).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let data = tempfile::tempdir().expect("temp dir");
-    let services = support::Services::from_env();
-    let created = cli(data.path(), services.as_ref()).args(["keys", "create"]).output().expect("keys create");
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    let stdout = String::from_utf8_lossy(&created.stdout).to_string();
-    let key = stdout.lines().last().expect("key line").trim().to_string();
-    assert!(key.starts_with("mp_"), "the key is alone on the last line: {stdout}");
-    let port = free_port();
-    let child = spawn_serve(data.path(), services.as_ref(), port, flags);
-    let base = format!("http://127.0.0.1:{port}");
-    wait_until_up(&base).await;
-    Server { child, base, key, _data: data, services }
-}
-
-/// `mouthpiece` with the data directory given by the environment (so it
-/// goes before or after any subcommand) and, in distributed mode, the
-/// database and bucket.
-fn cli(data: &Path, services: Option<&support::Services>) -> Command {
-    let mut command = Command::new(BIN);
-    command.env("MOUTHPIECE_DATA_DIR", data);
-    if let Some(services) = services {
-        services.configure(&mut command);
-    }
-    command
-}
-
-fn spawn_serve(data: &Path, services: Option<&support::Services>, port: u16, flags: &[&str]) -> Child {
-    cli(data, services)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(flags)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .env("MOUTHPIECE_LOG", "warn")
-        .spawn()
-        .expect("start server")
-}
-
-async fn wait_until_up(base: &str) {
-    support::wait_until_up(&format!("{base}/healthz"), Duration::from_secs(30)).await
-}
-
-/// A client sending exactly the original app's headers.
-fn app_request(server: &Server, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .request(method, format!("{}{path}", server.base))
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/json")
-        .header("X-Api-Key", &server.key)
-}
-
-/// One call with the app's headers and an optional JSON body.
-async fn call(server: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = app_request(server, method, path);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    json_of(request.send().await.expect(path)).await
-}
-
-async fn json_of(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON reply, got {status}: {text}")))
-}
-
-async fn upload(server: &Server, content_type: &str, body: Vec<u8>) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/asset", server.base))
-        .header("X-Api-Key", &server.key)
-        .header("Content-Type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("upload");
-    json_of(response).await
-}
-
-async fn create_avatar(server: &Server, photo: Vec<u8>) -> String {
-    let (status, asset) = upload(server, "image/png", photo).await;
-    assert_eq!(status, 200, "{asset}");
-    let image_key = asset["data"]["image_key"].as_str().expect("image_key").to_string();
-    let (status, group) = call(
-        server,
-        reqwest::Method::POST,
-        "/v2/photo_avatar/avatar_group/create",
-        Some(json!({"name": "Test avatar", "image_key": image_key})),
-    )
-    .await;
-    assert_eq!(status, 200, "{group}");
-    assert!(group["error"].is_null());
-    group["data"]["id"].as_str().expect("group id").to_string()
-}
-
-async fn download(url: &str, to: &Path) {
-    let response = reqwest::get(url).await.expect("download");
-    assert_eq!(response.status().as_u16(), 200, "{url}");
-    std::fs::write(to, response.bytes().await.expect("bytes")).expect("write");
-}
-
-/// Every frame of a video as RGB24.
-fn decode_frames(video: &Path, width: usize, height: usize) -> Vec<Vec<u8>> {
-    let output = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(video)
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .expect("ffmpeg decode");
-    assert!(output.status.success());
-    output.stdout.chunks_exact(width * height * 3).map(<[u8]>::to_vec).collect()
-}
 
 #[tokio::test]
 async fn original_app_flow_produces_a_talking_video() {
@@ -432,11 +271,11 @@ async fn oversize_uploads_and_path_tricks_are_refused() {
     };
     let assets = match &server.services {
         Some(services) => services.s3.object("assets"),
-        None => server._data.path().join("files/assets"),
+        None => server.data_dir.path().join("files/assets"),
     };
     let stored = names(&assets);
     assert_eq!(stored.len(), 1, "refused uploads leave nothing behind: {stored:?}");
-    let scratch = names(&server._data.path().join("scratch"));
+    let scratch = names(&server.data_dir.path().join("scratch"));
     assert!(scratch.is_empty(), "nor anything in the scratch space: {scratch:?}");
 }
 
@@ -492,10 +331,6 @@ async fn bad_photos_get_clear_errors() {
     .await;
     assert_eq!(status, 400, "{body}");
     assert!(body["error"]["message"].as_str().expect("message").contains("no face"), "{body}");
-}
-
-async fn generate(server: &Server, body: Value) -> (u16, Value) {
-    call(server, reqwest::Method::POST, "/v2/video/generate", Some(body)).await
 }
 
 #[tokio::test]
@@ -599,22 +434,6 @@ async fn bad_video_requests_get_clear_errors() {
     let (status, reply) = call(&server, reqwest::Method::GET, "/v2/no/such/endpoint", None).await;
     assert_eq!(status, 404, "{reply}");
     assert!(reply["error"]["message"].is_string());
-}
-
-/// Polls a video until it completes and returns its status data.
-async fn wait_for_video(server: &Server, video_id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let (_, reply) =
-            call(server, reqwest::Method::GET, &format!("/v1/video_status.get?video_id={video_id}"), None).await;
-        match reply["data"]["status"].as_str() {
-            Some("completed") => return reply["data"].clone(),
-            Some("pending" | "processing") => {}
-            other => panic!("unexpected status {other:?}: {reply}"),
-        }
-        assert!(Instant::now() < deadline, "video not done in time");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
 
 #[tokio::test]
@@ -855,16 +674,6 @@ async fn an_uploaded_recording_drives_the_mouth() {
     let r = correlation(&activity, &loudness);
     eprintln!("uploaded recording: mouth activity correlates {r:.3} with loudness");
     assert!(r > 0.5, "the mouth follows the recording: {r:.3}");
-}
-
-async fn call_as(server: &Server, key: &str, method: reqwest::Method, path: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .request(method, format!("{}{path}", server.base))
-        .header("X-Api-Key", key)
-        .send()
-        .await
-        .expect(path);
-    json_of(response).await
 }
 
 #[tokio::test]
@@ -1202,86 +1011,6 @@ async fn scenes_play_one_after_another() {
     );
 }
 
-/// One HTTP request a test receiver got.
-#[derive(Debug)]
-struct Received {
-    path: String,
-    signature: String,
-    body: String,
-}
-
-/// A webhook receiver on a free local port: answers 500 to the first
-/// request on `/hook` (to make the server retry) and 200 to everything else.
-async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Received>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut refused_once = false;
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let mut data = Vec::new();
-            let mut buffer = [0u8; 4096];
-            // Read the head, then as much body as Content-Length says.
-            let (head, body) = loop {
-                let n = stream.read(&mut buffer).await.unwrap_or(0);
-                if n == 0 {
-                    break (String::new(), Vec::new());
-                }
-                data.extend_from_slice(&buffer[..n]);
-                if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&data[..end]).to_string();
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    while data.len() < end + 4 + length {
-                        let n = stream.read(&mut buffer).await.unwrap_or(0);
-                        if n == 0 {
-                            break;
-                        }
-                        data.extend_from_slice(&buffer[..n]);
-                    }
-                    break (head, data[end + 4..].to_vec());
-                }
-            };
-            let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
-            let signature = head
-                .lines()
-                .find_map(|l| l.to_ascii_lowercase().starts_with("signature:").then(|| l[10..].trim().to_string()))
-                .unwrap_or_default();
-            let refuse = path == "/hook" && !refused_once;
-            refused_once |= refuse;
-            let status = if refuse { "500 Internal Server Error" } else { "200 OK" };
-            let _ = stream
-                .write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes())
-                .await;
-            if !refuse {
-                let _ = tx.send(Received { path, signature, body: String::from_utf8_lossy(&body).to_string() });
-            }
-        }
-    });
-    (base, rx)
-}
-
-fn hmac_hex(secret: &str, body: &str) -> String {
-    // HMAC-SHA256 by its definition (RFC 2104), to check the server's signature independently.
-    use sha2::{Digest, Sha256};
-    let mut key = secret.as_bytes().to_vec();
-    if key.len() > 64 {
-        key = Sha256::digest(&key).to_vec();
-    }
-    key.resize(64, 0);
-    let inner: Vec<u8> = key.iter().map(|b| b ^ 0x36).chain(body.bytes()).collect();
-    let inner_hash = Sha256::digest(&inner);
-    let outer: Vec<u8> = key.iter().map(|b| b ^ 0x5c).chain(inner_hash.iter().copied()).collect();
-    Sha256::digest(&outer).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[tokio::test]
 async fn webhooks_announce_videos_signed_and_retried() {
     let strict = start_server().await;
@@ -1397,35 +1126,6 @@ async fn a_heygen_client_library_works_with_only_its_base_url_changed() {
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     eprintln!("{stdout}");
     assert!(stdout.contains("HeyGen client: 73 voices"), "{stdout}");
-}
-
-/// The server's own OpenAPI document, which holds the reply contract.
-struct Contract {
-    document: Value,
-}
-
-impl Contract {
-    async fn fetch(server: &Server) -> Contract {
-        let (status, document) = call(server, reqwest::Method::GET, "/openapi.json", None).await;
-        assert_eq!(status, 200, "{document}");
-        Contract { document }
-    }
-
-    /// Fails the test if `reply` is not what the document promises for
-    /// `method path` answering `status`.
-    fn check(&self, method: &str, path: &str, status: u16, reply: &Value) {
-        let operation = &self.document["paths"][path][method];
-        assert!(operation.is_object(), "{method} {path} is not in the OpenAPI document");
-        let schema = &operation["responses"][status.to_string()]["content"]["application/json"]["schema"];
-        assert!(schema.is_object(), "{method} {path} documents no {status} reply; it sent {reply}");
-        // The schema with the document's components beside it, so its $refs resolve.
-        let mut root = schema.clone();
-        root["components"] = self.document["components"].clone();
-        let validator = jsonschema::options().should_validate_formats(true).build(&root).expect("valid schema");
-        let problems: Vec<String> =
-            validator.iter_errors(reply).map(|e| format!("{} at {}", e, e.instance_path)).collect();
-        assert!(problems.is_empty(), "{method} {path} {status} breaks the contract: {problems:?}\n{reply}");
-    }
 }
 
 #[tokio::test]
@@ -1680,197 +1380,4 @@ fn keys_and_migrations_make_the_data_directory_they_are_given() {
     let output = Command::new(BIN).args(["migrate", "--database-url", &url]).output().expect("migrate");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("5 job backoff"));
-}
-
-/// A v3 call with the key as HeyGen's v3 clients may send it: a bearer token.
-async fn call_v3(server: &Server, path: &str) -> (u16, Value) {
-    let request = reqwest::Client::new().get(format!("{}{path}", server.base)).bearer_auth(&server.key);
-    json_of(request.send().await.expect(path)).await
-}
-
-/// A v3 error: the status, and `code` and `param` of its `error`.
-fn assert_v3_error(reply: &(u16, Value), status: u16, code: &str, param: Option<&str>) {
-    let (got, body) = reply;
-    assert_eq!(*got, status, "{body}");
-    let error = &body["error"];
-    assert_eq!(error["code"], code, "{body}");
-    assert_eq!(error["param"].as_str(), param, "{body}");
-    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()) && error["doc_url"].is_string(), "{body}");
-    assert!(body.get("data").is_none(), "a v3 error has no data: {body}");
-}
-
-/// Every item of a v3 list, walked two at a time from `path` (which has
-/// no query of its own) by following `next_token`; each page is checked
-/// against the contract, holds at most two items, and has more exactly
-/// when it gives a token.
-async fn v3_list_all(server: &Server, contract: &Contract, path: &str) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut next = format!("{path}?limit=2");
-    loop {
-        let (status, page) = call_v3(server, &next).await;
-        contract.check("get", path, status, &page);
-        let shown = page["data"].as_array().expect("data");
-        assert!(shown.len() <= 2, "{page}");
-        items.extend(shown.iter().cloned());
-        let has_more = page["has_more"].as_bool().expect("has_more");
-        assert_eq!(has_more, page["next_token"].is_string(), "{page}");
-        match page["next_token"].as_str() {
-            Some(token) => next = format!("{path}?limit=2&token={token}"),
-            None => return items,
-        }
-    }
-}
-
-#[tokio::test]
-async fn v3_voices_page_filter_and_refuse_in_the_v3_shape() {
-    let server = start_server().await;
-    let contract = Contract::fetch(&server).await;
-    let (_, v2) = call(&server, reqwest::Method::GET, "/v2/voices", None).await;
-    let catalogue: Vec<String> =
-        v2["data"]["voices"].as_array().expect("voices").iter().map(|v| v["voice_id"].to_string()).collect();
-
-    // Paging two at a time walks the whole catalogue once, in order.
-    let seen: Vec<String> =
-        v3_list_all(&server, &contract, "/v3/voices").await.iter().map(|v| v["voice_id"].to_string()).collect();
-    assert_eq!(seen, catalogue, "v3 pages list the same voices as v2");
-
-    let (status, english) = call_v3(&server, "/v3/voices?language=English&gender=female&limit=100").await;
-    contract.check("get", "/v3/voices", status, &english);
-    let english = english["data"].as_array().expect("data").clone();
-    assert!(!english.is_empty());
-    assert!(english.iter().all(|v| v["language"] == "English" && v["gender"] == "female"), "{english:?}");
-    let (_, by_code) = call_v3(&server, "/v3/voices?language=en&gender=female&limit=100").await;
-    assert_eq!(by_code["data"].as_array().map(Vec::len), Some(english.len()), "a language by its code too");
-    let (_, private) = call_v3(&server, "/v3/voices?type=private").await;
-    assert_eq!(private["data"], json!([]), "no cloned voices on this server");
-
-    let voice_id = english[0]["voice_id"].as_str().expect("voice_id");
-    let (status, voice) = call_v3(&server, &format!("/v3/voices/{voice_id}")).await;
-    contract.check("get", "/v3/voices/{voice_id}", status, &voice);
-    assert_eq!(voice["data"], english[0]);
-    let sample = reqwest::get(voice["data"]["preview_audio_url"].as_str().expect("preview")).await.expect("preview");
-    assert_eq!(sample.status().as_u16(), 200);
-    assert!(sample.bytes().await.expect("bytes").starts_with(b"RIFF"), "a WAV preview");
-
-    // Every refusal in the v3 shape, naming the parameter at fault.
-    for (path, param) in [
-        ("/v3/voices?limit=0", "limit"),
-        ("/v3/voices?limit=many", "limit"),
-        ("/v3/voices?limit=101", "limit"),
-        ("/v3/voices?gender=robot", "gender"),
-        ("/v3/voices?type=shared", "type"),
-        ("/v3/voices?token=not-ours", "token"),
-    ] {
-        let reply = call_v3(&server, path).await;
-        contract.check("get", "/v3/voices", reply.0, &reply.1);
-        assert_v3_error(&reply, 400, "invalid_parameter", Some(param));
-    }
-    let reply = call_v3(&server, "/v3/voices/nobody").await;
-    contract.check("get", "/v3/voices/{voice_id}", reply.0, &reply.1);
-    assert_v3_error(&reply, 404, "not_found", None);
-    assert_v3_error(&call_v3(&server, "/v3/no-such-thing").await, 404, "not_found", None);
-    // A wrong method gets a JSON error in each version's own shape.
-    let (status, reply) = call(&server, reqwest::Method::POST, "/v3/voices", None).await;
-    assert_v3_error(&(status, reply), 405, "method_not_allowed", None);
-    let (status, reply) = call(&server, reqwest::Method::DELETE, "/v2/voices", None).await;
-    assert_eq!((status, reply["error"]["code"].as_str()), (405, Some("method_not_allowed")), "{reply}");
-    assert!(reply["data"].is_null() && reply["error"]["message"].is_string(), "{reply}");
-    let (status, reply) = call(&server, reqwest::Method::POST, "/v1/video_status.get", None).await;
-    assert_eq!((status, reply["code"].as_i64()), (405, Some(400_105)), "{reply}");
-    assert!(reply["data"].is_null() && reply["message"].is_string(), "{reply}");
-    let anonymous = reqwest::get(format!("{}/v3/voices", server.base)).await.expect("request");
-    let reply = json_of(anonymous).await;
-    contract.check("get", "/v3/voices", reply.0, &reply.1);
-    assert_v3_error(&reply, 401, "unauthorized", None);
-}
-
-#[tokio::test]
-async fn v3_sees_the_videos_v2_made_and_deletes_them() {
-    let server = start_server().await;
-    let contract = Contract::fetch(&server).await;
-    let group_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
-    let mut ids = Vec::new();
-    for title in ["Launch 50% day", "launch_recap", "Orbit notes"] {
-        let scene = json!({
-            "character": {"type": "talking_photo", "talking_photo_id": group_id},
-            "voice": {"type": "text", "input_text": "Hello.", "voice_id": "en-us-female"},
-        });
-        let (status, reply) = generate(
-            &server,
-            json!({"video_inputs": [scene], "title": title, "dimension": {"width": 256, "height": 256}}),
-        )
-        .await;
-        assert_eq!(status, 200, "{reply}");
-        ids.push(reply["data"]["video_id"].as_str().expect("video_id").to_string());
-    }
-    let mut v2 = Vec::new();
-    for id in &ids {
-        v2.push(wait_for_video(&server, id).await);
-    }
-
-    // One video, as v1 reports it and as v3 does.
-    let (status, video) = call_v3(&server, &format!("/v3/videos/{}", ids[0])).await;
-    contract.check("get", "/v3/videos/{video_id}", status, &video);
-    let video = &video["data"];
-    assert_eq!((video["id"].as_str(), video["status"].as_str()), (Some(ids[0].as_str()), Some("completed")));
-    assert_eq!(video["title"], "Launch 50% day");
-    assert_eq!(video["video_url"], v2[0]["video_url"]);
-    assert_eq!(video["thumbnail_url"], v2[0]["thumbnail_url"]);
-    assert_eq!(video["duration"], v2[0]["duration"]);
-    let (created, completed) = (video["created_at"].as_i64().expect("created"), video["completed_at"].as_i64());
-    assert!(completed.is_some_and(|c| c >= created), "{video}");
-    assert!(video["failure_code"].is_null() && video["failure_message"].is_null(), "{video}");
-
-    // Newest first, a page at a time; the title filter matches any case
-    // and takes % and _ literally.
-    let listed: Vec<(i64, String)> = v3_list_all(&server, &contract, "/v3/videos")
-        .await
-        .iter()
-        .map(|v| (v["created_at"].as_i64().unwrap_or(0), v["id"].as_str().unwrap_or("").to_string()))
-        .collect();
-    // Videos made within the same second come in the order of their ids.
-    assert!(listed.windows(2).all(|w| w[0].0 >= w[1].0), "newest first: {listed:?}");
-    let mut seen: Vec<String> = listed.into_iter().map(|(_, id)| id).collect();
-    seen.sort();
-    let mut made = ids.clone();
-    made.sort();
-    assert_eq!(seen, made, "every video once");
-    let titles = |page: &Value| -> Vec<String> {
-        let mut titles: Vec<String> = page["data"]
-            .as_array()
-            .expect("data")
-            .iter()
-            .map(|v| v["title"].as_str().unwrap_or("").to_string())
-            .collect();
-        titles.sort();
-        titles
-    };
-    let (_, launches) = call_v3(&server, "/v3/videos?title=LAUNCH").await;
-    assert_eq!(titles(&launches), ["Launch 50% day", "launch_recap"]);
-    let (_, percent) = call_v3(&server, "/v3/videos?title=50%25").await;
-    assert_eq!(titles(&percent), ["Launch 50% day"]);
-    let (_, underscore) = call_v3(&server, "/v3/videos?title=h_r").await;
-    assert_eq!(titles(&underscore), ["launch_recap"]);
-
-    // Deleted through v3, gone through v1 too; refusals in the v3 shape.
-    let deleted = reqwest::Client::new()
-        .delete(format!("{}/v3/videos/{}", server.base, ids[1]))
-        .bearer_auth(&server.key)
-        .send()
-        .await
-        .expect("delete");
-    let (status, reply) = json_of(deleted).await;
-    contract.check("delete", "/v3/videos/{video_id}", status, &reply);
-    assert_eq!(reply["data"], json!({"id": ids[1], "deleted": true}));
-    let (status, _) =
-        call(&server, reqwest::Method::GET, &format!("/v1/video_status.get?video_id={}", ids[1]), None).await;
-    assert_eq!(status, 404);
-    let reply = call_v3(&server, &format!("/v3/videos/{}", ids[1])).await;
-    contract.check("get", "/v3/videos/{video_id}", reply.0, &reply.1);
-    assert_v3_error(&reply, 404, "not_found", None);
-    assert_v3_error(&call_v3(&server, "/v3/videos?token=yesterday").await, 400, "invalid_parameter", Some("token"));
-    assert_v3_error(&call_v3(&server, "/v3/videos?limit=500").await, 400, "invalid_parameter", Some("limit"));
-    let other = server.another_key();
-    let request = reqwest::Client::new().get(format!("{}/v3/videos/{}", server.base, ids[0])).bearer_auth(&other);
-    assert_v3_error(&json_of(request.send().await.expect("get")).await, 404, "not_found", None);
 }
