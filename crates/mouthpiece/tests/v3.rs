@@ -161,3 +161,198 @@ async fn v3_sees_the_videos_v2_made_and_deletes_them() {
     let request = reqwest::Client::new().get(format!("{}/v3/videos/{}", server.base, ids[0])).bearer_auth(&other);
     assert_v3_error(&json_of(request.send().await.expect("get")).await, 404, "not_found", None);
 }
+
+/// A v3 call with a JSON body (or none), the key sent as a bearer token.
+async fn v3(server: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{}{path}", server.base)).bearer_auth(&server.key);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    json_of(request.send().await.expect(path)).await
+}
+
+async fn v3_post(server: &Server, contract: &Contract, path: &str, body: Value) -> (u16, Value) {
+    let reply = v3(server, reqwest::Method::POST, path, Some(body)).await;
+    contract.check("post", path, reply.0, &reply.1);
+    reply
+}
+
+/// `POST /v3/assets` with `bytes` as the multipart field `file`.
+async fn upload_v3(server: &Server, name: &str, content_type: &str, bytes: &[u8]) -> (u16, Value) {
+    let boundary = "mouthpiece-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nignored\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let response = reqwest::Client::new()
+        .post(format!("{}/v3/assets", server.base))
+        .header("X-Api-Key", &server.key)
+        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    json_of(response).await
+}
+
+/// Polls `GET path` (a v3 object) until `field` is `done`; fails on `failed`.
+async fn wait_v3(server: &Server, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    loop {
+        let (status, reply) = v3(server, reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "{path}: {reply}");
+        assert_ne!(reply["data"]["status"], "failed", "{path}: {reply}");
+        if done(&reply["data"]) {
+            return reply["data"].clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "{path} not done in time: {reply}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+async fn wait_v3_video(server: &Server, video_id: &str) -> Value {
+    wait_v3(server, &format!("/v3/videos/{video_id}"), |v| v["status"] == "completed").await
+}
+
+/// Downloads a finished video and returns its video stream's size and
+/// whether it has sound.
+async fn probe_download(url: &str) -> (u32, u32, bool) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("video.mp4");
+    download(url, &path).await;
+    let info = media::probe(&path).expect("a readable video");
+    let video = info.streams_of("video");
+    let stream = video.first().expect("a video stream");
+    (stream.width.unwrap_or(0), stream.height.unwrap_or(0), !info.streams_of("audio").is_empty())
+}
+
+#[tokio::test]
+async fn v3_photo_to_avatar_to_video_and_one_call_from_a_photo() {
+    let server = start_server().await;
+    let contract = Contract::fetch(&server).await;
+
+    // A multipart upload, then the same object in the asset list and by id.
+    let (status, asset) = upload_v3(&server, "astronaut.png", "image/png", ASTRONAUT).await;
+    contract.check("post", "/v3/assets", status, &asset);
+    assert_eq!(status, 200, "{asset}");
+    let asset = &asset["data"];
+    assert_eq!(
+        (asset["mime_type"].as_str(), asset["size_bytes"].as_u64()),
+        (Some("image/png"), Some(ASTRONAUT.len() as u64))
+    );
+    let asset_id = asset["asset_id"].as_str().expect("asset_id").to_string();
+    let (status, listed) = call_v3(&server, "/v3/assets").await;
+    contract.check("get", "/v3/assets", status, &listed);
+    assert!(listed["data"].as_array().expect("data").iter().any(|a| a["id"] == asset_id.as_str()), "{listed}");
+    let (status, one) = call_v3(&server, &format!("/v3/assets/{asset_id}")).await;
+    contract.check("get", "/v3/assets/{asset_id}", status, &one);
+    assert_eq!((one["data"]["name"].as_str(), one["data"]["type"].as_str()), (Some("astronaut.png"), Some("image")));
+
+    // A photo avatar from the upload: training starts at once, and the look
+    // gets an idle clip once it is trained.
+    let (status, made) = v3_post(
+        &server,
+        &contract,
+        "/v3/avatars",
+        json!({"type": "photo", "name": "Eileen", "file": {"type": "asset_id", "asset_id": asset_id}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{made}");
+    let look_id = made["data"]["avatar_item"]["id"].as_str().expect("look id").to_string();
+    assert_eq!(made["data"]["avatar_group"]["id"], look_id.as_str(), "a photo avatar's one look has its id");
+    let look = wait_v3(&server, &format!("/v3/avatars/looks/{look_id}"), |l| {
+        l["status"] == "completed" && l["preview_video_url"].is_string()
+    })
+    .await;
+    let (status, reply) = call_v3(&server, &format!("/v3/avatars/looks/{look_id}")).await;
+    contract.check("get", "/v3/avatars/looks/{look_id}", status, &reply);
+    assert_eq!((look["image_width"].as_u64(), look["image_height"].as_u64()), (Some(512), Some(512)), "{look}");
+    assert_eq!(look["preferred_orientation"], "square");
+    let (width, height, _) = probe_download(look["preview_video_url"].as_str().expect("clip")).await;
+    assert_eq!((width, height), (512, 512), "the idle clip keeps the photo's shape");
+    // v2 sees the same avatar, with the clip as its look's preview.
+    let (_, v2_looks) = call(&server, reqwest::Method::GET, &format!("/v2/avatar_group/{look_id}/avatars"), None).await;
+    assert_eq!(v2_looks["data"]["avatar_list"][0]["preview_video_url"], look["preview_video_url"]);
+    for path in ["/v3/avatars", "/v3/avatars/looks"] {
+        let all = v3_list_all(&server, &contract, path).await;
+        assert_eq!(all.len(), 1, "{path}: {all:?}");
+    }
+    let (status, group) = call_v3(&server, &format!("/v3/avatars/{look_id}")).await;
+    contract.check("get", "/v3/avatars/{group_id}", status, &group);
+    let (status, renamed) = v3(
+        &server,
+        reqwest::Method::PATCH,
+        &format!("/v3/avatars/looks/{look_id}"),
+        Some(json!({"name": "Commander"})),
+    )
+    .await;
+    contract.check("patch", "/v3/avatars/looks/{look_id}", status, &renamed);
+    assert_eq!(renamed["data"]["name"], "Commander");
+    let (_, v2_groups) = call(&server, reqwest::Method::GET, "/v2/avatar_group.list", None).await;
+    assert_eq!(v2_groups["data"]["avatar_group_list"][0]["name"], "Commander", "{v2_groups}");
+
+    // Videos of the look: 16:9 at 720p and 9:16 at 1080p.
+    let mut ordered = Vec::new();
+    for (aspect, resolution, size) in [("16:9", "720p", (1280, 720)), ("9:16", "1080p", (1080, 1920))] {
+        let (status, reply) = v3_post(
+            &server,
+            &contract,
+            "/v3/videos",
+            json!({"type": "avatar", "avatar_id": look_id, "script": "Hello from version three.",
+                   "voice_id": "en-us-female", "aspect_ratio": aspect, "resolution": resolution,
+                   "title": format!("v3 {aspect}"), "unknown_field": {"is": "ignored"}}),
+        )
+        .await;
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(
+            (reply["data"]["status"].as_str(), reply["data"]["output_format"].as_str()),
+            (Some("pending"), Some("mp4"))
+        );
+        ordered.push((reply["data"]["video_id"].as_str().expect("video_id").to_string(), size));
+    }
+    // One call from a photo to a video: a base64 image, analysed on the fly.
+    use base64::Engine;
+    let photo = base64::engine::general_purpose::STANDARD.encode(ASTRONAUT);
+    let (status, reply) = v3_post(
+        &server,
+        &contract,
+        "/v3/videos",
+        json!({"type": "image", "image": {"type": "base64", "media_type": "image/png", "data": photo},
+               "script": "A photo, no avatar.", "voice_id": "en-us-male", "aspect_ratio": "1:1",
+               "expressiveness": "high", "motion_prompt": "smile and nod"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    ordered.push((reply["data"]["video_id"].as_str().expect("video_id").to_string(), (720, 720)));
+    for (video_id, (width, height)) in &ordered {
+        let video = wait_v3_video(&server, video_id).await;
+        let (status, reply) = call_v3(&server, &format!("/v3/videos/{video_id}")).await;
+        contract.check("get", "/v3/videos/{video_id}", status, &reply);
+        let probed = probe_download(video["video_url"].as_str().expect("video_url")).await;
+        assert_eq!(probed, (*width, *height, true), "{video}");
+        assert!(video["duration"].as_f64().is_some_and(|d| d > 0.5), "{video}");
+        // The same video through v1.
+        let (_, v1) =
+            call(&server, reqwest::Method::GET, &format!("/v1/video_status.get?video_id={video_id}"), None).await;
+        assert_eq!(v1["data"]["video_url"], video["video_url"]);
+    }
+    // The photo given with the order made no avatar the key can see.
+    assert_eq!(v3_list_all(&server, &contract, "/v3/avatars").await.len(), 1);
+    let (_, v2_avatars) = call(&server, reqwest::Method::GET, "/v2/avatars", None).await;
+    assert_eq!(v2_avatars["data"]["avatars"].as_array().map(Vec::len), Some(1), "{v2_avatars}");
+
+    // An upload an avatar speaks through cannot be deleted before the avatar.
+    let reply = v3(&server, reqwest::Method::DELETE, &format!("/v3/assets/{asset_id}"), None).await;
+    contract.check("delete", "/v3/assets/{asset_id}", reply.0, &reply.1);
+    assert_v3_error(&reply, 409, "conflict", None);
+    let reply = v3(&server, reqwest::Method::DELETE, &format!("/v3/avatars/{look_id}"), None).await;
+    contract.check("delete", "/v3/avatars/{group_id}", reply.0, &reply.1);
+    assert_eq!(reply.1["data"], json!({"id": look_id, "deleted": true}));
+    let reply = v3(&server, reqwest::Method::DELETE, &format!("/v3/assets/{asset_id}"), None).await;
+    assert_eq!(reply.0, 200, "{}", reply.1);
+    assert_v3_error(&call_v3(&server, &format!("/v3/assets/{asset_id}")).await, 404, "not_found", None);
+    assert_v3_error(&call_v3(&server, &format!("/v3/avatars/looks/{look_id}")).await, 404, "not_found", None);
+}

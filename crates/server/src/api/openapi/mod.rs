@@ -8,6 +8,8 @@
 //! replies against these schemas, so the document cannot drift from what
 //! the server says.
 
+mod v3;
+
 use crate::App;
 use axum::Json;
 use axum::extract::State;
@@ -16,8 +18,8 @@ use axum::response::{Html, IntoResponse};
 use serde_json::{Value, json};
 
 /// Swagger UI 5 (npm `swagger-ui-dist`, Apache-2.0), see assets/swagger-ui/README.md.
-const SWAGGER_JS: &str = include_str!("../../../../assets/swagger-ui/swagger-ui-bundle.js");
-const SWAGGER_CSS: &str = include_str!("../../../../assets/swagger-ui/swagger-ui.css");
+const SWAGGER_JS: &str = include_str!("../../../../../assets/swagger-ui/swagger-ui-bundle.js");
+const SWAGGER_CSS: &str = include_str!("../../../../../assets/swagger-ui/swagger-ui.css");
 
 pub(crate) async fn document(State(app): State<App>) -> Json<Value> {
     Json(build(&app.public_url))
@@ -128,8 +130,10 @@ fn error_meaning(status: u16) -> &'static str {
         400 => "The request is wrong; the message says what to change",
         401 => "Missing or invalid X-Api-Key",
         404 => "No such id for this API key",
+        409 => "The request clashes with what is stored; the message says what to do first",
         413 => "The file is larger than the server's limit",
         415 => "The Content-Type is not one that is accepted",
+        429 => "Too many requests or queued videos; the message says how many",
         _ => "Error",
     }
 }
@@ -156,7 +160,7 @@ fn schemas() -> Value {
         &["id", "name", "avatar_id", "avatar_name", "gender", "preview_image_url", "preview_video_url", "premium"],
         json!({"id": string(), "name": string(), "avatar_id": string(), "avatar_name": string(),
                "group_id": string(), "image_url": url(), "preview_image_url": url(),
-               "preview_video_url": string(), "gender": string(), "premium": {"type": "boolean"},
+               "preview_video_url": url(), "gender": string(), "premium": {"type": "boolean"},
                "status": string(), "created_at": integer()}),
     );
     let voice = object(
@@ -233,19 +237,6 @@ fn schemas() -> Value {
             "error": object(&["code", "message", "param", "doc_url"], json!({
                 "code": string(), "message": string(), "param": nullable(string()), "doc_url": string()})),
         })),
-        "V3Voice": object(
-            &["voice_id", "name", "gender", "language", "type", "support_pause", "support_locale", "preview_audio_url"],
-            json!({"voice_id": string(), "name": string(), "gender": {"enum": ["male", "female"]},
-                   "language": string(), "type": {"enum": ["public", "private"]}, "support_pause": {"type": "boolean"},
-                   "support_locale": {"type": "boolean"}, "support_interactive_avatar": {"type": "boolean"},
-                   "preview_audio_url": url()})),
-        "V3Video": object(&["id", "status", "created_at"], json!({
-            "id": string(), "status": {"enum": ["pending", "processing", "completed", "failed"]},
-            "title": nullable(string()), "created_at": integer(), "completed_at": nullable(integer()),
-            "duration": nullable(json!({"type": "number"})), "video_url": nullable(url()),
-            "captioned_video_url": nullable(url()), "subtitle_url": nullable(url()),
-            "thumbnail_url": nullable(url()), "gif_url": nullable(url()),
-            "failure_code": nullable(string()), "failure_message": nullable(string())})),
         "V1Error": object(&["code", "message", "data"], json!({
             "code": integer(), "message": string(), "data": {"type": "null"},
         })),
@@ -314,7 +305,7 @@ pub(crate) fn build(public_url: &str) -> Value {
             v2(object(&["avatars", "talking_photos"], json!({
                 "avatars": array(object(&["avatar_id", "avatar_name"], json!({
                     "avatar_id": string(), "avatar_name": string(), "gender": string(),
-                    "preview_image_url": string(), "preview_video_url": string(), "premium": {"type": "boolean"},
+                    "preview_image_url": string(), "preview_video_url": url(), "premium": {"type": "boolean"},
                     "type": string()}))),
                 "talking_photos": array(object(&["talking_photo_id", "talking_photo_name"], json!({
                     "talking_photo_id": string(), "talking_photo_name": string(), "preview_image_url": string()}))),
@@ -326,21 +317,22 @@ pub(crate) fn build(public_url: &str) -> Value {
             json!([path_parameter("id")]), None, v1(json!({"type": "null"})), &[404])},
         "/v2/voices": {"get": operation(2, "Every voice", json!([]), None,
             v2(object(&["voices"], json!({"voices": array(reference("Voice"))}))), &[])},
-        "/v3/videos": {"get": operation(3, "The key's videos, newest first, a page at a time",
-            v3_list_parameters(vec![query_parameter("title", false, string())], 100),
-            None, v3_list(reference("V3Video")), &[400])},
-        "/v3/videos/{video_id}": {
-            "get": operation(3, "A video's status and files", json!([path_parameter("video_id")]), None,
-                v3(reference("V3Video")), &[404]),
-            "delete": operation(3, "Delete a video and its files", json!([path_parameter("video_id")]), None,
-                v3(object(&["id", "deleted"], json!({"id": string(), "deleted": {"const": true}}))), &[404])},
-        "/v3/voices": {"get": operation(3, "Voices, filtered by language and gender, a page at a time",
-            v3_list_parameters(vec![query_parameter("language", false, string()),
-                query_parameter("gender", false, json!({"enum": ["male", "female"]})),
-                query_parameter("type", false, json!({"enum": ["public", "private"]}))], 100),
-            None, v3_list(reference("V3Voice")), &[400])},
-        "/v3/voices/{voice_id}": {"get": operation(3, "One voice", json!([path_parameter("voice_id")]), None,
-            v3(reference("V3Voice")), &[404])},
+        "/v2/video/av4/generate": {"post": operation(2, "Avatar IV: a video of an uploaded photo (image_key), no avatar first",
+            json!([]), Some(json_body(object(&["image_key"], json!({
+                "image_key": string(), "video_title": string(), "script": string(), "voice_id": string(),
+                "audio_url": url(), "audio_asset_id": string(), "custom_motion_prompt": string(),
+                "video_orientation": {"enum": ["landscape", "portrait", "square"]},
+                "callback_id": string(), "callback_url": url()})))),
+            v2(object(&["video_id"], json!({"video_id": string()}))), &[400, 404])},
+        "/v1/user/me": {"get": operation(1, "The API key as a user (its name is the username)", json!([]), None,
+            v1(object(&["username"], json!({"username": string(), "email": nullable(string()),
+                "first_name": nullable(string()), "last_name": nullable(string())}))), &[])},
+        "/v2/photo_avatar/{id}": {"delete": operation(2, "Delete a photo avatar (its rig and idle clip)",
+            json!([path_parameter("id")]), None,
+            v2(object(&["id", "deleted"], json!({"id": string(), "deleted": {"const": true}}))), &[404])},
+        "/v2/talking_photo/{id}": {"delete": operation(2, "Delete a talking photo (the same as a photo avatar)",
+            json!([path_parameter("id")]), None,
+            v2(object(&["id", "deleted"], json!({"id": string(), "deleted": {"const": true}}))), &[404])},
         "/v2/video/generate": {"post": operation(2, "Order a video of 1 to 50 scenes", json!([]),
             Some(json_body(object(&["video_inputs"], json!({
                 "video_inputs": {"type": "array", "items": reference("Scene"), "minItems": 1, "maxItems": 50},
@@ -382,6 +374,14 @@ pub(crate) fn build(public_url: &str) -> Value {
         "/v1/webhook/webhook.list": {"get": operation(1, "The events an endpoint can subscribe to", json!([]), None,
             v1(array(string())), &[])},
     });
+    let mut paths = paths;
+    for (path, operations) in v3::paths().as_object().into_iter().flatten() {
+        paths[path] = operations.clone();
+    }
+    let mut schemas = schemas();
+    for (name, schema) in v3::schemas().as_object().into_iter().flatten() {
+        schemas[name] = schema.clone();
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -395,7 +395,7 @@ pub(crate) fn build(public_url: &str) -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
-            "schemas": schemas(),
+            "schemas": schemas,
         },
     })
 }
