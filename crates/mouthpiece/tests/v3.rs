@@ -356,3 +356,213 @@ async fn v3_photo_to_avatar_to_video_and_one_call_from_a_photo() {
     assert_v3_error(&call_v3(&server, &format!("/v3/assets/{asset_id}")).await, 404, "not_found", None);
     assert_v3_error(&call_v3(&server, &format!("/v3/avatars/looks/{look_id}")).await, 404, "not_found", None);
 }
+
+#[tokio::test]
+async fn v3_speech_has_word_timestamps_that_match_its_audio() {
+    let server = start_server().await;
+    let contract = Contract::fetch(&server).await;
+    let text = "Morning <break time=\"1s\"/> evening";
+    let (status, reply) =
+        v3_post(&server, &contract, "/v3/voices/speech", json!({"text": text, "voice_id": "en-us-female"})).await;
+    assert_eq!(status, 200, "{reply}");
+    let spoken = &reply["data"];
+    let words = spoken["word_timestamps"].as_array().expect("word_timestamps").clone();
+    let names: Vec<&str> = words.iter().filter_map(|w| w["word"].as_str()).collect();
+    assert_eq!(names, ["Morning", "evening"], "{spoken}");
+
+    // The audio is a WAV as long as the reply says, loud inside each word
+    // and quiet in the pause between them.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let wav = dir.path().join("speech.wav");
+    download(spoken["audio_url"].as_str().expect("audio_url"), &wav).await;
+    let rate = 16_000;
+    let samples = media::decode_audio(&wav, rate).expect("decode");
+    let seconds = samples.len() as f64 / f64::from(rate);
+    let duration = spoken["duration"].as_f64().expect("duration");
+    assert!((seconds - duration).abs() < 0.05, "{seconds} s of audio, {duration} s said");
+    let loudness = |from: f64, to: f64| {
+        let part = &samples[(from * f64::from(rate)) as usize..((to * f64::from(rate)) as usize).min(samples.len())];
+        (part.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / part.len().max(1) as f64).sqrt()
+    };
+    let span = |w: &Value| (w["start"].as_f64().expect("start"), w["end"].as_f64().expect("end"));
+    let (first, second) = (span(&words[0]), span(&words[1]));
+    assert!(first.0 < first.1 && first.1 + 0.8 < second.0 && second.1 <= duration + 0.01, "{words:?}");
+    let pause = loudness(first.1 + 0.15, second.0 - 0.15);
+    for (start, end) in [first, second] {
+        let word = loudness(start, end);
+        eprintln!("word {start:.2}–{end:.2} s: RMS {word:.0}; pause RMS {pause:.0}");
+        assert!(word > 20.0 * pause.max(1.0), "a word is loud where its timestamps say: {word} against {pause}");
+    }
+    // It is kept as an audio upload, which a video may speak.
+    let asset_id = spoken["asset_id"].as_str().expect("asset_id");
+    let (_, asset) = call_v3(&server, &format!("/v3/assets/{asset_id}")).await;
+    assert_eq!(asset["data"]["type"], "audio", "{asset}");
+
+    for (body, param) in [
+        (json!({"text": "", "voice_id": "en-us-female"}), "text"),
+        (json!({"text": "Hi", "voice_id": "en-us-female", "speed": 3}), "speed"),
+        (json!({"text": "Hi", "voice_id": "en-us-female", "speed": "fast"}), "speed"),
+        (json!({"text": "Hi", "voice_id": "en-us-female", "input_type": "ssml"}), "input_type"),
+        (json!({"voice_id": "en-us-female"}), "text"),
+    ] {
+        let reply = v3_post(&server, &contract, "/v3/voices/speech", body).await;
+        assert_v3_error(&reply, 400, "invalid_parameter", Some(param));
+    }
+    let reply = v3_post(&server, &contract, "/v3/voices/speech", json!({"text": "Hi", "voice_id": "nobody"})).await;
+    assert_v3_error(&reply, 404, "not_found", None);
+    let clone = json!({"voice_name": "me", "audio": {"type": "asset_id", "asset_id": asset_id}});
+    let reply = v3_post(&server, &contract, "/v3/voices/clone", clone).await;
+    assert_v3_error(&reply, 400, "unsupported_feature", None);
+    assert!(reply.1["error"]["message"].as_str().is_some_and(|m| m.contains("not available")), "{}", reply.1);
+}
+
+#[tokio::test]
+async fn v3_refuses_what_it_cannot_do_naming_the_field_and_keeps_tenants_apart() {
+    let server = start_server().await;
+    let contract = Contract::fetch(&server).await;
+    let look_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let video = |extra: Value| {
+        let mut body = json!({"type": "avatar", "avatar_id": look_id, "script": "Hi.", "voice_id": "en-us-female"});
+        for (key, value) in extra.as_object().into_iter().flatten() {
+            body[key] = value.clone();
+        }
+        body
+    };
+    for (body, status, code, param) in [
+        (json!({"avatar_id": look_id, "script": "Hi."}), 400, "invalid_parameter", Some("type")),
+        (video(json!({"type": "hologram"})), 400, "invalid_parameter", Some("type")),
+        (video(json!({"voice_settings": {"speed": "fast"}})), 400, "invalid_parameter", Some("voice_settings.speed")),
+        (video(json!({"voice_settings": {"speed": 2.5}})), 400, "invalid_parameter", Some("voice_settings.speed")),
+        (
+            video(json!({"voice_settings": {"locale": "xx-XX"}})),
+            400,
+            "invalid_parameter",
+            Some("voice_settings.locale"),
+        ),
+        (video(json!({"voice_id": "nobody"})), 400, "invalid_parameter", Some("voice_id")),
+        (video(json!({"script": ""})), 400, "invalid_parameter", Some("script")),
+        (video(json!({"audio_url": "http://127.0.0.1/a.wav"})), 400, "invalid_parameter", Some("script")),
+        (video(json!({"aspect_ratio": "2:1"})), 400, "invalid_parameter", Some("aspect_ratio")),
+        (video(json!({"resolution": "8k"})), 400, "invalid_parameter", Some("resolution")),
+        (video(json!({"fit": "stretch"})), 400, "invalid_parameter", Some("fit")),
+        (video(json!({"expressiveness": "wild"})), 400, "invalid_parameter", Some("expressiveness")),
+        (
+            video(json!({"background": {"type": "color", "value": "blue"}})),
+            400,
+            "invalid_parameter",
+            Some("background.value"),
+        ),
+        (video(json!({"output_format": "mov"})), 400, "invalid_parameter", Some("output_format")),
+        (video(json!({"callback_url": "http://10.0.0.1/hook"})), 400, "invalid_parameter", Some("callback_url")),
+        (video(json!({"avatar_id": "nobody"})), 404, "not_found", None),
+        (json!({"type": "image", "script": "Hi."}), 400, "invalid_parameter", Some("image")),
+        (
+            json!({"type": "image", "script": "Hi.", "image": {"type": "base64", "data": "not base64!"}}),
+            400,
+            "invalid_parameter",
+            Some("image.data"),
+        ),
+        (
+            json!({"type": "image", "script": "Hi.", "image": {"type": "ftp", "url": "x"}}),
+            400,
+            "invalid_parameter",
+            Some("image.type"),
+        ),
+        (
+            json!({"type": "cinematic_avatar", "avatar_id": [look_id], "prompt": "a walk"}),
+            400,
+            "invalid_parameter",
+            Some("type"),
+        ),
+        (
+            json!({"type": "studio", "scenes": [{"type": "avatar", "input": {"type": "avatar", "avatar_id": look_id,
+            "script": "Hi.", "voice_settings": {"pitch": 99}}}]}),
+            400,
+            "invalid_parameter",
+            Some("scenes[0].input.voice_settings.pitch"),
+        ),
+        (
+            json!({"type": "studio", "scenes": [{"type": "video", "source": {"type": "url", "url": "http://x"}}]}),
+            400,
+            "invalid_parameter",
+            Some("scenes[0].type"),
+        ),
+    ] {
+        let reply = v3_post(&server, &contract, "/v3/videos", body.clone()).await;
+        eprintln!("{body} → {}", reply.1);
+        assert_v3_error(&reply, status, code, param);
+    }
+    // Nothing refused was queued.
+    let (_, videos) = call_v3(&server, "/v3/videos").await;
+    assert_eq!(videos["data"], json!([]), "{videos}");
+    let reply = v3(&server, reqwest::Method::POST, "/v3/videos", None).await;
+    assert_eq!(reply.0, 415, "{}", reply.1);
+    let reply =
+        v3_post(&server, &contract, "/v3/avatars", json!({"type": "prompt", "name": "x", "prompt": "a cat"})).await;
+    assert_v3_error(&reply, 400, "unsupported_feature", None);
+    let reply = v3_post(&server, &contract, "/v3/avatars", json!({"type": "photo", "name": "x"})).await;
+    assert_v3_error(&reply, 400, "invalid_parameter", Some("file"));
+    let (status, reply) = upload_v3(&server, "notes.txt", "text/plain", b"hello").await;
+    assert_eq!(status, 415, "{reply}");
+    let (status, reply) = upload_v3(&server, "fake.png", "image/png", b"not a png").await;
+    contract.check("post", "/v3/assets", status, &reply);
+    assert_eq!(status, 400, "{reply}");
+
+    // A studio video of two scenes, the second from a photo with an image background.
+    let (status, asset) = upload_v3(&server, "astronaut.png", "image/png", ASTRONAUT).await;
+    assert_eq!(status, 200, "{asset}");
+    let asset_id = asset["data"]["asset_id"].as_str().expect("asset_id");
+    let (status, studio) = v3_post(
+        &server,
+        &contract,
+        "/v3/videos",
+        json!({"type": "studio", "resolution": "720p",
+        "aspect_ratio": "4:5", "scenes": [
+            {"type": "avatar", "input": {"type": "avatar", "avatar_id": look_id, "script": "First.",
+             "voice_id": "en-us-female", "background": {"type": "color", "color": "#204080"}}},
+            {"type": "avatar", "input": {"type": "image", "image": {"type": "asset_id", "asset_id": asset_id},
+             "script": "Second.", "voice_id": "en-us-male", "background": {"type": "image", "asset_id": asset_id}}}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{studio}");
+    let video = wait_v3_video(&server, studio["data"]["video_id"].as_str().expect("video_id")).await;
+    assert_eq!(probe_download(video["video_url"].as_str().expect("url")).await, (720, 900, true));
+
+    // users/me: the key's name, and its quota in seconds.
+    let (status, me) = call_v3(&server, "/v3/users/me").await;
+    contract.check("get", "/v3/users/me", status, &me);
+    assert_eq!(me["data"]["billing_type"], "usage_based");
+    let (status, me_v1) = call(&server, reqwest::Method::GET, "/v1/user/me", None).await;
+    contract.check("get", "/v1/user/me", status, &me_v1);
+    assert_eq!(me_v1["data"]["username"], me["data"]["username"]);
+
+    // Another key sees none of it, on any v3 call.
+    let other = server.another_key();
+    let as_other = |method: reqwest::Method, path: String| {
+        let request = reqwest::Client::new().request(method, format!("{}{path}", server.base)).bearer_auth(&other);
+        async move { json_of(request.send().await.expect("request")).await }
+    };
+    let video_id = video["id"].as_str().expect("id");
+    for (method, path) in [
+        (reqwest::Method::GET, format!("/v3/videos/{video_id}")),
+        (reqwest::Method::DELETE, format!("/v3/videos/{video_id}")),
+        (reqwest::Method::GET, format!("/v3/avatars/{look_id}")),
+        (reqwest::Method::DELETE, format!("/v3/avatars/{look_id}")),
+        (reqwest::Method::GET, format!("/v3/avatars/looks/{look_id}")),
+        (reqwest::Method::DELETE, format!("/v3/avatars/looks/{look_id}")),
+        (reqwest::Method::GET, format!("/v3/assets/{asset_id}")),
+        (reqwest::Method::DELETE, format!("/v3/assets/{asset_id}")),
+    ] {
+        assert_v3_error(&as_other(method, path).await, 404, "not_found", None);
+    }
+    for path in ["/v3/videos", "/v3/avatars", "/v3/avatars/looks", "/v3/assets"] {
+        let (status, page) = as_other(reqwest::Method::GET, path.to_string()).await;
+        assert_eq!((status, &page["data"]), (200, &json!([])), "{path}: {page}");
+    }
+    let (_, statuses) = as_other(reqwest::Method::GET, format!("/v3/videos/statuses?video_ids={video_id}")).await;
+    assert_eq!(statuses["data"][0]["status"], "not_found", "{statuses}");
+    let other_order = json!({"type": "avatar", "avatar_id": look_id, "script": "Hi."});
+    let request =
+        reqwest::Client::new().post(format!("{}/v3/videos", server.base)).bearer_auth(&other).json(&other_order);
+    assert_v3_error(&json_of(request.send().await.expect("post")).await, 404, "not_found", None);
+}

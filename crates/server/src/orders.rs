@@ -46,6 +46,17 @@ pub(crate) enum Field {
 /// How one door names the fields of an order.
 pub(crate) type FieldNames = fn(Field) -> &'static str;
 
+/// How one door names scene `index` of `count` in its messages, if at all.
+pub(crate) type SceneItem = fn(index: usize, count: usize) -> Option<String>;
+
+/// The same result, about `item` when there is one.
+pub(crate) fn about<T>(result: Result<T, ApiError>, item: Option<String>) -> Result<T, ApiError> {
+    match item {
+        Some(item) => result.map_err(|e| e.in_item(&item)),
+        None => result,
+    }
+}
+
 /// A video as a door asks for it, in the domain's terms.
 pub(crate) struct OrderRequest<'a> {
     pub scenes: Vec<SceneRequest<'a>>,
@@ -55,9 +66,9 @@ pub(crate) struct OrderRequest<'a> {
     pub title: Option<&'a str>,
     pub callback_id: Option<&'a str>,
     pub callback_url: Option<&'a str>,
-    /// What the door calls scene `i`, for the messages of orders with
-    /// several scenes (`video_inputs[1]`, `scenes[1].input`).
-    pub scene_item: fn(usize) -> String,
+    /// What the door calls scene `i` of `n` in its messages
+    /// (`video_inputs[1]`, `scenes[1].input`), if it names it at all.
+    pub scene_item: SceneItem,
     pub names: FieldNames,
 }
 
@@ -166,8 +177,7 @@ pub(crate) async fn check(app: &App, key_id: &str, request: OrderRequest<'_>) ->
     let mut scenes = Vec::with_capacity(count);
     for (index, scene) in request.scenes.into_iter().enumerate() {
         let result = check_scene(app, key_id, scene, names).await;
-        // With several scenes, say which one is wrong.
-        scenes.push(if count > 1 { result.map_err(|e| e.in_item(&(request.scene_item)(index)))? } else { result? });
+        scenes.push(about(result, (request.scene_item)(index, count))?);
     }
     check_quota(app, key_id).await?;
     let callback_url = request.callback_url.filter(|u| !u.is_empty());

@@ -138,8 +138,9 @@ pub(crate) async fn generate(
     }})))
 }
 
-fn v2_scene(index: usize) -> String {
-    format!("video_inputs[{index}]")
+/// With several scenes, v2's messages say which one is wrong.
+fn v2_scene(index: usize, count: usize) -> Option<String> {
+    (count > 1).then(|| format!("video_inputs[{index}]"))
 }
 
 /// A v2 order in the domain's terms; only v2's own wire format is checked here.
@@ -151,11 +152,10 @@ fn translate(request: &GenerateRequest) -> Result<OrderRequest<'_>, ApiError> {
         Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
         Some(other) => return Err(ApiError::invalid("caption", format!("must be true or false, not {other}"))),
     };
-    let several = request.video_inputs.len() > 1;
-    let mut scenes = Vec::with_capacity(request.video_inputs.len());
+    let count = request.video_inputs.len();
+    let mut scenes = Vec::with_capacity(count);
     for (index, scene) in request.video_inputs.iter().enumerate() {
-        let translated = translate_scene(scene);
-        scenes.push(if several { translated.map_err(|e| e.in_item(&v2_scene(index)))? } else { translated? });
+        scenes.push(orders::about(translate_scene(scene), v2_scene(index, count))?);
     }
     Ok(OrderRequest {
         scenes,

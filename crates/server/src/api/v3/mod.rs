@@ -135,10 +135,10 @@ pub(crate) fn parse<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
         let inner = error.into_inner().to_string();
         // serde names a missing field in its message, at the object's path.
         let missing = inner.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
-        let param = match (missing, path.as_str()) {
-            (Some(field), ".") => field.to_string(),
-            (Some(field), object) => format!("{object}.{field}"),
-            (None, _) => path,
+        let (param, inner) = match (missing, path.as_str()) {
+            (Some(field), ".") => (field.to_string(), "is required".to_string()),
+            (Some(field), object) => (format!("{object}.{field}"), "is required".to_string()),
+            (None, _) => (path, inner),
         };
         if param == "." {
             ApiError::bad_request(format!("the body is not what this call takes: {inner}"))

@@ -262,12 +262,14 @@ struct ParsedOrder {
     studio: bool,
 }
 
-fn studio_scene(index: usize) -> String {
-    format!("scenes[{index}].input")
+/// A studio's scenes are always named in messages, as their JSON path.
+fn studio_scene(index: usize, _: usize) -> Option<String> {
+    Some(format!("scenes[{index}].input"))
 }
 
-fn single_scene(_: usize) -> String {
-    String::new()
+/// A video of one performer has no scenes to name.
+fn single_scene(_: usize, _: usize) -> Option<String> {
+    None
 }
 
 /// Reads a `POST /v3/videos` body (or a batch's item) into its parts.
@@ -314,14 +316,17 @@ fn parse_order(body: &Value) -> Result<ParsedOrder, ApiError> {
 async fn performer_photos(app: &App, key_id: &str, order: &ParsedOrder) -> Result<Vec<Option<Asset>>, ApiError> {
     let mut photos = Vec::with_capacity(order.performers.len());
     for (index, performer) in order.performers.iter().enumerate() {
-        let field = if order.studio { format!("{}.image", studio_scene(index)) } else { "image".to_string() };
+        let scene = |field: &str| match order.studio {
+            true => format!("scenes[{index}].input.{field}"),
+            false => field.to_string(),
+        };
+        let field = scene("image");
         photos.push(match (performer.kind.as_str(), &performer.image) {
             ("image", Some(image)) => Some(image.resolve(app, key_id, "image", &field).await?),
             ("image", None) => return Err(ApiError::invalid(field, "is required for an \"image\" video")),
             ("avatar", _) => None,
             (other, _) => {
-                let field = if order.studio { format!("{}.type", studio_scene(index)) } else { "type".to_string() };
-                return Err(ApiError::invalid(field, format!("'{other}' is not \"avatar\" or \"image\"")));
+                return Err(ApiError::invalid(scene("type"), format!("'{other}' is not \"avatar\" or \"image\"")));
             }
         });
     }
@@ -432,12 +437,11 @@ async fn check_order(app: &App, key_id: &str, body: &Value) -> Result<orders::Ch
         _ => None,
     };
     let (width, height) = frame_size(settings.aspect_ratio.as_deref(), settings.resolution.as_deref(), photo_size)?;
-    let several = order.performers.len() > 1;
-    let mut scenes = Vec::with_capacity(order.performers.len());
+    let scene_item = if order.studio { studio_scene } else { single_scene };
+    let count = order.performers.len();
+    let mut scenes = Vec::with_capacity(count);
     for (index, (performer, photo)) in order.performers.iter().zip(photos).enumerate() {
-        let scene = scene_request(performer, photo, settings);
-        let item = if order.studio { studio_scene(index) } else { String::new() };
-        scenes.push(if several || order.studio { scene.map_err(|e| e.in_item(&item))? } else { scene? });
+        scenes.push(orders::about(scene_request(performer, photo, settings), scene_item(index, count))?);
     }
     let request = OrderRequest {
         scenes,
@@ -447,7 +451,7 @@ async fn check_order(app: &App, key_id: &str, body: &Value) -> Result<orders::Ch
         title: settings.title.as_deref(),
         callback_id: settings.callback_id.as_deref(),
         callback_url: settings.callback_url.as_deref(),
-        scene_item: if order.studio { studio_scene } else { single_scene },
+        scene_item,
         names: v3_field,
     };
     orders::check(app, key_id, request).await
