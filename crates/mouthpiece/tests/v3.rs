@@ -566,3 +566,144 @@ async fn v3_refuses_what_it_cannot_do_naming_the_field_and_keeps_tenants_apart()
         reqwest::Client::new().post(format!("{}/v3/videos", server.base)).bearer_auth(&other).json(&other_order);
     assert_v3_error(&json_of(request.send().await.expect("post")).await, 404, "not_found", None);
 }
+
+#[tokio::test]
+async fn v3_batches_statuses_and_webhooks_signed_and_delivered() {
+    let server = start_server_with(&["--allow-private-urls"]).await;
+    let contract = Contract::fetch(&server).await;
+    let (receiver, mut received) = webhook_receiver().await;
+    let look_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+
+    // An endpoint for every video event, shown its secret once.
+    let (status, endpoint) = v3_post(
+        &server,
+        &contract,
+        "/v3/webhooks/endpoints",
+        json!({"url": format!("{receiver}/hook"), "events": ["avatar_video.success", "batch.finished"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{endpoint}");
+    let endpoint_id = endpoint["data"]["endpoint_id"].as_str().expect("endpoint_id").to_string();
+    let first_secret = endpoint["data"]["secret"].as_str().expect("secret").to_string();
+    let listed = v3_list_all(&server, &contract, "/v3/webhooks/endpoints").await;
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0]["secret"].is_null(), "a secret is shown only when made: {listed:?}");
+    let path = format!("/v3/webhooks/endpoints/{endpoint_id}/rotate-secret");
+    let (status, rotated) = v3(&server, reqwest::Method::POST, &path, None).await;
+    contract.check("post", "/v3/webhooks/endpoints/{endpoint_id}/rotate-secret", status, &rotated);
+    assert_eq!(status, 200, "{rotated}");
+    let secret = rotated["data"]["secret"].as_str().expect("secret").to_string();
+    assert_ne!(secret, first_secret);
+    let (status, types) = call_v3(&server, "/v3/webhooks/event-types").await;
+    contract.check("get", "/v3/webhooks/event-types", status, &types);
+    for (body, param) in [
+        (json!({"url": "ftp://example.com/hook"}), "url"),
+        (json!({"url": format!("{receiver}/x"), "events": ["avatar_video.exploded"]}), "events"),
+        (json!({"events": []}), "url"),
+    ] {
+        let reply = v3_post(&server, &contract, "/v3/webhooks/endpoints", body).await;
+        assert_v3_error(&reply, 400, "invalid_parameter", Some(param));
+    }
+
+    // A batch with one wrong item is refused whole, naming the item.
+    let item = |text: &str| json!({"type": "avatar", "avatar_id": look_id, "script": text, "voice_id": "en-us-female"});
+    let wrong = json!({"videos": [item("One."), {"type": "avatar", "avatar_id": look_id, "script": "Two.", "voice_id": "nobody"}]});
+    let reply = v3_post(&server, &contract, "/v3/videos/batches", wrong).await;
+    assert_v3_error(&reply, 400, "invalid_parameter", Some("videos[1].voice_id"));
+    let (_, videos) = call_v3(&server, "/v3/videos").await;
+    assert_eq!(videos["data"], json!([]), "nothing of a refused batch is queued");
+
+    // A batch of three, with a callback told once when all have finished.
+    let batch = json!({"title": "Three", "callback_url": format!("{receiver}/batch"),
+                       "videos": [item("One."), item("Two."), item("Three.")]});
+    let (status, created) = v3_post(&server, &contract, "/v3/videos/batches", batch).await;
+    assert_eq!(status, 202, "{created}");
+    let batch_id = created["data"]["batch_id"].as_str().expect("batch_id").to_string();
+    let path = format!("/v3/videos/batches/{batch_id}");
+    let finished = wait_v3(&server, &path, |b| b["status"] == "completed").await;
+    let (status, reply) = call_v3(&server, &format!("{path}?limit=2")).await;
+    contract.check("get", "/v3/videos/batches/{batch_id}", status, &reply);
+    assert_eq!(
+        (reply["data"]["items"].as_array().map(Vec::len), reply["data"]["has_more"].as_bool()),
+        (Some(2), Some(true))
+    );
+    assert_eq!(finished["total_items"], 3);
+    assert_eq!(finished["counts_by_status"], json!({"completed": 3}));
+    let video_ids: Vec<String> = finished["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["video_id"].as_str().expect("id").to_string())
+        .collect();
+    let indexes: Vec<u64> =
+        finished["items"].as_array().expect("items").iter().filter_map(|i| i["item_index"].as_u64()).collect();
+    assert_eq!(indexes, [0, 1, 2]);
+
+    let query = format!("/v3/videos/statuses?batch_ids={batch_id}&video_ids={},nobody", video_ids[0]);
+    let (status, statuses) = call_v3(&server, &query).await;
+    contract.check("get", "/v3/videos/statuses", status, &statuses);
+    let statuses = statuses["data"].as_array().expect("data").clone();
+    assert_eq!(statuses.len(), 5, "{statuses:?}");
+    assert!(statuses[..4].iter().all(|s| s["status"] == "completed"), "{statuses:?}");
+    assert_eq!(statuses[4]["status"], "not_found");
+    assert_v3_error(&call_v3(&server, "/v3/videos/statuses").await, 400, "invalid_parameter", Some("video_ids"));
+
+    // Deliveries: a success per video and the batch's end to the endpoint
+    // (signed with its rotated secret; its first answer is a 500, so one is
+    // retried), and the batch's end once to its callback (signed with the
+    // hash of the key).
+    let mut hook = Vec::new();
+    let mut batch_calls = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while hook.len() < 4 || batch_calls.is_empty() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let got = tokio::time::timeout(left, received.recv()).await.expect("deliveries in time").expect("receiver");
+        if got.path == "/hook" { hook.push(got) } else { batch_calls.push(got) }
+    }
+    for delivery in &hook {
+        assert_eq!(delivery.signature, hmac_hex(&secret, &delivery.body), "{}", delivery.body);
+    }
+    let bodies: Vec<Value> = hook.iter().map(|d| serde_json::from_str(&d.body).expect("json")).collect();
+    let mut announced: Vec<String> = bodies
+        .iter()
+        .filter(|b| b["event_type"] == "avatar_video.success")
+        .map(|b| b["event_data"]["video_id"].as_str().expect("video_id").to_string())
+        .collect();
+    announced.sort();
+    let mut expected = video_ids.clone();
+    expected.sort();
+    assert_eq!(announced, expected);
+    assert_eq!(bodies.iter().filter(|b| b["event_type"] == "batch.finished").count(), 1, "{bodies:?}");
+    let key_hash: String = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(server.key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let batch_call: Value = serde_json::from_str(&batch_calls[0].body).expect("json");
+    assert_eq!(batch_call["event_type"], "batch.finished");
+    assert_eq!(batch_call["event_data"]["batch_id"], batch_id.as_str());
+    assert_eq!(batch_calls[0].signature, hmac_hex(&key_hash, &batch_calls[0].body));
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(received.try_recv().is_err(), "the batch's end is told once");
+
+    // What was announced, newest first, filtered by type.
+    let events = v3_list_all(&server, &contract, "/v3/webhooks/events").await;
+    assert_eq!(events.len(), 4, "{events:?}");
+    let (_, finished_events) = call_v3(&server, "/v3/webhooks/events?event_type=batch.finished").await;
+    assert_eq!(finished_events["data"][0]["entity_id"], batch_id.as_str());
+
+    // Changed, then removed; another key sees none of it.
+    let path = format!("/v3/webhooks/endpoints/{endpoint_id}");
+    let (status, patched) =
+        v3(&server, reqwest::Method::PATCH, &path, Some(json!({"events": ["avatar_video.fail"]}))).await;
+    contract.check("patch", "/v3/webhooks/endpoints/{endpoint_id}", status, &patched);
+    assert_eq!(patched["data"]["events"], json!(["avatar_video.fail"]));
+    let other = server.another_key();
+    let request = reqwest::Client::new().delete(format!("{}{path}", server.base)).bearer_auth(&other);
+    assert_v3_error(&json_of(request.send().await.expect("delete")).await, 404, "not_found", None);
+    let request =
+        reqwest::Client::new().get(format!("{}/v3/videos/batches/{batch_id}", server.base)).bearer_auth(&other);
+    assert_v3_error(&json_of(request.send().await.expect("get")).await, 404, "not_found", None);
+    let (status, deleted) = v3(&server, reqwest::Method::DELETE, &path, None).await;
+    contract.check("delete", "/v3/webhooks/endpoints/{endpoint_id}", status, &deleted);
+    assert_eq!(status, 200, "{deleted}");
+}

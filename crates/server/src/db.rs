@@ -154,6 +154,16 @@ pub(crate) struct WebhookEndpoint {
     pub created_at: i64,
 }
 
+/// An event announced to a key.
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct WebhookEvent {
+    pub id: String,
+    pub event_type: String,
+    pub entity_id: String,
+    pub data: String,
+    pub created_at: i64,
+}
+
 /// Who hears about a video: its tenant (and the hash of its key, the
 /// callback secret) and the callback_url it asked for.
 #[derive(Debug, Clone, FromRow)]
@@ -585,6 +595,80 @@ impl Db {
             .bind(key_id)
             .fetch_all(&self.pool)
             .await
+    }
+
+    pub(crate) async fn webhook_endpoint(
+        &self,
+        key_id: &str,
+        id: &str,
+    ) -> Result<Option<WebhookEndpoint>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, url, secret, events, created_at FROM webhook_endpoints WHERE id = $1 AND key_id = $2",
+        )
+        .bind(id)
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    /// Writes an endpoint's url, events and secret back.
+    pub(crate) async fn update_webhook_endpoint(
+        &self,
+        key_id: &str,
+        endpoint: &WebhookEndpoint,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET url = $1, events = $2, secret = $3 WHERE id = $4 AND key_id = $5",
+        )
+        .bind(&endpoint.url)
+        .bind(&endpoint.events)
+        .bind(&endpoint.secret)
+        .bind(&endpoint.id)
+        .bind(key_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn insert_webhook_event(
+        &self,
+        key_id: &str,
+        event_type: &str,
+        entity_id: &str,
+        data: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO webhook_events (id, key_id, event_type, entity_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(new_id())
+        .bind(key_id)
+        .bind(event_type)
+        .bind(entity_id)
+        .bind(data)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The events announced to a key, newest first, of one type and about
+    /// one thing if asked.
+    pub(crate) async fn webhook_events(
+        &self,
+        key_id: &str,
+        event_type: Option<&str>,
+        entity_id: Option<&str>,
+    ) -> Result<Vec<WebhookEvent>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, event_type, entity_id, data, created_at FROM webhook_events
+             WHERE key_id = $1 AND ($2 IS NULL OR event_type = $2) AND ($3 IS NULL OR entity_id = $3)
+             ORDER BY created_at DESC, id DESC",
+        )
+        .bind(key_id)
+        .bind(event_type)
+        .bind(entity_id)
+        .fetch_all(&self.pool)
+        .await
     }
 
     pub(crate) async fn delete_webhook_endpoint(&self, key_id: &str, id: &str) -> Result<bool, sqlx::Error> {

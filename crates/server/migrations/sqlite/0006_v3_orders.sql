@@ -22,3 +22,15 @@ CREATE TABLE video_batches (
 ALTER TABLE videos ADD COLUMN batch_id TEXT;
 ALTER TABLE videos ADD COLUMN batch_index INTEGER;
 CREATE INDEX videos_batch ON videos (batch_id, batch_index);
+
+-- Every event announced to a key (GET /v3/webhooks/events), whether or not
+-- an endpoint or callback received it.
+CREATE TABLE webhook_events (
+    id TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL REFERENCES api_keys(id),
+    event_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX webhook_events_by_key ON webhook_events (key_id, created_at);

@@ -2,7 +2,6 @@
 
 use crate::App;
 use crate::auth::Tenant;
-use crate::db::{new_id, now};
 use crate::error::{ApiError, V1Error};
 use crate::webhooks::EVENTS;
 use axum::Json;
@@ -16,37 +15,13 @@ pub(crate) struct AddEndpoint {
     events: Option<Vec<String>>,
 }
 
-/// Upper bound on endpoints per key, so one key cannot fan a video out without end.
-const MAX_ENDPOINTS: usize = 20;
-
 pub(crate) async fn add(
     State(app): State<App>,
     Tenant(key_id): Tenant,
     body: Result<Json<AddEndpoint>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, V1Error> {
     let Json(request) = body.map_err(|e| ApiError::bad_request(format!("invalid JSON body: {}", e.body_text())))?;
-    crate::outbound::check(&request.url, app.allow_private_urls).await.map_err(ApiError::bad_request)?;
-    let events = request.events.unwrap_or_else(|| EVENTS.iter().map(|e| e.to_string()).collect());
-    if events.is_empty() {
-        return Err(ApiError::bad_request(
-            "events is empty; name at least one of avatar_video.success, avatar_video.fail",
-        )
-        .into());
-    }
-    if let Some(unknown) = events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
-        return Err(ApiError::bad_request(format!("event '{unknown}' is not one of {}", EVENTS.join(", "))).into());
-    }
-    if app.db.webhook_endpoints(&key_id).await?.len() >= MAX_ENDPOINTS {
-        return Err(ApiError::bad_request(format!("a key may register at most {MAX_ENDPOINTS} endpoints")).into());
-    }
-    let endpoint = crate::db::WebhookEndpoint {
-        id: new_id(),
-        url: request.url,
-        secret: format!("whsec_{}", new_id()),
-        events: events.join(","),
-        created_at: now(),
-    };
-    app.db.insert_webhook_endpoint(&key_id, &endpoint).await?;
+    let endpoint = crate::webhooks::register(&app, &key_id, request.url, request.events).await?;
     Ok(Json(json!({"code": 100, "message": "Success", "data": describe(&endpoint)})))
 }
 
@@ -85,5 +60,6 @@ pub(crate) async fn delete(
 
 /// The events an endpoint can subscribe to.
 pub(crate) async fn events(Tenant(_): Tenant) -> Json<Value> {
-    Json(json!({"code": 100, "message": "Success", "data": EVENTS}))
+    let names: Vec<&str> = EVENTS.iter().map(|(name, _)| *name).collect();
+    Json(json!({"code": 100, "message": "Success", "data": names}))
 }

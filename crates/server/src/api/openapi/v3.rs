@@ -188,6 +188,31 @@ pub(super) fn paths() -> Value {
         "/v3/voices/clone": {"post": operation(3, "Voice cloning: not available on this server (400)", json!([]),
             Some(json_body(object(&["voice_name", "audio"], json!({"voice_name": string(), "audio": asset_input()})))),
             v3(object(&["voice_clone_id"], json!({"voice_clone_id": string()}))), &[400])},
+        "/v3/webhooks/endpoints": {
+            "get": operation(3, "The key's webhook endpoints (secrets not shown)", v3_list_parameters(vec![], 100),
+                None, v3_list(reference("V3WebhookEndpoint")), &[400]),
+            "post": operation(3, "Register an endpoint; its signing secret is shown once", json!([]),
+                Some(json_body(object(&["url"], json!({"url": url(), "events": array(reference("V3EventType"))})))),
+                v3(reference("V3WebhookEndpoint")), &[400])},
+        "/v3/webhooks/endpoints/{endpoint_id}": {
+            "patch": operation(3, "Change an endpoint's URL or events", id("endpoint_id"),
+                Some(json_body(object(&[], json!({"url": url(), "events": array(reference("V3EventType"))})))),
+                v3(reference("V3WebhookEndpoint")), &[400, 404]),
+            "delete": operation(3, "Remove an endpoint", id("endpoint_id"), None, deleted(), &[404])},
+        "/v3/webhooks/endpoints/{endpoint_id}/rotate-secret": {"post": operation(3,
+            "A new signing secret for an endpoint, shown once", id("endpoint_id"), None,
+            v3(object(&["endpoint_id", "secret"], json!({"endpoint_id": string(), "secret": string()}))), &[404])},
+        "/v3/webhooks/event-types": {"get": operation(3, "The events an endpoint may subscribe to",
+            v3_list_parameters(vec![], 100), None,
+            v3_list(object(&["event_type", "description"], json!({
+                "event_type": reference("V3EventType"), "description": string()}))), &[400])},
+        "/v3/webhooks/events": {"get": operation(3, "The events announced to the key, newest first",
+            v3_list_parameters(vec![query_parameter("event_type", false, string()),
+                query_parameter("entity_id", false, string())], 100), None,
+            v3_list(object(&["event_id", "event_type", "event_data", "created_at"], json!({
+                "event_id": string(), "event_type": reference("V3EventType"), "entity_id": string(),
+                "event_data": {"type": "object"}, "created_at": {"type": "string", "format": "date-time"}}))),
+            &[400])},
         "/v3/users/me": {"get": operation(3, "The API key as a user; credits are seconds of video", json!([]), None,
             v3(object(&["username", "email", "first_name", "last_name"], json!({
                 "username": string(), "email": nullable(string()), "first_name": nullable(string()),
@@ -237,6 +262,11 @@ pub(super) fn schemas() -> Value {
             "preview_video_url": nullable(json!({"type": "string", "format": "uri",
                 "description": "A short idle clip of the avatar, rendered once it is trained"})),
             "supported_api_engines": array(string()), "tags": array(string()), "created_at": integer()})),
+        "V3EventType": {"enum": crate::webhooks::EVENTS.iter().map(|(name, _)| *name).collect::<Vec<_>>()},
+        "V3WebhookEndpoint": object(&["endpoint_id", "url", "status", "created_at"], json!({
+            "endpoint_id": string(), "url": url(), "events": array(reference("V3EventType")),
+            "secret": nullable(string()), "status": {"const": "enabled"},
+            "created_at": {"type": "string", "format": "date-time"}})),
         "V3Asset": object(&["id", "name", "type", "owner", "space_id", "uploaded_at"], json!({
             "id": string(), "name": string(), "type": {"enum": ["image", "audio", "video"]},
             "mime_type": string(), "size_bytes": integer(), "owner": string(), "space_id": string(),

@@ -11,6 +11,7 @@ mod avatars;
 mod users;
 mod videos;
 mod voices;
+mod webhooks;
 
 use crate::App;
 use crate::error::{ApiError, V3Error};
@@ -18,7 +19,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -39,6 +40,11 @@ pub(crate) fn routes(max_upload_bytes: u64) -> Router<App> {
         .route("/v3/avatars/looks/{look_id}", get(avatars::look).patch(avatars::update_look).delete(avatars::delete))
         .route("/v3/avatars/{group_id}", get(avatars::get).delete(avatars::delete))
         .route("/v3/users/me", get(users::me))
+        .route("/v3/webhooks/endpoints", get(webhooks::list).post(webhooks::create))
+        .route("/v3/webhooks/endpoints/{endpoint_id}", patch(webhooks::update).delete(webhooks::delete))
+        .route("/v3/webhooks/endpoints/{endpoint_id}/rotate-secret", post(webhooks::rotate_secret))
+        .route("/v3/webhooks/event-types", get(webhooks::event_types))
+        .route("/v3/webhooks/events", get(webhooks::events))
         .route("/v3/assets", get(assets::list).post(assets::upload).layer(DefaultBodyLimit::disable()))
         .route("/v3/assets/{asset_id}", get(assets::get).delete(assets::delete))
         .route("/v3/voices", get(voices::list))
