@@ -44,6 +44,9 @@ pub struct ServeArgs {
     /// Largest upload or fetched file, in megabytes [default: 50].
     #[arg(long, env = "MOUTHPIECE_MAX_UPLOAD_MB")]
     max_upload_mb: Option<u64>,
+    /// Videos one key may have waiting in the queue; more are refused with 429 [default: 100].
+    #[arg(long, env = "MOUTHPIECE_MAX_QUEUED_PER_KEY")]
+    max_queued_per_key: Option<u64>,
     /// Keep files in this S3 bucket instead of the data directory.
     #[arg(long, env = "MOUTHPIECE_S3_BUCKET")]
     s3_bucket: Option<String>,
@@ -77,6 +80,7 @@ struct FileConfig {
     workers: Option<usize>,
     allow_private_urls: Option<bool>,
     max_upload_mb: Option<u64>,
+    max_queued_per_key: Option<u64>,
     shutdown_grace_seconds: Option<u64>,
     s3: Option<FileS3>,
 }
@@ -165,6 +169,10 @@ impl ServeArgs {
                 .max_upload_mb
                 .or(file.max_upload_mb)
                 .map_or(defaults.max_upload_bytes, |mb| mb.saturating_mul(1024 * 1024)),
+            max_queued_per_key: self
+                .max_queued_per_key
+                .or(file.max_queued_per_key)
+                .unwrap_or(defaults.max_queued_per_key),
         })
     }
 }

@@ -1040,7 +1040,7 @@ async fn webhooks_announce_videos_signed_and_retried() {
     let (_, listed) = call(&server, reqwest::Method::GET, "/v1/webhook/endpoint.list", None).await;
     assert_eq!(listed["data"][0]["endpoint_id"], endpoint_id.as_str());
     let (_, events) = call(&server, reqwest::Method::GET, "/v1/webhook/webhook.list", None).await;
-    assert_eq!(events["data"], json!(["avatar_video.success", "avatar_video.fail"]));
+    assert_eq!(events["data"], json!(["avatar_video.success", "avatar_video.fail", "batch.finished"]));
 
     let good = create_avatar(&server, ASTRONAUT.to_vec()).await;
     let blank = create_avatar(&server, png_of(&image::RgbImage::from_pixel(300, 300, image::Rgb([90, 90, 90])))).await;

@@ -707,3 +707,87 @@ async fn v3_batches_statuses_and_webhooks_signed_and_delivered() {
     contract.check("delete", "/v3/webhooks/endpoints/{endpoint_id}", status, &deleted);
     assert_eq!(status, 200, "{deleted}");
 }
+
+/// A v2 order of a one-second silent 128×128 video (the cheapest render),
+/// by `key`.
+async fn order_short_video(server: &Server, key: &str, group_id: &str) -> (u16, Value) {
+    let body = json!({"video_inputs": [{"character": {"type": "talking_photo", "talking_photo_id": group_id},
+                                        "voice": {"type": "silence", "duration": 1}}],
+                      "dimension": {"width": 128, "height": 128}});
+    let request = reqwest::Client::new().post(format!("{}/v2/video/generate", server.base)).header("X-Api-Key", key);
+    json_of(request.json(&body).send().await.expect("generate")).await
+}
+
+/// The avatar of `key` made from the portrait (v1 upload, v2 group).
+async fn avatar_of(server: &Server, key: &str) -> String {
+    let upload = reqwest::Client::new()
+        .post(format!("{}/v1/asset", server.base))
+        .header("X-Api-Key", key)
+        .header("Content-Type", "image/png")
+        .body(ASTRONAUT.to_vec());
+    let (_, asset) = json_of(upload.send().await.expect("upload")).await;
+    let body = json!({"image_key": asset["data"]["image_key"]});
+    let create = reqwest::Client::new()
+        .post(format!("{}/v2/photo_avatar/avatar_group/create", server.base))
+        .header("X-Api-Key", key)
+        .json(&body);
+    let (_, group) = json_of(create.send().await.expect("create")).await;
+    group["data"]["id"].as_str().expect("group id").to_string()
+}
+
+#[tokio::test]
+async fn keys_take_turns_in_the_queue() {
+    let server = start_server().await;
+    let (key_a, key_b) = (server.key.clone(), server.another_key());
+    let (avatar_a, avatar_b) = (avatar_of(&server, &key_a).await, avatar_of(&server, &key_b).await);
+    let mut a_videos = Vec::new();
+    for _ in 0..40 {
+        let (status, reply) = order_short_video(&server, &key_a, &avatar_a).await;
+        assert_eq!(status, 200, "{reply}");
+        a_videos.push(reply["data"]["video_id"].as_str().expect("video_id").to_string());
+    }
+    let (status, reply) = order_short_video(&server, &key_b, &avatar_b).await;
+    assert_eq!(status, 200, "{reply}");
+    let b_video = reply["data"]["video_id"].as_str().expect("video_id").to_string();
+    let status_of = |key: String, id: String| {
+        let request = reqwest::Client::new().get(format!("{}/v3/videos/{id}", server.base)).bearer_auth(key);
+        async move { json_of(request.send().await.expect("status")).await.1["data"]["status"].clone() }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while status_of(key_b.clone(), b_video.clone()).await != "completed" {
+        assert!(std::time::Instant::now() < deadline, "B's video not done in time");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut a_done = 0;
+    for id in &a_videos {
+        a_done += usize::from(status_of(key_a.clone(), id.clone()).await == "completed");
+    }
+    eprintln!("when B's one video was done, {a_done} of A's 40 were");
+    assert!(a_done < 10, "B's video waited for {a_done} of A's");
+}
+
+#[tokio::test]
+async fn a_key_may_have_only_so_many_videos_waiting() {
+    // No workers: what is ordered stays in the queue.
+    let server = start_server_with(&["--workers", "0", "--max-queued-per-key", "3"]).await;
+    let contract = Contract::fetch(&server).await;
+    let avatar = avatar_of(&server, &server.key).await;
+    for _ in 0..3 {
+        let (status, reply) = order_short_video(&server, &server.key, &avatar).await;
+        assert_eq!(status, 200, "{reply}");
+    }
+    let (status, reply) = order_short_video(&server, &server.key, &avatar).await;
+    assert_eq!((status, reply["error"]["code"].as_str()), (429, Some("rate_limit_exceeded")), "{reply}");
+    let message = reply["error"]["message"].as_str().expect("message");
+    assert!(message.contains("3 videos waiting") && message.contains("at most 3"), "{message}");
+    let video = json!({"type": "avatar", "avatar_id": avatar, "script": "Hi.", "voice_id": "en-us-female"});
+    let reply = v3_post(&server, &contract, "/v3/videos", video.clone()).await;
+    assert_v3_error(&reply, 429, "rate_limit_exceeded", None);
+    let reply = v3_post(&server, &contract, "/v3/videos/batches", json!({"videos": [video]})).await;
+    assert_v3_error(&reply, 429, "rate_limit_exceeded", None);
+    // Another key's queue is its own.
+    let other = server.another_key();
+    let other_avatar = avatar_of(&server, &other).await;
+    let (status, reply) = order_short_video(&server, &other, &other_avatar).await;
+    assert_eq!(status, 200, "{reply}");
+}

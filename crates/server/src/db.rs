@@ -23,17 +23,31 @@ pub(crate) const MAX_ATTEMPTS: i64 = 3;
 const JOBS_CHANNEL: &str = "mouthpiece_jobs";
 
 /// The claim statement up to its sub-select's end, shared by both databases.
+/// Of the jobs that are due, it takes the one whose key has the fewest jobs
+/// running, then whose key waited longest since a job of it was last
+/// claimed (a key never claimed first), then the oldest: keys take turns,
+/// so one key's hundred queued videos do not hold up another key's one.
+/// (`$3` is now, `$4` the claim time in sub-seconds for the turn order.)
 macro_rules! claim_job_sql {
     () => {
-        "UPDATE jobs SET state = 'running', worker_id = $1, lease_until = $2, attempts = attempts + 1
-         WHERE id = (SELECT id FROM jobs
-                     WHERE (state = 'queued' AND run_after <= $3) OR (state = 'running' AND lease_until < $3)
-                     ORDER BY id LIMIT 1"
+        "UPDATE jobs SET state = 'running', worker_id = $1, lease_until = $2, attempts = attempts + 1, claimed_at = $4
+         WHERE id = (SELECT j.id FROM jobs j
+                     WHERE (j.state = 'queued' AND j.run_after <= $3) OR (j.state = 'running' AND j.lease_until < $3)
+                     ORDER BY (SELECT COUNT(*) FROM jobs r
+                               WHERE r.key_id = j.key_id AND r.state = 'running' AND r.lease_until >= $3),
+                              COALESCE((SELECT MAX(c.claimed_at) FROM jobs c WHERE c.key_id = j.key_id), 0),
+                              j.id
+                     LIMIT 1"
     };
 }
 
 pub(crate) fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// Milliseconds since the epoch: the order in which jobs were claimed.
+fn now_millis() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 pub(crate) fn new_id() -> String {
@@ -857,13 +871,15 @@ impl Db {
 
     // --- job queue ---
 
-    pub(crate) async fn enqueue(&self, kind: &str, target_id: &str) -> Result<i64, sqlx::Error> {
+    /// Queues a job of `kind` on `target_id` for the key `key_id`.
+    pub(crate) async fn enqueue(&self, kind: &str, target_id: &str, key_id: &str) -> Result<i64, sqlx::Error> {
         let id = sqlx::query_scalar(
-            "INSERT INTO jobs (kind, target_id, state, created_at) VALUES ($1, $2, 'queued', $3) RETURNING id",
+            "INSERT INTO jobs (kind, target_id, state, created_at, key_id) VALUES ($1, $2, 'queued', $3, $4) RETURNING id",
         )
         .bind(kind)
         .bind(target_id)
         .bind(now())
+        .bind(key_id)
         .fetch_one(&self.pool)
         .await?;
         if self.backend == Backend::Postgres {
@@ -887,7 +903,13 @@ impl Db {
                 concat!(claim_job_sql!(), " FOR UPDATE SKIP LOCKED) RETURNING id, kind, target_id, attempts")
             }
         };
-        sqlx::query_as(statement).bind(worker_id).bind(at + LEASE_SECONDS).bind(at).fetch_optional(&self.pool).await
+        sqlx::query_as(statement)
+            .bind(worker_id)
+            .bind(at + LEASE_SECONDS)
+            .bind(at)
+            .bind(now_millis())
+            .fetch_optional(&self.pool)
+            .await
     }
 
     /// Extends the lease of a job; false if `worker_id` no longer holds it
@@ -970,6 +992,14 @@ impl Db {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
+    }
+
+    /// How many videos of a key wait in the queue, not started yet.
+    pub(crate) async fn queued_videos(&self, key_id: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM videos WHERE key_id = $1 AND status = 'pending'")
+            .bind(key_id)
+            .fetch_one(&self.pool)
+            .await
     }
 
     /// How many jobs there are of each (kind, state).

@@ -25,6 +25,8 @@ pub(crate) enum ApiError {
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     QuotaExceeded(String),
+    /// The key has as many videos waiting as it may (`--max-queued-per-key`).
+    TooManyQueued(String),
     /// A feature of HeyGen's this server does not have (voice cloning):
     /// the client's request is fine, but asks for what is not here.
     Unsupported(String),
@@ -94,6 +96,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 400_115, m.clone())
             }
             ApiError::QuotaExceeded(m) => (StatusCode::BAD_REQUEST, "quota_exceeded", 400_140, m.clone()),
+            ApiError::TooManyQueued(m) => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", 400_129, m.clone()),
             ApiError::Unsupported(m) => (StatusCode::BAD_REQUEST, "unsupported_feature", 400_101, m.clone()),
             ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", 500_000, m.clone()),
         }

@@ -74,6 +74,8 @@ pub struct ServerConfig {
     pub allow_private_urls: bool,
     /// Largest file a client may upload or have fetched, in bytes.
     pub max_upload_bytes: u64,
+    /// Videos one key may have waiting in the queue before more are refused.
+    pub max_queued_per_key: u64,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +90,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(20),
             allow_private_urls: false,
             max_upload_bytes: 50 * 1024 * 1024,
+            max_queued_per_key: 100,
         }
     }
 }
@@ -111,6 +114,7 @@ pub(crate) struct AppState {
     pub deliveries_queued: Notify,
     pub allow_private_urls: bool,
     pub max_upload_bytes: u64,
+    pub max_queued_per_key: u64,
     pub metrics: metrics::Metrics,
 }
 
@@ -222,6 +226,7 @@ async fn start(config: &ServerConfig, address: SocketAddr) -> Result<App, Server
         deliveries_queued: Notify::new(),
         allow_private_urls: config.allow_private_urls,
         max_upload_bytes: config.max_upload_bytes,
+        max_queued_per_key: config.max_queued_per_key,
         metrics: metrics::Metrics::new(),
     });
     app.db.listen_for_jobs(app.jobs_queued.clone());

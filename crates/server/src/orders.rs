@@ -180,6 +180,7 @@ pub(crate) async fn check(app: &App, key_id: &str, request: OrderRequest<'_>) ->
         scenes.push(about(result, (request.scene_item)(index, count))?);
     }
     check_quota(app, key_id).await?;
+    check_queue(app, key_id, 1).await?;
     let callback_url = request.callback_url.filter(|u| !u.is_empty());
     if let Some(url) = callback_url {
         crate::outbound::check(url, app.allow_private_urls)
@@ -218,9 +219,23 @@ pub(crate) async fn queue(
     let stored = serde_json::to_string(&order).map_err(ApiError::internal)?;
     let callback = (checked.callback_id.as_deref(), checked.callback_url.as_deref());
     app.db.insert_video(&video_id, key_id, &stored, callback, checked.title.as_deref(), batch).await?;
-    app.db.enqueue(VIDEO_JOB, &video_id).await?;
+    app.db.enqueue(VIDEO_JOB, &video_id, key_id).await?;
     app.jobs_queued.notify_one();
     Ok(Placed { video_id, width: order.width, height: order.height })
+}
+
+/// Refuses `adding` more videos when the key would have more waiting in
+/// the queue than the server allows (`--max-queued-per-key`).
+pub(crate) async fn check_queue(app: &App, key_id: &str, adding: usize) -> Result<(), ApiError> {
+    let queued = app.db.queued_videos(key_id).await?.max(0) as u64;
+    let limit = app.max_queued_per_key;
+    if queued + adding as u64 > limit {
+        return Err(ApiError::TooManyQueued(format!(
+            "this key has {queued} videos waiting in the queue and may have at most {limit}; \
+             order more once some have started"
+        )));
+    }
+    Ok(())
 }
 
 /// Refuses an order once the key has used its quota of seconds.

@@ -34,3 +34,10 @@ CREATE TABLE webhook_events (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX webhook_events_by_key ON webhook_events (key_id, created_at);
+
+-- Fair claiming: each job knows its key, and when it was last claimed, so
+-- the next job goes to the key with the fewest running and the longest
+-- wait since its last claim (round robin), not simply the oldest job.
+ALTER TABLE jobs ADD COLUMN key_id TEXT;
+ALTER TABLE jobs ADD COLUMN claimed_at BIGINT;
+CREATE INDEX jobs_by_key ON jobs (key_id, state, claimed_at);

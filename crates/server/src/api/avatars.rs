@@ -81,7 +81,7 @@ pub(crate) async fn start_training(app: &App, group: &AvatarGroup) -> Result<i64
     if group.status != "ready" {
         app.db.set_avatar_status(&group.id, "pending", None).await?;
     }
-    let job = app.db.enqueue(TRAIN_JOB, &group.id).await?;
+    let job = app.db.enqueue(TRAIN_JOB, &group.id, &group.key_id).await?;
     app.jobs_queued.notify_one();
     Ok(job)
 }

@@ -98,7 +98,7 @@ pub(super) fn paths() -> Value {
                 json!([]), Some(json_body(create_video())),
                 v3(object(&["video_id", "status", "output_format"], json!({
                     "video_id": string(), "status": {"const": "pending"}, "output_format": {"const": "mp4"}}))),
-                &[400, 404, 413])},
+                &[400, 404, 413, 429])},
         "/v3/videos/{video_id}": {
             "get": operation(3, "A video's status and files", id("video_id"), None, v3(reference("V3Video")), &[404]),
             "delete": operation(3, "Delete a video and its files", id("video_id"), None, deleted(), &[404])},
@@ -109,7 +109,7 @@ pub(super) fn paths() -> Value {
             v3(object(&["batch_id", "status", "total_items"], json!({
                 "batch_id": string(), "status": {"const": "processing"}, "total_items": integer(),
                 "video_ids": array(string())}))),
-            &[400, 404, 413]), "202")},
+            &[400, 404, 413, 429]), "202")},
         "/v3/videos/batches/{batch_id}": {"get": operation(3, "A batch's state and a page of its items",
             json!([path_parameter("batch_id"),
                    query_parameter("limit", false, json!({"type": "integer", "minimum": 1, "maximum": 100})),

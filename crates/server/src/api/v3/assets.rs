@@ -10,6 +10,7 @@ use crate::auth::Tenant;
 use crate::db::AssetInfo;
 use crate::error::{ApiError, V3Error};
 use axum::Json;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use serde_json::{Value, json};
 
@@ -19,8 +20,11 @@ const PAGE: (usize, usize) = (20, 100);
 pub(crate) async fn upload(
     State(app): State<App>,
     Tenant(key_id): Tenant,
-    mut form: Multipart,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, V3Error> {
+    let mut form = form.map_err(|e| {
+        ApiError::UnsupportedMediaType(format!("send the file as multipart/form-data (field 'file'): {}", e.body_text()))
+    })?;
     let unreadable = |e: axum::extract::multipart::MultipartError| {
         ApiError::bad_request(format!("the body is not a readable multipart form: {}", e.body_text()))
     };

@@ -495,6 +495,7 @@ pub(crate) async fn create_batch(
             .await
             .map_err(|e| ApiError::invalid("callback_url", e.to_string()))?;
     }
+    orders::check_queue(&app, &key_id, count).await?;
     let mut checked = Vec::with_capacity(count);
     for (index, body) in request.videos.iter().enumerate() {
         checked.push(check_order(&app, &key_id, body).await.map_err(|e| e.in_item(&format!("videos[{index}]")))?);
