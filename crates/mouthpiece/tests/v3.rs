@@ -791,3 +791,93 @@ async fn a_key_may_have_only_so_many_videos_waiting() {
     let (status, reply) = order_short_video(&server, &other, &other_avatar).await;
     assert_eq!(status, 200, "{reply}");
 }
+
+/// A schema of the document with its `$ref` and `nullable` wrapper
+/// (`oneOf: [schema, null]`) resolved.
+fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+    if let Some(name) = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        return resolve(document, &document["components"]["schemas"][name]);
+    }
+    if let Some(choices) = schema["oneOf"].as_array() {
+        let real: Vec<&Value> = choices.iter().filter(|c| c["type"] != "null").collect();
+        if real.len() == 1 {
+            return resolve(document, real[0]);
+        }
+    }
+    schema
+}
+
+/// The JSON type a schema of ours gives a value: its `type`, or that of
+/// its `enum` / `const` values, or "object" for a choice of objects.
+fn json_type(document: &Value, schema: &Value) -> String {
+    let schema = resolve(document, schema);
+    let of_value = |v: &Value| match v {
+        Value::String(_) => "string",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::Null => "null",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    match (&schema["type"], &schema["enum"], &schema["const"]) {
+        (Value::String(t), _, _) => t.clone(),
+        (Value::Array(types), _, _) => {
+            types.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("").into()
+        }
+        (_, Value::Array(values), _) => values.first().map_or("", of_value).into(),
+        (_, _, value) if !value.is_null() => of_value(value).into(),
+        _ if schema["oneOf"].is_array() => "object".into(),
+        _ => String::new(),
+    }
+}
+
+/// Checks our schema of a reply's `data` against HeyGen's fields: every
+/// field HeyGen requires is there, and every field both have has the same
+/// JSON type (an integer where HeyGen says number is a number too).
+fn compare_fields(document: &Value, ours: &Value, heygen: &Value, at: &str, problems: &mut Vec<String>) {
+    let ours = resolve(document, ours);
+    let properties = &ours["properties"];
+    for required in heygen["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        if properties.get(required).is_none() {
+            problems.push(format!("{at}: HeyGen's required field '{required}' is missing"));
+        }
+    }
+    for (name, theirs) in heygen["properties"].as_object().into_iter().flatten() {
+        let Some(mine) = properties.get(name) else {
+            eprintln!("{at}: HeyGen's optional field '{name}' is not sent");
+            continue;
+        };
+        let (mine_type, their_type) = (json_type(document, mine), theirs["type"].as_str().unwrap_or(""));
+        let compatible = mine_type == their_type || (their_type == "number" && mine_type == "integer");
+        if !their_type.is_empty() && !compatible {
+            problems.push(format!("{at}.{name}: HeyGen says {their_type}, we say {mine_type}"));
+        }
+        if theirs["items"].is_object() {
+            let items = &resolve(document, mine)["items"];
+            compare_fields(document, items, &theirs["items"], &format!("{at}.{name}[]"), problems);
+        }
+    }
+}
+
+#[tokio::test]
+async fn our_v3_document_uses_heygens_field_names_and_types() {
+    // HeyGen's published reply fields: see the file's "source".
+    let heygen: Value = serde_json::from_str(include_str!("heygen_v3_fields.json")).expect("fixture");
+    let server = start_server().await;
+    let document = Contract::fetch(&server).await.document;
+    let mut problems = Vec::new();
+    let endpoints = heygen["endpoints"].as_object().expect("endpoints");
+    assert!(endpoints.len() >= 30, "{} endpoints", endpoints.len());
+    for (operation, fields) in endpoints {
+        let (method, path) = operation.split_once(' ').expect("method and path");
+        let responses = &document["paths"][path][method]["responses"];
+        let ok = if responses["200"].is_object() { &responses["200"] } else { &responses["202"] };
+        let reply = resolve(&document, &ok["content"]["application/json"]["schema"]);
+        assert!(reply.is_object() && !reply.is_null(), "{operation} is not in our document");
+        let data = &reply["properties"]["data"];
+        let data = if fields["list"] == true { &resolve(&document, data)["items"] } else { data };
+        compare_fields(&document, data, fields, operation, &mut problems);
+    }
+    assert!(problems.is_empty(), "our document differs from HeyGen's:\n{}", problems.join("\n"));
+}

@@ -217,7 +217,10 @@ pub(super) fn paths() -> Value {
             v3(object(&["username", "email", "first_name", "last_name"], json!({
                 "username": string(), "email": nullable(string()), "first_name": nullable(string()),
                 "last_name": nullable(string()), "billing_type": {"const": "usage_based"},
-                "wallet": {"type": "null"}, "subscription": {"type": "null"},
+                "wallet": nullable(object(&["currency"], json!({"currency": {"enum": ["usd", "credits"]},
+                    "remaining_balance": nullable(number())}))),
+                "subscription": nullable(object(&["plan", "credits"], json!({"plan": string(),
+                    "credits": {"type": "object"}}))),
                 "usage_based": object(&["included_credits", "remaining_credits"], json!({
                     "included_credits": nullable(number()), "remaining_credits": nullable(number()),
                     "spending_cap_usd": nullable(number()), "spending_current_usd": nullable(number()),
@@ -242,7 +245,8 @@ pub(super) fn schemas() -> Value {
             "duration": nullable(number()), "video_url": nullable(url()),
             "captioned_video_url": nullable(url()), "subtitle_url": nullable(url()),
             "thumbnail_url": nullable(url()), "gif_url": nullable(url()),
-            "failure_code": nullable(string()), "failure_message": nullable(string())})),
+            "failure_code": nullable(string()), "failure_message": nullable(string()),
+            "folder_id": nullable(string())})),
         "V3BatchItem": object(&["item_index", "status"], json!({
             "item_index": integer(), "status": {"enum": ["queued", "processing", "completed", "failed"]},
             "video_id": nullable(string()),

@@ -23,7 +23,10 @@ pub(crate) async fn upload(
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<Value>, V3Error> {
     let mut form = form.map_err(|e| {
-        ApiError::UnsupportedMediaType(format!("send the file as multipart/form-data (field 'file'): {}", e.body_text()))
+        ApiError::UnsupportedMediaType(format!(
+            "send the file as multipart/form-data (field 'file'): {}",
+            e.body_text()
+        ))
     })?;
     let unreadable = |e: axum::extract::multipart::MultipartError| {
         ApiError::bad_request(format!("the body is not a readable multipart form: {}", e.body_text()))

@@ -43,6 +43,7 @@ async fn video_json(app: &App, video: &Video) -> Value {
         "gif_url": urls.gif,
         "failure_code": failed.then_some("rendering_failed"),
         "failure_message": if failed { video.error_message.clone() } else { None },
+        "folder_id": null,
     })
 }
 
