@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes what the tests drive the server with, and nothing the server itself
-# needs: target/test-venv (a HeyGen client library from PyPI), target/face-venv
+# needs: target/test-venv (HeyGen client libraries from PyPI, with
+# target/heygen-mcp-0.0.3 beside it), target/face-venv
 # (MediaPipe's Python package, which reads the face tests' videos), the web
 # tests' node_modules (playwright-core from npm) and Debian's Chromium for
 # them, and for the distributed-mode tests Debian's postgresql (the tests
@@ -18,6 +19,15 @@ if ! { [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$venv/requirements.t
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
   cp "$requirements" "$venv/requirements.txt"
   echo "Python test environment ready in $venv"
+fi
+
+# A second HeyGen client, heygen-mcp 0.0.3: it ships the same module name as
+# the first, and declares Python 3.12 though it runs on 3.11, so it goes into
+# a folder of its own without its (already installed) dependencies.
+old_client=target/heygen-mcp-0.0.3
+if [ ! -f "$old_client/heygen_mcp/api_client.py" ]; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --ignore-requires-python \
+    --target "$old_client" heygen-mcp==0.0.3
 fi
 
 # MediaPipe's own Python package, which the face tests read videos with as a viewer would.

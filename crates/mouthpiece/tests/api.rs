@@ -1107,25 +1107,39 @@ fn test_python() -> std::path::PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv/bin/python"))
 }
 
-#[tokio::test]
-async fn a_heygen_client_library_works_with_only_its_base_url_changed() {
-    let server = start_server().await;
+/// Runs a HeyGen client driver of tests/heygen_client against `server`,
+/// with `python_path` first on the import path, and returns what it printed.
+async fn drive_heygen_client(server: &Server, driver: &str, python_path: Option<&Path>) -> String {
     let python = test_python();
     assert!(python.exists(), "{} is missing: run scripts/test-env.sh (./test.sh does)", python.display());
     let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/portraits/astronaut.png");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/heygen_client/drive.py");
-    let output = tokio::process::Command::new(&python)
-        .arg(&script)
-        .arg(&server.base)
-        .arg(&server.key)
-        .arg(&photo)
-        .output()
-        .await
-        .expect("run the Python client");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/heygen_client").join(driver);
+    let mut command = tokio::process::Command::new(&python);
+    if let Some(path) = python_path {
+        assert!(path.exists(), "{} is missing: run scripts/test-env.sh (./test.sh does)", path.display());
+        command.env("PYTHONPATH", path);
+    }
+    let output =
+        command.arg(&script).arg(&server.base).arg(&server.key).arg(&photo).output().await.expect("run the client");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     eprintln!("{stdout}");
+    stdout
+}
+
+#[tokio::test]
+async fn a_heygen_client_library_works_with_only_its_base_url_changed() {
+    let server = start_server().await;
+    let stdout = drive_heygen_client(&server, "drive.py", None).await;
     assert!(stdout.contains("HeyGen client: 73 voices"), "{stdout}");
+}
+
+#[tokio::test]
+async fn the_first_heygen_mcp_client_works_with_only_its_base_url_changed() {
+    let server = start_server().await;
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/heygen-mcp-0.0.3");
+    let stdout = drive_heygen_client(&server, "drive_heygen_mcp.py", Some(&folder)).await;
+    assert!(stdout.contains("heygen-mcp 0.0.3: 73 voices"), "{stdout}");
 }
 
 #[tokio::test]
