@@ -69,7 +69,20 @@ enum KeysCommand {
     },
 }
 
-fn main() -> Result<()> {
+/// Runs the command; a failure is one plain line, `error: …` with its
+/// causes, and exit code 1 (never a backtrace, whatever RUST_BACKTRACE says).
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            let message = format!("{error:#}");
+            eprintln!("error: {}", message.split_whitespace().collect::<Vec<_>>().join(" "));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MOUTHPIECE_LOG").unwrap_or_else(|_| "info".into()),

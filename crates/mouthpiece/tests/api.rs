@@ -1395,3 +1395,21 @@ fn keys_and_migrations_make_the_data_directory_they_are_given() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("5 job backoff"));
 }
+
+#[test]
+fn the_cli_reports_an_error_as_one_plain_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(BIN)
+        .args(["render", "--photo"])
+        .arg(dir.path().join("missing.png"))
+        .args(["--text", "Hello.", "-o"])
+        .arg(dir.path().join("out.mp4"))
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("run mouthpiece");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(lines[0].starts_with("error: ") && lines[0].contains("missing.png"), "{stderr}");
+}
