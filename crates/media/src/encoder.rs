@@ -1,5 +1,7 @@
-//! Streaming H.264 + AAC encoding: raw RGB frames go to ffmpeg's stdin as
-//! they are drawn, so rendering and encoding overlap.
+//! Streaming encoding: raw frames go to ffmpeg's stdin as they are drawn,
+//! so rendering and encoding overlap. RGB frames become H.264 + AAC in an
+//! MP4; RGBA frames (a video with a transparent background) become VP9 with
+//! its alpha channel + Opus in a WebM, the one common format that keeps it.
 
 use crate::{MediaError, spawn_error};
 use std::io::{Read, Write};
@@ -14,6 +16,8 @@ pub struct EncodeSettings {
     pub fps: u32,
     /// Audio to mux (any format ffmpeg reads); `None` for a silent video.
     pub audio: Option<PathBuf>,
+    /// Frames come as RGBA and the output is a WebM with an alpha channel.
+    pub alpha: bool,
     pub output: PathBuf,
 }
 
@@ -29,15 +33,27 @@ impl Encoder {
     pub fn start(settings: &EncodeSettings) -> Result<Encoder, MediaError> {
         let mut command = Command::new("ffmpeg");
         command.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"]);
-        command.args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s"]);
+        let (input_format, channels) = if settings.alpha { ("rgba", 4) } else { ("rgb24", 3) };
+        command.args(["-f", "rawvideo", "-pix_fmt", input_format, "-s"]);
         command.arg(format!("{}x{}", settings.width, settings.height));
         command.args(["-framerate", &settings.fps.to_string(), "-i", "pipe:0"]);
         if let Some(audio) = &settings.audio {
             command.arg("-i").arg(audio);
-            command.args(["-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "128k", "-ar", "44100"]);
+            command.args(["-map", "0:v:0", "-map", "1:a:0"]);
+            if settings.alpha {
+                command.args(["-c:a", "libopus", "-b:a", "96k", "-ar", "48000"]);
+            } else {
+                command.args(["-c:a", "aac", "-b:a", "128k", "-ar", "44100"]);
+            }
         }
-        command.args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]);
-        command.args(["-movflags", "+faststart"]);
+        if settings.alpha {
+            // Real-time speed settings: VP9 is many times slower than x264 otherwise.
+            command.args(["-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-auto-alt-ref", "0"]);
+            command.args(["-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1", "-crf", "30", "-b:v", "0"]);
+        } else {
+            command.args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]);
+            command.args(["-movflags", "+faststart"]);
+        }
         command.arg(&settings.output);
         command.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = command.spawn().map_err(|e| spawn_error("ffmpeg", e))?;
@@ -49,10 +65,10 @@ impl Encoder {
                 text
             })
         });
-        Ok(Encoder { child, stdin, stderr, frame_len: (settings.width * settings.height * 3) as usize })
+        Ok(Encoder { child, stdin, stderr, frame_len: (settings.width * settings.height * channels) as usize })
     }
 
-    /// Sends one RGB24 frame.
+    /// Sends one frame (RGB24, or RGBA for a video with alpha).
     pub fn write_frame(&mut self, rgb: &[u8]) -> Result<(), MediaError> {
         if rgb.len() != self.frame_len {
             return Err(MediaError::ToolFailed {

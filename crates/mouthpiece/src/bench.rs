@@ -132,6 +132,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         height: spec.height,
         fps: animate::FPS,
         audio: Some(audio.clone()),
+        alpha: false,
         output: work.join("floor.mp4"),
     };
     let mut floor_times = Vec::new();

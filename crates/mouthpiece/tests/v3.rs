@@ -881,3 +881,51 @@ async fn our_v3_document_uses_heygens_field_names_and_types() {
     }
     assert!(problems.is_empty(), "our document differs from HeyGen's:\n{}", problems.join("\n"));
 }
+
+#[tokio::test]
+async fn a_webm_video_has_a_transparent_background() {
+    let server = start_server().await;
+    let contract = Contract::fetch(&server).await;
+    let look_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let (status, reply) = v3_post(
+        &server,
+        &contract,
+        "/v3/videos",
+        json!({"type": "avatar", "avatar_id": look_id, "script": "Nothing behind me.", "voice_id": "en-us-female",
+               "output_format": "webm", "aspect_ratio": "1:1"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["data"]["output_format"], "webm");
+    let video = wait_v3_video(&server, reply["data"]["video_id"].as_str().expect("video_id")).await;
+    let url = video["video_url"].as_str().expect("video_url");
+    assert!(url.ends_with(".webm"), "{url}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("video.webm");
+    download(url, &path).await;
+    let info = media::probe(&path).expect("a readable WebM");
+    let stream = info.streams_of("video")[0];
+    assert_eq!((stream.codec_name.as_str(), stream.width, stream.height), ("vp9", Some(720), Some(720)));
+    assert_eq!(info.streams_of("audio")[0].codec_name, "opus");
+    // Decoded with libvpx (ffmpeg's own VP9 decoder drops the alpha plane).
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-c:v", "libvpx-vp9", "-i"])
+        .arg(&path)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgba", "-"])
+        .output()
+        .expect("ffmpeg");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let frame = output.stdout;
+    assert_eq!(frame.len(), 720 * 720 * 4);
+    let alpha = |x: usize, y: usize| frame[(y * 720 + x) * 4 + 3];
+    // The portrait's sky above the shoulders is gone; the face and the suit
+    // (which reaches the bottom edge) stay.
+    let corners = [alpha(5, 5), alpha(714, 5)];
+    assert!(corners.iter().all(|&a| a < 16), "transparent top corners: {corners:?}");
+    for (x, y) in [(360, 300), (360, 700)] {
+        assert!(alpha(x, y) > 240, "opaque at ({x}, {y}): {}", alpha(x, y));
+    }
+    let opaque = (0..720 * 720).filter(|i| frame[i * 4 + 3] > 128).count() as f64 / (720.0 * 720.0);
+    eprintln!("webm: {:.0}% of the frame is the person", opaque * 100.0);
+    assert!((0.15..0.85).contains(&opaque), "{opaque}");
+}

@@ -56,6 +56,9 @@ pub struct VideoSpec {
     pub expression: Expression,
     /// Cut the photo's own background away, so the colour or image shows.
     pub matting: bool,
+    /// A transparent background instead (the person's mask as an alpha
+    /// channel; the video is then a WebM). Every scene of a video must agree.
+    pub alpha: bool,
 }
 
 impl VideoSpec {
@@ -73,6 +76,7 @@ impl VideoSpec {
             layout: Layout::default(),
             expression: Expression::default(),
             matting: false,
+            alpha: false,
         })
     }
 }
@@ -162,20 +166,31 @@ impl Studio {
         let mut scene_starts = Vec::with_capacity(scenes.len());
         let mut motion = Duration::ZERO;
         for (index, scene) in scenes.iter().enumerate() {
-            if (scene.spec.width, scene.spec.height) != (width, height) || scene.speech.sample_rate != sample_rate {
-                return Err(PipelineError::Scenes(format!("scene {} differs in size or sample rate", index + 1)));
-            }
             let spec = &scene.spec;
+            if (spec.width, spec.height, spec.alpha) != (width, height, first.spec.alpha)
+                || scene.speech.sample_rate != sample_rate
+            {
+                return Err(PipelineError::Scenes(format!(
+                    "scene {} differs in size, transparency or sample rate",
+                    index + 1
+                )));
+            }
             let canvas = Canvas { width, height, background: spec.background };
-            let matte = if spec.matting { Some(self.segmenter.mask(scene.photo)?) } else { None };
-            let renderer = Renderer::new(
+            let matte = if spec.matting || spec.alpha { Some(self.segmenter.mask(scene.photo)?) } else { None };
+            // With an alpha channel the colour keeps the photo's own pixels
+            // (its edges are the person's colours, not blended with a backdrop).
+            let colour_matte = if spec.alpha { None } else { matte.as_ref() };
+            let mut renderer = Renderer::new(
                 scene.photo,
                 scene.rig,
                 canvas,
                 spec.layout,
                 spec.background_image.as_deref(),
-                matte.as_ref(),
+                colour_matte,
             );
+            if let (true, Some(matte)) = (spec.alpha, &matte) {
+                renderer = renderer.with_alpha(matte, scene.rig, spec.layout);
+            }
             let timed = Instant::now();
             let seed = scene.speech.samples.len() as u64 ^ u64::from(scene.rig.width) << 20 ^ (index as u64) << 40;
             let track = animate::motion_track(scene.speech, seed, spec.expression);
@@ -197,6 +212,7 @@ impl Studio {
             height,
             fps: animate::FPS,
             audio: Some(audio.clone()),
+            alpha: first.spec.alpha,
             output: video.to_path_buf(),
         };
         let started = Instant::now();
@@ -277,8 +293,14 @@ fn stream_frames(
     Ok(drawing)
 }
 
+/// The first frame as a JPEG (its colour only, when it has an alpha channel).
 fn save_thumbnail(frame: &[u8], canvas: Canvas, path: &Path) -> Result<(), PipelineError> {
-    let image = RgbImage::from_raw(canvas.width, canvas.height, frame.to_vec())
+    let pixels = (canvas.width * canvas.height) as usize;
+    let rgb = match frame.len() / pixels.max(1) {
+        4 => frame.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+        _ => frame.to_vec(),
+    };
+    let image = RgbImage::from_raw(canvas.width, canvas.height, rgb)
         .ok_or_else(|| PipelineError::Thumbnail("frame size mismatch".into()))?;
     image.save_with_format(path, image::ImageFormat::Jpeg).map_err(|e| PipelineError::Thumbnail(e.to_string()))
 }

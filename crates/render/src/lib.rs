@@ -40,6 +40,16 @@ pub struct Renderer {
     mouth: mouth::MouthStyle,
     lids: eyelids::LidStyle,
     irises: Option<irises::Irises>,
+    /// The person's coverage, when frames carry an alpha channel.
+    alpha: Option<AlphaLayer>,
+}
+
+/// Where the person is (255) and is not (0), placed as the photo is and
+/// drawn through the same mesh each frame, so the edge moves with the head.
+/// Kept as grey RGB so the colour rasteriser draws it unchanged.
+struct AlphaLayer {
+    base: Vec<u8>,
+    placement: compose::Placement,
 }
 
 impl Renderer {
@@ -67,21 +77,89 @@ impl Renderer {
         let lids = eyelids::LidStyle::from_photo(&placement.base, &rest, bases.unit);
         let irises = irises::Irises::new(&rig.irises, scale, origin);
         let base = std::mem::take(&mut placement.base).into_raw();
-        Renderer { canvas, base, placement, rest, triangles: rig.triangles.clone(), bases, mouth, lids, irises }
+        let triangles = rig.triangles.clone();
+        Renderer { canvas, base, placement, rest, triangles, bases, mouth, lids, irises, alpha: None }
+    }
+
+    /// Makes every frame RGBA: an alpha channel from `matte` (the person's
+    /// mask, as big as the photo), transparent where the photo's own
+    /// background was. `layout` and `rig` must be those given to `new`.
+    pub fn with_alpha(mut self, matte: &GrayImage, rig: &Rig, layout: Layout) -> Renderer {
+        let grey = image::DynamicImage::ImageLuma8(matte.clone()).to_rgb8();
+        let none = compose::Backdrop { colour: [0, 0, 0], image: None, matte: None };
+        let mut placement = compose::place(&grey, rig, (self.canvas.width, self.canvas.height), &none, layout);
+        let base = std::mem::take(&mut placement.base).into_raw();
+        self.alpha = Some(AlphaLayer { base, placement });
+        self
     }
 
     pub fn canvas(&self) -> Canvas {
         self.canvas
     }
 
-    /// Bytes of one RGB24 frame.
-    pub fn frame_len(&self) -> usize {
-        self.canvas.width as usize * self.canvas.height as usize * 3
+    /// Whether frames are RGBA (see [`Renderer::with_alpha`]) rather than RGB.
+    pub fn has_alpha(&self) -> bool {
+        self.alpha.is_some()
     }
 
-    /// Draws the frame for `motion` into `out` (RGB24, `frame_len()` bytes).
+    /// Bytes of one frame: RGB24, or RGBA with an alpha channel.
+    pub fn frame_len(&self) -> usize {
+        let pixels = self.canvas.width as usize * self.canvas.height as usize;
+        pixels * if self.alpha.is_some() { 4 } else { 3 }
+    }
+
+    /// Draws the frame for `motion` into `out` (`frame_len()` bytes: RGB24,
+    /// or RGBA when the renderer has an alpha channel).
     pub fn render_into(&self, motion: &FaceMotion, out: &mut [u8]) {
         assert_eq!(out.len(), self.frame_len(), "frame buffer size");
+        let rgb_len = self.base.len();
+        self.render_rgb(motion, &mut out[..rgb_len]);
+        if let Some(alpha) = &self.alpha {
+            let mut coverage = alpha.base.clone();
+            let width = self.canvas.width as usize;
+            let posed = self.bases.pose(&self.rest, motion);
+            raster::draw_mesh(
+                &mut coverage,
+                width,
+                &alpha.base,
+                self.placement.rect,
+                &self.rest,
+                &posed,
+                &self.triangles,
+            );
+            if alpha.placement.circle.is_some() {
+                alpha.placement.cut_circle(&mut coverage, width, self.moved_region(&posed.points));
+            }
+            // RGB to RGBA in place, from the end so nothing is overwritten before it is moved.
+            for pixel in (0..rgb_len / 3).rev() {
+                out.copy_within(pixel * 3..pixel * 3 + 3, pixel * 4);
+                out[pixel * 4 + 3] = coverage[pixel * 3];
+            }
+        }
+    }
+
+    /// The part of the frame the mesh may have moved into (the placed photo's
+    /// rectangle, narrowed to the deformed points' bounds).
+    fn moved_region(&self, deformed: &[[f32; 2]]) -> [usize; 4] {
+        let rect = self.placement.rect;
+        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+        for p in deformed {
+            for axis in 0..2 {
+                lo[axis] = lo[axis].min(p[axis]);
+                hi[axis] = hi[axis].max(p[axis]);
+            }
+        }
+        let clamp = |v: f32, lo: usize, hi: usize| (v.max(0.0) as usize).clamp(lo, hi);
+        [
+            clamp(lo[0].floor(), rect[0], rect[2]),
+            clamp(lo[1].floor(), rect[1], rect[3]),
+            clamp(hi[0].ceil() + 1.0, rect[0], rect[2]),
+            clamp(hi[1].ceil() + 1.0, rect[1], rect[3]),
+        ]
+    }
+
+    /// Draws the colour of the frame for `motion` into `out` (RGB24).
+    fn render_rgb(&self, motion: &FaceMotion, out: &mut [u8]) {
         out.copy_from_slice(&self.base);
         let posed = self.bases.pose(&self.rest, motion);
         let width = self.canvas.width as usize;
@@ -107,28 +185,14 @@ impl Renderer {
         }
         if self.placement.circle.is_some() {
             // The mesh may reach past the circle's edge: cut it again where it moved.
-            let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
-            for p in &deformed {
-                for axis in 0..2 {
-                    lo[axis] = lo[axis].min(p[axis]);
-                    hi[axis] = hi[axis].max(p[axis]);
-                }
-            }
-            let clamp = |v: f32, lo: usize, hi: usize| (v.max(0.0) as usize).clamp(lo, hi);
-            let region = [
-                clamp(lo[0].floor(), rect[0], rect[2]),
-                clamp(lo[1].floor(), rect[1], rect[3]),
-                clamp(hi[0].ceil() + 1.0, rect[0], rect[2]),
-                clamp(hi[1].ceil() + 1.0, rect[1], rect[3]),
-            ];
-            self.placement.cut_circle(out, width, region);
+            self.placement.cut_circle(out, width, self.moved_region(&deformed));
         }
     }
 
-    /// Draws the frame for `motion` as an image.
+    /// Draws the colour of the frame for `motion` as an image.
     pub fn render(&self, motion: &FaceMotion) -> RgbImage {
-        let mut frame = vec![0; self.frame_len()];
-        self.render_into(motion, &mut frame);
+        let mut frame = vec![0; self.base.len()];
+        self.render_rgb(motion, &mut frame);
         RgbImage::from_raw(self.canvas.width, self.canvas.height, frame).unwrap_or_default()
     }
 

@@ -63,6 +63,8 @@ pub(crate) struct OrderRequest<'a> {
     pub width: u32,
     pub height: u32,
     pub caption: bool,
+    /// A transparent background (a WebM with alpha) instead of an MP4.
+    pub alpha: bool,
     pub title: Option<&'a str>,
     pub callback_id: Option<&'a str>,
     pub callback_url: Option<&'a str>,
@@ -141,6 +143,8 @@ pub(crate) struct Placed {
     /// The size that will be rendered (H.264 needs even sides).
     pub width: u32,
     pub height: u32,
+    /// A WebM with alpha rather than an MP4.
+    pub alpha: bool,
 }
 
 /// An order that passed every check, ready to be queued.
@@ -150,6 +154,7 @@ pub(crate) struct Checked {
     width: u32,
     height: u32,
     caption: bool,
+    alpha: bool,
     title: Option<String>,
     callback_id: Option<String>,
     callback_url: Option<String>,
@@ -192,6 +197,7 @@ pub(crate) async fn check(app: &App, key_id: &str, request: OrderRequest<'_>) ->
         width: spec.width,
         height: spec.height,
         caption: request.caption,
+        alpha: request.alpha,
         title: request.title.map(str::to_string),
         callback_id: request.callback_id.map(str::to_string),
         callback_url: callback_url.map(str::to_string),
@@ -214,14 +220,20 @@ pub(crate) async fn queue(
         }
         scenes.push(scene);
     }
-    let order = VideoOrder { scenes, width: checked.width, height: checked.height, caption: checked.caption };
+    let order = VideoOrder {
+        scenes,
+        width: checked.width,
+        height: checked.height,
+        caption: checked.caption,
+        alpha: checked.alpha,
+    };
     let video_id = new_id();
     let stored = serde_json::to_string(&order).map_err(ApiError::internal)?;
     let callback = (checked.callback_id.as_deref(), checked.callback_url.as_deref());
     app.db.insert_video(&video_id, key_id, &stored, callback, checked.title.as_deref(), batch).await?;
     app.db.enqueue(VIDEO_JOB, &video_id, key_id).await?;
     app.jobs_queued.notify_one();
-    Ok(Placed { video_id, width: order.width, height: order.height })
+    Ok(Placed { video_id, width: order.width, height: order.height, alpha: order.alpha })
 }
 
 /// Refuses `adding` more videos when the key would have more waiting in

@@ -14,6 +14,9 @@ pub(crate) struct VideoOrder {
     /// Make SRT captions and a copy of the video with them drawn in.
     #[serde(default)]
     pub caption: bool,
+    /// A transparent background: a WebM (VP9 with alpha) instead of an MP4.
+    #[serde(default)]
+    pub alpha: bool,
 }
 
 /// One scene: who speaks, what, and how it looks.

@@ -105,9 +105,10 @@ struct OutputNames {
 }
 
 impl OutputNames {
-    fn new(video_id: &str, caption: bool) -> OutputNames {
+    fn new(video_id: &str, caption: bool, alpha: bool) -> OutputNames {
+        let container = if alpha { "webm" } else { "mp4" };
         OutputNames {
-            video: format!("videos/{video_id}.mp4"),
+            video: format!("videos/{video_id}.{container}"),
             thumbnail: format!("videos/{video_id}.jpg"),
             gif: format!("videos/{video_id}.gif"),
             captions: caption.then(|| (format!("videos/{video_id}.srt"), format!("videos/{video_id}.caption.mp4"))),
@@ -151,7 +152,7 @@ pub(super) async fn render(
     let order: VideoOrder =
         serde_json::from_str(&video.request).map_err(|e| JobError::Rejected(format!("unreadable request: {e}")))?;
     app.db.start_video(video_id).await?;
-    let names = OutputNames::new(video_id, order.caption);
+    let names = OutputNames::new(video_id, order.caption, order.alpha);
     let manifest = work_name(video_id, "rendered.json");
     let rendered = match stored::<Rendered>(app, &manifest).await {
         Some(rendered) => {
@@ -244,7 +245,7 @@ async fn render_files(
     let (video_path, thumbnail_path, gif_path) = (local(&names.video), local(&names.thumbnail), local(&names.gif));
     let caption_paths = names.captions.as_ref().map(|(srt, mp4)| (local(srt), local(mp4)));
     let (studio, timing) = (app.studio.clone(), app.clone());
-    let (width, height) = (order.width, order.height);
+    let (width, height, alpha) = (order.width, order.height, order.alpha);
     let rendered = {
         let (video_path, caption_paths) = (video_path.clone(), caption_paths.clone());
         tokio::task::spawn_blocking(move || -> Result<f32, PipelineError> {
@@ -253,6 +254,7 @@ async fn render_files(
             for (input, speech) in inputs.iter().zip(&speeches) {
                 let mut spec = VideoSpec::new(width, height, input.order.background)?;
                 input.order.look.apply(&mut spec);
+                spec.alpha = alpha;
                 spec.background_image = input.background_image.clone();
                 scenes.push(pipeline::Scene { photo: &input.face.0, rig: &input.face.1, speech, spec });
             }

@@ -62,7 +62,7 @@ fn create_video() -> Value {
         "fit": {"enum": ["contain", "cover"]},
         "remove_background": boolean(),
         "caption": object(&[], json!({"file_format": {"const": "srt"}, "style": string()})),
-        "output_format": {"const": "mp4"},
+        "output_format": {"enum": ["mp4", "webm"], "description": "webm: VP9 with an alpha channel, the person on a transparent background"},
         "title": string(), "callback_url": url(), "callback_id": string(),
         "scenes": array(object(&["type", "input"], json!({
             "type": {"const": "avatar"}, "input": object(&["type"], performer())}))),
@@ -97,7 +97,7 @@ pub(super) fn paths() -> Value {
             "post": operation(3, "Order a video: an avatar, an image (no avatar needed first) or studio scenes",
                 json!([]), Some(json_body(create_video())),
                 v3(object(&["video_id", "status", "output_format"], json!({
-                    "video_id": string(), "status": {"const": "pending"}, "output_format": {"const": "mp4"}}))),
+                    "video_id": string(), "status": {"const": "pending"}, "output_format": {"enum": ["mp4", "webm"]}}))),
                 &[400, 404, 413, 429])},
         "/v3/videos/{video_id}": {
             "get": operation(3, "A video's status and files", id("video_id"), None, v3(reference("V3Video")), &[404]),

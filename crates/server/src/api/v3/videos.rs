@@ -6,7 +6,9 @@
 //! Of a video's fields, `motion_prompt` is read for words this renderer
 //! can act on (calm, energetic, smile: see [`orders::motion_words`]) and
 //! `voice_settings.volume` is accepted but not applied (every video's
-//! speech is normalised to the same loudness).
+//! speech is normalised to the same loudness). `output_format: "webm"`
+//! makes a VP9 video with an alpha channel: the person on a transparent
+//! background, cut out by the selfie-segmentation model.
 
 use super::{AssetInput, Params, V3Json, data, limit, list_page, parse};
 use crate::App;
@@ -423,12 +425,7 @@ fn scene_request<'a>(
 async fn check_order(app: &App, key_id: &str, body: &Value) -> Result<orders::Checked, ApiError> {
     let order = parse_order(body)?;
     let settings = &order.settings;
-    match settings.output_format.as_deref() {
-        None | Some("mp4") => {}
-        Some(other) => {
-            return Err(ApiError::invalid("output_format", format!("'{other}' is not available here; use \"mp4\"")));
-        }
-    }
+    let alpha = one_of("output_format", settings.output_format.as_deref(), &["mp4", "webm"])? == Some("webm");
     if let Some(format) = settings.caption.as_ref().and_then(|c| c.file_format.as_deref()).filter(|f| *f != "srt") {
         return Err(ApiError::invalid("caption.file_format", format!("'{format}' is not \"srt\"")));
     }
@@ -449,6 +446,7 @@ async fn check_order(app: &App, key_id: &str, body: &Value) -> Result<orders::Ch
         width,
         height,
         caption: settings.caption.is_some(),
+        alpha,
         title: settings.title.as_deref(),
         callback_id: settings.callback_id.as_deref(),
         callback_url: settings.callback_url.as_deref(),
@@ -466,7 +464,8 @@ pub(crate) async fn create(
 ) -> Result<Json<Value>, V3Error> {
     let checked = check_order(&app, &key_id, &body).await?;
     let placed = orders::queue(&app, &key_id, checked, None).await?;
-    Ok(data(json!({"video_id": placed.video_id, "status": "pending", "output_format": "mp4"})))
+    let format = if placed.alpha { "webm" } else { "mp4" };
+    Ok(data(json!({"video_id": placed.video_id, "status": "pending", "output_format": format})))
 }
 
 /// The most videos one batch may order.
