@@ -929,3 +929,48 @@ async fn a_webm_video_has_a_transparent_background() {
     eprintln!("webm: {:.0}% of the frame is the person", opaque * 100.0);
     assert!((0.15..0.85).contains(&opaque), "{opaque}");
 }
+
+#[tokio::test]
+async fn a_watermark_sits_in_its_corner_at_its_opacity() {
+    let server = start_server().await;
+    let contract = Contract::fetch(&server).await;
+    let look_id = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    // A pure green square logo, 200 pixels a side.
+    let logo = image::RgbaImage::from_pixel(200, 200, image::Rgba([0, 255, 0, 255]));
+    let mut png = Vec::new();
+    logo.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).expect("png");
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(&png);
+    let (status, reply) = v3_post(
+        &server,
+        &contract,
+        "/v3/videos",
+        json!({"type": "avatar", "avatar_id": look_id, "script": "Branded.", "voice_id": "en-us-female",
+               "background": {"type": "color", "value": "#000000"},
+               "watermark": {"image": {"type": "base64", "media_type": "image/png", "data": data},
+                             "opacity": 0.5, "scale": 1, "placement": {"position": "top_left", "offset_x": 0.05, "offset_y": 0.1}}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    let video = wait_v3_video(&server, reply["data"]["video_id"].as_str().expect("video_id")).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("video.mp4");
+    download(video["video_url"].as_str().expect("video_url"), &path).await;
+    let frame = &decode_frames(&path, 1280, 720)[0];
+    let pixel = |x: usize, y: usize| &frame[(y * 1280 + x) * 3..(y * 1280 + x) * 3 + 3];
+    // At 1280×720 the logo is 256 pixels wide (a fifth), 64 from the left and 72 from the top,
+    // half green over the black background.
+    let inside = pixel(64 + 128, 72 + 128);
+    assert!(inside[1] > 100 && inside[1] < 160 && inside[0] < 30 && inside[2] < 30, "half-green logo: {inside:?}");
+    let outside = pixel(64 + 128, 72 + 256 + 20);
+    assert!(outside[1] < 30, "below the logo, the background: {outside:?}");
+    let (status, reply) = v3_post(
+        &server,
+        &contract,
+        "/v3/videos",
+        json!({"type": "avatar", "avatar_id": look_id, "script": "Hi.", "voice_id": "en-us-female",
+               "watermark": {"image": {"type": "base64", "data": data}, "opacity": 2}}),
+    )
+    .await;
+    assert_v3_error(&(status, reply), 400, "invalid_parameter", Some("watermark.opacity"));
+}

@@ -17,7 +17,7 @@ use render::{Canvas, Renderer};
 use std::sync::Arc;
 
 pub use animate::Expression;
-pub use render::{Layout, PhotoFrame};
+pub use render::{Corner, Layout, PhotoFrame, Watermark};
 use speech::{Speech, SpeechError};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -59,6 +59,8 @@ pub struct VideoSpec {
     /// A transparent background instead (the person's mask as an alpha
     /// channel; the video is then a WebM). Every scene of a video must agree.
     pub alpha: bool,
+    /// A logo stamped over every frame.
+    pub watermark: Option<render::Watermark>,
 }
 
 impl VideoSpec {
@@ -77,6 +79,7 @@ impl VideoSpec {
             expression: Expression::default(),
             matting: false,
             alpha: false,
+            watermark: None,
         })
     }
 }
@@ -190,6 +193,9 @@ impl Studio {
             );
             if let (true, Some(matte)) = (spec.alpha, &matte) {
                 renderer = renderer.with_alpha(matte, scene.rig, spec.layout);
+            }
+            if let Some(watermark) = &spec.watermark {
+                renderer = renderer.with_watermark(watermark);
             }
             let timed = Instant::now();
             let seed = scene.speech.samples.len() as u64 ^ u64::from(scene.rig.width) << 20 ^ (index as u64) << 40;

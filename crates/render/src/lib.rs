@@ -14,12 +14,14 @@ mod irises;
 mod mouth;
 mod raster;
 mod shape;
+mod watermark;
 
 use animate::FaceMotion;
 use face::Rig;
 use image::{GrayImage, RgbImage};
 
 pub use compose::{Layout, PhotoFrame};
+pub use watermark::{Corner, Watermark};
 
 /// What the output frame looks like apart from the face.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,8 @@ pub struct Renderer {
     irises: Option<irises::Irises>,
     /// The person's coverage, when frames carry an alpha channel.
     alpha: Option<AlphaLayer>,
+    /// A watermark stamped over every frame.
+    stamp: Option<watermark::Stamp>,
 }
 
 /// Where the person is (255) and is not (0), placed as the photo is and
@@ -78,7 +82,7 @@ impl Renderer {
         let irises = irises::Irises::new(&rig.irises, scale, origin);
         let base = std::mem::take(&mut placement.base).into_raw();
         let triangles = rig.triangles.clone();
-        Renderer { canvas, base, placement, rest, triangles, bases, mouth, lids, irises, alpha: None }
+        Renderer { canvas, base, placement, rest, triangles, bases, mouth, lids, irises, alpha: None, stamp: None }
     }
 
     /// Makes every frame RGBA: an alpha channel from `matte` (the person's
@@ -95,6 +99,12 @@ impl Renderer {
 
     pub fn canvas(&self) -> Canvas {
         self.canvas
+    }
+
+    /// Stamps `watermark` over every frame.
+    pub fn with_watermark(mut self, watermark: &Watermark) -> Renderer {
+        self.stamp = Some(watermark::Stamp::new(watermark, (self.canvas.width, self.canvas.height)));
+        self
     }
 
     /// Whether frames are RGBA (see [`Renderer::with_alpha`]) rather than RGB.
@@ -135,6 +145,10 @@ impl Renderer {
                 out.copy_within(pixel * 3..pixel * 3 + 3, pixel * 4);
                 out[pixel * 4 + 3] = coverage[pixel * 3];
             }
+        }
+        if let Some(stamp) = &self.stamp {
+            let channels = if self.alpha.is_some() { 4 } else { 3 };
+            stamp.apply(out, self.canvas.width as usize, channels);
         }
     }
 

@@ -11,7 +11,7 @@ use crate::App;
 use crate::api::assets::{Named, named_asset};
 use crate::db::{Asset, AvatarGroup, new_id, now};
 use crate::error::ApiError;
-use crate::worker::{Look, SceneOrder, VIDEO_JOB, VideoOrder};
+use crate::worker::{Look, SceneOrder, VIDEO_JOB, VideoOrder, WatermarkOrder};
 
 /// HeyGen's limit on the scenes of one video.
 pub(crate) const MAX_SCENES: usize = 50;
@@ -65,6 +65,7 @@ pub(crate) struct OrderRequest<'a> {
     pub caption: bool,
     /// A transparent background (a WebM with alpha) instead of an MP4.
     pub alpha: bool,
+    pub watermark: Option<WatermarkRequest<'a>>,
     pub title: Option<&'a str>,
     pub callback_id: Option<&'a str>,
     pub callback_url: Option<&'a str>,
@@ -137,6 +138,55 @@ pub(crate) struct SceneRequest<'a> {
     pub look: LookRequest<'a>,
 }
 
+/// A logo over every frame: an image of the tenant's and how it shows.
+pub(crate) struct WatermarkRequest<'a> {
+    pub image: Asset,
+    /// 1 is a fifth of the frame's width.
+    pub scale: Option<f32>,
+    pub opacity: Option<f32>,
+    /// "top_left", "top_right", "bottom_left" or "bottom_right" (the default).
+    pub position: Option<&'a str>,
+    /// From the corner, as fractions of the frame's width and height.
+    pub offset: [Option<f32>; 2],
+}
+
+/// A watermark's width at scale 1, as a fraction of the frame's.
+const WATERMARK_WIDTH: f32 = 0.2;
+/// Its distance from the corner unless told, as a fraction of the frame.
+const WATERMARK_MARGIN: f32 = 0.02;
+
+fn check_watermark(watermark: WatermarkRequest) -> Result<WatermarkOrder, ApiError> {
+    let scale = watermark.scale.unwrap_or(1.0);
+    if !(scale > 0.0 && scale * WATERMARK_WIDTH <= 1.0) {
+        return Err(ApiError::invalid("watermark.scale", format!("is {scale}; give a number above 0 and at most 5")));
+    }
+    let opacity = watermark.opacity.unwrap_or(1.0);
+    if !(0.0..=1.0).contains(&opacity) {
+        return Err(ApiError::invalid("watermark.opacity", format!("is {opacity}; give a number from 0 to 1")));
+    }
+    let corners = ["top_left", "top_right", "bottom_left", "bottom_right"];
+    let corner = one_of("watermark.placement.position", watermark.position, &corners)?.unwrap_or("bottom_right");
+    let mut margin = [WATERMARK_MARGIN; 2];
+    for (axis, name) in ["offset_x", "offset_y"].iter().enumerate() {
+        if let Some(offset) = watermark.offset[axis] {
+            if !(0.0..=1.0).contains(&offset) {
+                return Err(ApiError::invalid(
+                    format!("watermark.placement.{name}"),
+                    format!("is {offset}; give the distance from the corner as a fraction of the frame, 0 to 1"),
+                ));
+            }
+            margin[axis] = offset;
+        }
+    }
+    Ok(WatermarkOrder {
+        asset_id: watermark.image.id,
+        width: WATERMARK_WIDTH * scale,
+        corner: corner.to_string(),
+        margin,
+        opacity,
+    })
+}
+
 /// A video that was queued.
 pub(crate) struct Placed {
     pub video_id: String,
@@ -155,6 +205,7 @@ pub(crate) struct Checked {
     height: u32,
     caption: bool,
     alpha: bool,
+    watermark: Option<WatermarkOrder>,
     title: Option<String>,
     callback_id: Option<String>,
     callback_url: Option<String>,
@@ -184,6 +235,7 @@ pub(crate) async fn check(app: &App, key_id: &str, request: OrderRequest<'_>) ->
         let result = check_scene(app, key_id, scene, names).await;
         scenes.push(about(result, (request.scene_item)(index, count))?);
     }
+    let watermark = request.watermark.map(check_watermark).transpose()?;
     check_quota(app, key_id).await?;
     check_queue(app, key_id, 1).await?;
     let callback_url = request.callback_url.filter(|u| !u.is_empty());
@@ -198,6 +250,7 @@ pub(crate) async fn check(app: &App, key_id: &str, request: OrderRequest<'_>) ->
         height: spec.height,
         caption: request.caption,
         alpha: request.alpha,
+        watermark,
         title: request.title.map(str::to_string),
         callback_id: request.callback_id.map(str::to_string),
         callback_url: callback_url.map(str::to_string),
@@ -226,6 +279,7 @@ pub(crate) async fn queue(
         height: checked.height,
         caption: checked.caption,
         alpha: checked.alpha,
+        watermark: checked.watermark,
     };
     let video_id = new_id();
     let stored = serde_json::to_string(&order).map_err(ApiError::internal)?;

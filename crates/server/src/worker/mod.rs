@@ -14,7 +14,7 @@ mod order;
 mod train;
 mod video;
 
-pub(crate) use order::{Look, SceneOrder, VideoOrder};
+pub(crate) use order::{Look, SceneOrder, VideoOrder, WatermarkOrder};
 
 use crate::App;
 use crate::db::{self, Job, JobEnd};

@@ -17,6 +17,34 @@ pub(crate) struct VideoOrder {
     /// A transparent background: a WebM (VP9 with alpha) instead of an MP4.
     #[serde(default)]
     pub alpha: bool,
+    /// A logo stamped over every frame.
+    #[serde(default)]
+    pub watermark: Option<WatermarkOrder>,
+}
+
+/// A watermark, checked: an uploaded image and where and how it shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct WatermarkOrder {
+    pub asset_id: String,
+    /// Width as a fraction of the frame's.
+    pub width: f32,
+    /// "top_left", "top_right", "bottom_left" or "bottom_right".
+    pub corner: String,
+    /// From the corner, as fractions of the frame's width and height.
+    pub margin: [f32; 2],
+    pub opacity: f32,
+}
+
+impl WatermarkOrder {
+    pub(super) fn with_image(&self, image: std::sync::Arc<image::RgbaImage>) -> pipeline::Watermark {
+        let corner = match self.corner.as_str() {
+            "top_left" => pipeline::Corner::TopLeft,
+            "top_right" => pipeline::Corner::TopRight,
+            "bottom_left" => pipeline::Corner::BottomLeft,
+            _ => pipeline::Corner::BottomRight,
+        };
+        pipeline::Watermark { image, width: self.width, corner, margin: self.margin, opacity: self.opacity }
+    }
 }
 
 /// One scene: who speaks, what, and how it looks.

@@ -20,19 +20,23 @@ use std::time::Instant;
 /// The longest uploaded recording a video may use.
 const MAX_RECORDING_SECONDS: f32 = 600.0;
 
-/// Decodes an uploaded background image.
-async fn background_of(app: &App, key_id: &str, asset_id: &str) -> Result<std::sync::Arc<RgbImage>, JobError> {
+/// Decodes an uploaded image of the tenant's (`role` names it in errors).
+async fn image_asset(app: &App, key_id: &str, asset_id: &str, role: &str) -> Result<image::DynamicImage, JobError> {
     let asset = app
         .db
         .asset(key_id, asset_id)
         .await?
-        .ok_or_else(|| JobError::Rejected(format!("background image asset {asset_id} is gone")))?;
+        .ok_or_else(|| JobError::Rejected(format!("{role} asset {asset_id} is gone")))?;
     let bytes = app.store.get(&asset.file).await?;
-    let image = tokio::task::spawn_blocking(move || image::load_from_memory(&bytes).map(|i| i.to_rgb8()))
+    tokio::task::spawn_blocking(move || image::load_from_memory(&bytes))
         .await
         .map_err(|e| JobError::Failed(e.to_string()))?
-        .map_err(|e| JobError::Rejected(format!("background image asset {asset_id} cannot be read: {e}")))?;
-    Ok(std::sync::Arc::new(image))
+        .map_err(|e| JobError::Rejected(format!("{role} asset {asset_id} cannot be read: {e}")))
+}
+
+/// Decodes an uploaded background image.
+async fn background_of(app: &App, key_id: &str, asset_id: &str) -> Result<Arc<RgbImage>, JobError> {
+    Ok(Arc::new(image_asset(app, key_id, asset_id, "background image").await?.to_rgb8()))
 }
 
 /// Everything one scene needs, gathered before the (blocking) render.
@@ -238,6 +242,13 @@ async fn render_files(
         };
         inputs.push(scene_inputs(app, &video.key_id, scene, face, scratch.path()).await?);
     }
+    let watermark = match &order.watermark {
+        Some(watermark) => {
+            let image = image_asset(app, &video.key_id, &watermark.asset_id, "watermark image").await?;
+            Some(watermark.with_image(Arc::new(image.to_rgba8())))
+        }
+        None => None,
+    };
     progress.store(0.05f32.to_bits(), Ordering::Relaxed);
     let speeches = speeches(app, &video.id, &inputs).await?;
     progress.store(0.1f32.to_bits(), Ordering::Relaxed);
@@ -255,6 +266,7 @@ async fn render_files(
                 let mut spec = VideoSpec::new(width, height, input.order.background)?;
                 input.order.look.apply(&mut spec);
                 spec.alpha = alpha;
+                spec.watermark = watermark.clone();
                 spec.background_image = input.background_image.clone();
                 scenes.push(pipeline::Scene { photo: &input.face.0, rig: &input.face.1, speech, spec });
             }

@@ -64,6 +64,17 @@ fn create_video() -> Value {
         "caption": object(&[], json!({"file_format": {"const": "srt"}, "style": string()})),
         "output_format": {"enum": ["mp4", "webm"], "description": "webm: VP9 with an alpha channel, the person on a transparent background"},
         "title": string(), "callback_url": url(), "callback_id": string(),
+        "watermark": object(&["image"], json!({
+            "image": asset_input(),
+            "opacity": {"type": "number", "minimum": 0, "maximum": 1},
+            "scale": {"type": "number", "exclusiveMinimum": 0, "maximum": 5,
+                "description": "1 is a fifth of the frame's width"},
+            "placement": object(&[], json!({
+                "position": {"enum": ["top_left", "top_right", "bottom_left", "bottom_right"]},
+                "offset_x": {"type": "number", "minimum": 0, "maximum": 1,
+                    "description": "From the corner, a fraction of the frame's width"},
+                "offset_y": {"type": "number", "minimum": 0, "maximum": 1,
+                    "description": "From the corner, a fraction of the frame's height"}}))})),
         "scenes": array(object(&["type", "input"], json!({
             "type": {"const": "avatar"}, "input": object(&["type"], performer())}))),
     });

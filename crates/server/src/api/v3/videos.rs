@@ -147,6 +147,23 @@ pub(crate) struct VideoSettings {
     callback_url: Option<String>,
     callback_id: Option<String>,
     scenes: Option<Vec<StudioScene>>,
+    watermark: Option<Watermark>,
+}
+
+/// A logo over every frame.
+#[derive(Deserialize)]
+struct Watermark {
+    image: AssetInput,
+    opacity: Option<f32>,
+    scale: Option<f32>,
+    placement: Option<Placement>,
+}
+
+#[derive(Deserialize)]
+struct Placement {
+    position: Option<String>,
+    offset_x: Option<f32>,
+    offset_y: Option<f32>,
 }
 
 /// One scene of a `studio` video: an avatar or an image speaking.
@@ -435,6 +452,19 @@ async fn check_order(app: &App, key_id: &str, body: &Value) -> Result<orders::Ch
         _ => None,
     };
     let (width, height) = frame_size(settings.aspect_ratio.as_deref(), settings.resolution.as_deref(), photo_size)?;
+    let watermark = match &settings.watermark {
+        Some(watermark) => {
+            let placement = watermark.placement.as_ref();
+            Some(orders::WatermarkRequest {
+                image: watermark.image.resolve(app, key_id, "image", "watermark.image").await?,
+                scale: watermark.scale,
+                opacity: watermark.opacity,
+                position: placement.and_then(|p| p.position.as_deref()),
+                offset: [placement.and_then(|p| p.offset_x), placement.and_then(|p| p.offset_y)],
+            })
+        }
+        None => None,
+    };
     let scene_item = if order.studio { studio_scene } else { single_scene };
     let count = order.performers.len();
     let mut scenes = Vec::with_capacity(count);
@@ -447,6 +477,7 @@ async fn check_order(app: &App, key_id: &str, body: &Value) -> Result<orders::Ch
         height,
         caption: settings.caption.is_some(),
         alpha,
+        watermark,
         title: settings.title.as_deref(),
         callback_id: settings.callback_id.as_deref(),
         callback_url: settings.callback_url.as_deref(),
