@@ -122,6 +122,31 @@ pub(crate) struct AvatarGroup {
     pub image_height: Option<i64>,
 }
 
+impl AvatarGroup {
+    /// A new, untrained avatar of an uploaded photo; `listed` says whether
+    /// the tenant's avatar lists show it.
+    pub(crate) fn new(key_id: &str, photo: &Asset, name: String, listed: bool) -> AvatarGroup {
+        let at = now();
+        AvatarGroup {
+            id: new_id(),
+            key_id: key_id.to_string(),
+            name,
+            image_asset_id: photo.id.clone(),
+            status: "pending".into(),
+            error_msg: None,
+            rig_file: None,
+            faces_found: None,
+            created_at: at,
+            updated_at: at,
+            image_file: Some(photo.file.clone()),
+            listed: i64::from(listed),
+            preview_video_file: None,
+            image_width: None,
+            image_height: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub(crate) struct Video {
     pub id: String,

@@ -9,7 +9,7 @@
 
 use crate::App;
 use crate::api::assets::{Named, named_asset};
-use crate::db::{Asset, AvatarGroup, new_id, now};
+use crate::db::{Asset, AvatarGroup, new_id};
 use crate::error::ApiError;
 use crate::worker::{Look, SceneOrder, VIDEO_JOB, VideoOrder, WatermarkOrder};
 
@@ -319,24 +319,7 @@ async fn check_quota(app: &App, key_id: &str) -> Result<(), ApiError> {
 /// An avatar, kept out of the tenant's lists, for a photo given with an
 /// order; the video job analyses it when it needs the rig.
 async fn photo_avatar(app: &App, key_id: &str, photo: &Asset) -> Result<String, ApiError> {
-    let at = now();
-    let group = AvatarGroup {
-        id: new_id(),
-        key_id: key_id.to_string(),
-        name: photo.name.clone(),
-        image_asset_id: photo.id.clone(),
-        status: "pending".into(),
-        error_msg: None,
-        rig_file: None,
-        faces_found: None,
-        created_at: at,
-        updated_at: at,
-        image_file: None,
-        listed: 0,
-        preview_video_file: None,
-        image_width: None,
-        image_height: None,
-    };
+    let group = AvatarGroup::new(key_id, photo, photo.name.clone(), false);
     app.db.insert_avatar_group(&group).await?;
     Ok(group.id)
 }

@@ -5,7 +5,7 @@ use super::V2Json;
 use super::assets::asset_id_of_image_key;
 use crate::App;
 use crate::auth::Tenant;
-use crate::db::{Asset, AvatarGroup, new_id, now};
+use crate::db::{Asset, AvatarGroup};
 use crate::error::{ApiError, V1Error, V2Error};
 use crate::worker::TRAIN_JOB;
 use axum::Json;
@@ -54,24 +54,8 @@ pub(crate) async fn create_avatar(
     photo: Asset,
     name: Option<String>,
 ) -> Result<AvatarGroup, ApiError> {
-    let at = now();
-    let group = AvatarGroup {
-        id: new_id(),
-        key_id: key_id.to_string(),
-        name: name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| photo.name.clone()),
-        image_asset_id: photo.id,
-        status: "pending".into(),
-        error_msg: None,
-        rig_file: None,
-        faces_found: None,
-        created_at: at,
-        updated_at: at,
-        image_file: Some(photo.file),
-        listed: 1,
-        preview_video_file: None,
-        image_width: None,
-        image_height: None,
-    };
+    let name = name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| photo.name.clone());
+    let group = AvatarGroup::new(key_id, &photo, name, true);
     app.db.insert_avatar_group(&group).await?;
     Ok(group)
 }
