@@ -8,6 +8,7 @@
 
 mod assets;
 mod avatars;
+mod batches;
 mod users;
 mod videos;
 mod voices;
@@ -31,9 +32,9 @@ pub(crate) fn routes(max_upload_bytes: u64) -> Router<App> {
     let inline_files = DefaultBodyLimit::max((max_upload_bytes as usize / 3 * 4).saturating_add(1 << 20));
     Router::new()
         .route("/v3/videos", get(videos::list).post(videos::create).layer(inline_files))
-        .route("/v3/videos/batches", post(videos::create_batch).layer(inline_files))
-        .route("/v3/videos/batches/{batch_id}", get(videos::get_batch))
-        .route("/v3/videos/statuses", get(videos::statuses))
+        .route("/v3/videos/batches", post(batches::create).layer(inline_files))
+        .route("/v3/videos/batches/{batch_id}", get(batches::get))
+        .route("/v3/videos/statuses", get(batches::statuses))
         .route("/v3/videos/{video_id}", get(videos::get).delete(videos::delete))
         .route("/v3/avatars", get(avatars::list).post(avatars::create).layer(inline_files))
         .route("/v3/avatars/looks", get(avatars::looks))
