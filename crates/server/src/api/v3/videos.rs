@@ -109,9 +109,8 @@ pub(crate) struct Performer {
 struct VoiceSettings {
     speed: Option<f32>,
     pitch: Option<f32>,
-    /// Accepted; the loudness of every video is normalised instead.
-    #[allow(dead_code)]
-    volume: Option<f32>,
+    // `volume` is accepted as an unknown field: every video's speech is
+    // normalised to the same loudness instead.
     locale: Option<String>,
 }
 
