@@ -54,6 +54,7 @@ impl ApiError {
                 ApiError::InvalidParameter { param: format!("{prefix}{param}"), message }
             }
             ApiError::NotFound(m) => ApiError::NotFound(format!("{prefix}{m}")),
+            ApiError::PayloadTooLarge(m) => ApiError::PayloadTooLarge(format!("{prefix}{m}")),
             other => other,
         }
     }

@@ -103,6 +103,29 @@ pub(crate) enum SpeechRequest<'a> {
     },
 }
 
+impl<'a> SpeechRequest<'a> {
+    /// A script or a recording (an uploaded asset or a URL), never both, as
+    /// v3 and Avatar IV give them; the door fills in a script's voice.
+    pub(crate) fn script_or_recording(
+        script: Option<&'a str>,
+        asset_id: Option<&'a str>,
+        url: Option<&'a str>,
+    ) -> Result<Self, ApiError> {
+        match (script.filter(|s| !s.trim().is_empty()), asset_id, url) {
+            (Some(text), None, None) => {
+                Ok(SpeechRequest::Text { text, voice_id: None, speed: None, pitch: None, emotion: None })
+            }
+            (Some(_), _, _) => {
+                Err(ApiError::invalid("script", "give a script or audio (audio_url, audio_asset_id), not both"))
+            }
+            (None, None, None) => {
+                Err(ApiError::invalid("script", "give a script (and voice_id) or audio_url / audio_asset_id"))
+            }
+            (None, asset_id, url) => Ok(SpeechRequest::Audio { asset_id, url }),
+        }
+    }
+}
+
 /// What is behind the photo.
 pub(crate) enum BackgroundRequest<'a> {
     /// White, as HeyGen's default.
@@ -211,14 +234,15 @@ pub(crate) struct Checked {
     callback_url: Option<String>,
 }
 
-/// Checks an order and queues it.
+/// Checks an order, and that its key may have one more, and queues it.
 pub(crate) async fn place(app: &App, key_id: &str, request: OrderRequest<'_>) -> Result<Placed, ApiError> {
     let checked = check(app, key_id, request).await?;
+    check_key(app, key_id, 1).await?;
     queue(app, key_id, checked, None).await
 }
 
 /// Checks everything a client can get wrong in an order, before anything
-/// of it is queued.
+/// of it is queued; whether its key may order it is [`check_key`]'s.
 pub(crate) async fn check(app: &App, key_id: &str, request: OrderRequest<'_>) -> Result<Checked, ApiError> {
     let names = request.names;
     let count = request.scenes.len();
@@ -236,13 +260,9 @@ pub(crate) async fn check(app: &App, key_id: &str, request: OrderRequest<'_>) ->
         scenes.push(about(result, (request.scene_item)(index, count))?);
     }
     let watermark = request.watermark.map(check_watermark).transpose()?;
-    check_quota(app, key_id).await?;
-    check_queue(app, key_id, 1).await?;
     let callback_url = request.callback_url.filter(|u| !u.is_empty());
     if let Some(url) = callback_url {
-        crate::outbound::check(url, app.allow_private_urls)
-            .await
-            .map_err(|e| ApiError::invalid(names(Field::CallbackUrl), e.to_string()))?;
+        crate::outbound::check_param(url, app.allow_private_urls, names(Field::CallbackUrl)).await?;
     }
     Ok(Checked {
         scenes,
@@ -290,9 +310,17 @@ pub(crate) async fn queue(
     Ok(Placed { video_id, width: order.width, height: order.height, alpha: order.alpha })
 }
 
+/// Whether a key may order `adding` more videos: its quota is not used
+/// up, and it would not have more waiting than the server allows. Asked
+/// once per request (a batch asks for all its videos at once).
+pub(crate) async fn check_key(app: &App, key_id: &str, adding: usize) -> Result<(), ApiError> {
+    check_quota(app, key_id).await?;
+    check_queue(app, key_id, adding).await
+}
+
 /// Refuses `adding` more videos when the key would have more waiting in
 /// the queue than the server allows (`--max-queued-per-key`).
-pub(crate) async fn check_queue(app: &App, key_id: &str, adding: usize) -> Result<(), ApiError> {
+async fn check_queue(app: &App, key_id: &str, adding: usize) -> Result<(), ApiError> {
     let queued = app.db.queued_videos(key_id).await?.max(0) as u64;
     let limit = app.max_queued_per_key;
     if queued + adding as u64 > limit {

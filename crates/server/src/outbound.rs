@@ -41,6 +41,12 @@ pub(crate) async fn check(url: &str, allow_private: bool) -> Result<Vec<SocketAd
     tokio::task::spawn_blocking(move || check_url(&owned, allow_private)).await.map_err(|e| e.to_string())?
 }
 
+/// [`check`] for a URL a request gives in its field `field`, refused as
+/// that field's error.
+pub(crate) async fn check_param(url: &str, allow_private: bool, field: &str) -> Result<(), crate::error::ApiError> {
+    check(url, allow_private).await.map(|_| ()).map_err(|e| crate::error::ApiError::invalid(field, e))
+}
+
 fn is_private(ip: &IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {

@@ -1,7 +1,7 @@
 //! Webhooks: `avatar_video.success` and `avatar_video.fail` events, posted
 //! to a key's registered endpoints and to a video's `callback_url`, and
-//! `video_batch.finished` to a batch's `callback_url` once all its videos
-//! have finished.
+//! `batch.finished` to subscribed endpoints and a batch's `callback_url`
+//! once all its videos have finished.
 //!
 //! Events are queued in the database when a video finishes and delivered by
 //! one background task, so a slow or dead receiver never holds up a render;
@@ -58,7 +58,7 @@ pub(crate) async fn register(
     url: String,
     events: Option<Vec<String>>,
 ) -> Result<WebhookEndpoint, ApiError> {
-    crate::outbound::check(&url, app.allow_private_urls).await.map_err(|e| ApiError::invalid("url", e))?;
+    crate::outbound::check_param(&url, app.allow_private_urls, "url").await?;
     let events = check_events(events)?;
     if app.db.webhook_endpoints(key_id).await?.len() >= MAX_ENDPOINTS {
         return Err(ApiError::bad_request(format!("a key may register at most {MAX_ENDPOINTS} endpoints")));

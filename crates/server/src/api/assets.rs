@@ -247,29 +247,22 @@ fn extension_for<'a>(content_type: &str, file_type: &'a str) -> &'a str {
 pub(crate) async fn keep_bytes(
     app: &App,
     key_id: &str,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     media_type: &str,
     file_type: &str,
     field: &str,
 ) -> Result<Asset, ApiError> {
-    let limit = app.max_upload_bytes;
-    if bytes.len() as u64 > limit {
-        return Err(ApiError::PayloadTooLarge(format!("{field}: files may be at most {} MB", limit / (1024 * 1024))));
-    }
     if bytes.is_empty() {
         return Err(ApiError::invalid(field, "is empty"));
     }
     let content_type = media_type.trim().to_ascii_lowercase();
     let extension = extension_for(&content_type, file_type);
-    let mut incoming = Incoming::start(&app.store, extension, limit).await?;
-    incoming.write(bytes).await.map_err(|e| match e {
-        IncomingError::TooLarge(_) => ApiError::PayloadTooLarge(format!("{field}: too large")),
-        IncomingError::Io(e) => ApiError::from(e),
-    })?;
-    let received = incoming.finish().await?;
-    register_asset(app, key_id, received, &content_type, file_type, None)
-        .await
-        .map_err(|e| e.prefixed(&format!("{field}: ")))
+    let chunk = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(bytes::Bytes::from(bytes))]);
+    let kept = async {
+        let received = receive(app, extension, chunk).await?;
+        register_asset(app, key_id, received, &content_type, file_type, None).await
+    };
+    kept.await.map_err(|e| e.prefixed(&format!("{field}: ")))
 }
 
 /// HeyGen's key for an uploaded image, used by avatar group creation.

@@ -283,23 +283,11 @@ pub(crate) async fn generate_av4(
         Some("square") => (720, 720),
         _ => DEFAULT_DIMENSION,
     };
-    let script = request.script.as_deref().filter(|s| !s.trim().is_empty());
-    let speech = match (script, request.audio_asset_id.as_deref(), request.audio_url.as_deref()) {
-        (Some(text), None, None) => {
-            SpeechRequest::Text { text, voice_id: request.voice_id.as_deref(), speed: None, pitch: None, emotion: None }
-        }
-        (None, None, None) => {
-            return Err(
-                ApiError::invalid("script", "give a script (and voice_id) or audio_url / audio_asset_id").into()
-            );
-        }
-        (None, asset_id, url) => SpeechRequest::Audio { asset_id, url },
-        (Some(_), _, _) => {
-            return Err(
-                ApiError::invalid("script", "give a script or audio (audio_url, audio_asset_id), not both").into()
-            );
-        }
-    };
+    let (audio_asset, audio_url) = (request.audio_asset_id.as_deref(), request.audio_url.as_deref());
+    let mut speech = SpeechRequest::script_or_recording(request.script.as_deref(), audio_asset, audio_url)?;
+    if let SpeechRequest::Text { voice_id, .. } = &mut speech {
+        *voice_id = request.voice_id.as_deref();
+    }
     let (style, smile) = orders::motion_words(request.custom_motion_prompt.as_deref());
     let scene = SceneRequest {
         speaker: Speaker::Photo(photo),

@@ -234,7 +234,7 @@ async fn run_job(app: &App, worker_id: &str, job: Job) {
         )))
     } else {
         match job.kind.as_str() {
-            TRAIN_JOB => train::train(app, &job.target_id).await.map(|_| Completion::Pending),
+            TRAIN_JOB => train::train_job(app, &job.target_id).await.map(|_| Completion::Pending),
             VIDEO_JOB => video::render(app, worker_id, &job, progress).await,
             other => Err(JobError::Rejected(format!("unknown job kind '{other}'"))),
         }

@@ -29,9 +29,6 @@ pub(super) async fn train(app: &App, group_id: &str) -> Result<(RgbImage, Rig), 
         if group.rig_file.is_none() {
             app.db.set_avatar_rig(group_id, &rig_file, &rig).await?;
         }
-        if group.listed == 1 && group.preview_video_file.is_none() {
-            idle_clip(app, group_id, &photo, &rig).await;
-        }
         return Ok((photo, rig));
     }
     app.db.set_avatar_status(group_id, "training", None).await?;
@@ -59,10 +56,19 @@ pub(super) async fn train(app: &App, group_id: &str) -> Result<(RgbImage, Rig), 
     let json = serde_json::to_vec(&rig).map_err(|e| JobError::Failed(e.to_string()))?;
     app.store.put(&rig_file, &json).await?;
     app.db.set_avatar_rig(group_id, &rig_file, &rig).await?;
-    if group.listed == 1 {
+    Ok((photo, rig))
+}
+
+/// A training job: the rig, then, for an avatar the key's lists show, its
+/// idle clip. (A video job that needs a rig only trains; it never waits
+/// for a clip.)
+pub(super) async fn train_job(app: &App, group_id: &str) -> Result<(), JobError> {
+    let (photo, rig) = train(app, group_id).await?;
+    let group = app.db.avatar_group(None, group_id).await?;
+    if group.is_some_and(|g| g.listed == 1 && g.preview_video_file.is_none()) {
         idle_clip(app, group_id, &photo, &rig).await;
     }
-    Ok((photo, rig))
+    Ok(())
 }
 
 /// Seconds of the idle clip, and the longer side of its frame.

@@ -3,7 +3,7 @@
 //! /v3/assets/{asset_id}`: the same assets as `POST /v1/asset` makes, and
 //! as videos and avatars name by id.
 
-use super::{Params, data, page};
+use super::{Params, data, list_page, page_of};
 use crate::App;
 use crate::api::assets::{accepted, receive, register_asset};
 use crate::auth::Tenant;
@@ -83,11 +83,12 @@ pub(crate) async fn list(
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, V3Error> {
     let assets = app.db.assets(&key_id).await?;
+    let (assets, next_token) = page_of(&assets, |a| a.id.clone(), &params, PAGE.0, PAGE.1)?;
     let mut shown = Vec::with_capacity(assets.len());
-    for asset in &assets {
+    for asset in assets {
         shown.push(asset_json(&app, &key_id, asset).await);
     }
-    Ok(page(&shown, |a| a["id"].as_str().unwrap_or("").to_string(), &params, PAGE.0, PAGE.1, Value::clone)?)
+    Ok(list_page(shown, next_token))
 }
 
 fn not_found(asset_id: &str) -> ApiError {

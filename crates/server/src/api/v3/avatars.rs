@@ -6,7 +6,7 @@
 //! groups and talking photos: a photo group has one look, whose id is the
 //! group's.
 
-use super::{AssetInput, Params, V3Json, data, page};
+use super::{AssetInput, Params, V3Json, data, list_page, page_of};
 use crate::App;
 use crate::api::avatars::{create_avatar, delete_avatar, find_group, preview_video_url, start_training};
 use crate::auth::Tenant;
@@ -115,7 +115,6 @@ pub(crate) async fn create(
     let photo = file.resolve(&app, &key_id, "image", "file").await?;
     let group = create_avatar(&app, &key_id, photo, request.name).await?;
     start_training(&app, &group).await?;
-    let group = find_group(&app, &key_id, &group.id).await?;
     Ok(data(json!({"avatar_group": group_json(&app, &group).await, "avatar_item": look_json(&app, &group).await})))
 }
 
@@ -125,11 +124,12 @@ pub(crate) async fn list(
     Query(params): Query<Params>,
 ) -> Result<Json<Value>, V3Error> {
     let groups = app.db.avatar_groups(&key_id).await?;
+    let (groups, next_token) = page_of(&groups, |g| g.id.clone(), &params, PAGE.0, PAGE.1)?;
     let mut shown = Vec::with_capacity(groups.len());
-    for group in &groups {
+    for group in groups {
         shown.push(group_json(&app, group).await);
     }
-    Ok(page(&shown, |g| g["id"].as_str().unwrap_or("").to_string(), &params, PAGE.0, PAGE.1, Value::clone)?)
+    Ok(list_page(shown, next_token))
 }
 
 pub(crate) async fn get(
@@ -160,7 +160,7 @@ pub(crate) async fn looks(
     let group_id = params.get("group_id").map(|g| g.trim()).filter(|g| !g.is_empty());
     match params.get("avatar_type").map(|t| t.trim()).filter(|t| !t.is_empty()) {
         None | Some("photo_avatar") => {}
-        Some("studio_avatar" | "digital_twin") => return Ok(super::list_page(Vec::new(), None)),
+        Some("studio_avatar" | "digital_twin") => return Ok(list_page(Vec::new(), None)),
         Some(other) => {
             return Err(ApiError::invalid(
                 "avatar_type",
@@ -169,12 +169,14 @@ pub(crate) async fn looks(
             .into());
         }
     }
-    let groups = app.db.avatar_groups(&key_id).await?;
+    let mut groups = app.db.avatar_groups(&key_id).await?;
+    groups.retain(|g| group_id.is_none_or(|id| g.id == id));
+    let (groups, next_token) = page_of(&groups, |g| g.id.clone(), &params, PAGE.0, PAGE.1)?;
     let mut shown = Vec::with_capacity(groups.len());
-    for group in groups.iter().filter(|g| group_id.is_none_or(|id| g.id == id)) {
+    for group in groups {
         shown.push(look_json(&app, group).await);
     }
-    Ok(page(&shown, |l| l["id"].as_str().unwrap_or("").to_string(), &params, PAGE.0, PAGE.1, Value::clone)?)
+    Ok(list_page(shown, next_token))
 }
 
 pub(crate) async fn look(
@@ -199,14 +201,14 @@ pub(crate) async fn update_look(
     Path(look_id): Path<String>,
     V3Json(request): V3Json<UpdateLook>,
 ) -> Result<Json<Value>, V3Error> {
-    let group = find_group(&app, &key_id, &look_id).await?;
+    let mut group = find_group(&app, &key_id, &look_id).await?;
     if let Some(name) = request.name.as_deref() {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 200 {
             return Err(ApiError::invalid("name", "give a name of 1 to 200 characters").into());
         }
         app.db.rename_avatar(&key_id, &group.id, name).await?;
+        group.name = name.to_string();
     }
-    let group = find_group(&app, &key_id, &look_id).await?;
     Ok(data(look_json(&app, &group).await))
 }

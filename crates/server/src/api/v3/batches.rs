@@ -42,11 +42,9 @@ pub(crate) async fn create(
     }
     let callback_url = request.callback_url.as_deref().filter(|u| !u.is_empty());
     if let Some(url) = callback_url {
-        crate::outbound::check(url, app.allow_private_urls)
-            .await
-            .map_err(|e| ApiError::invalid("callback_url", e.to_string()))?;
+        crate::outbound::check_param(url, app.allow_private_urls, "callback_url").await?;
     }
-    orders::check_queue(&app, &key_id, count).await?;
+    orders::check_key(&app, &key_id, count).await?;
     let mut checked = Vec::with_capacity(count);
     for (index, body) in request.videos.iter().enumerate() {
         checked.push(check_order(&app, &key_id, body).await.map_err(|e| e.in_item(&format!("videos[{index}]")))?);

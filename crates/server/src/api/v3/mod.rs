@@ -93,6 +93,19 @@ pub(crate) fn page<T>(
     max: usize,
     show: impl Fn(&T) -> Value,
 ) -> Result<Json<Value>, ApiError> {
+    let (shown, next_token) = page_of(items, key, params, default, max)?;
+    Ok(list_page(shown.iter().map(show).collect(), next_token))
+}
+
+/// The items of one page, as [`page`] picks them, and the next page's
+/// token: for items shown by async work (file URLs), done for the page only.
+pub(crate) fn page_of<'a, T>(
+    items: &'a [T],
+    key: impl Fn(&T) -> String,
+    params: &Params,
+    default: usize,
+    max: usize,
+) -> Result<(&'a [T], Option<String>), ApiError> {
     let limit = limit(params, default, max)?;
     let start = match params.get("token").map(|t| t.trim()).filter(|t| !t.is_empty()) {
         None => 0,
@@ -103,7 +116,7 @@ pub(crate) fn page<T>(
     };
     let shown = &items[start.min(items.len())..(start + limit).min(items.len())];
     let next_token = if start + limit < items.len() { shown.last().map(&key) } else { None };
-    Ok(list_page(shown.iter().map(show).collect(), next_token))
+    Ok((shown, next_token))
 }
 
 /// A v3 JSON body. Unknown fields are ignored; a field of the wrong type
@@ -197,7 +210,7 @@ impl AssetInput {
                     .decode(encoded.trim())
                     .map_err(|e| ApiError::invalid(&data_field, format!("is not base64: {e}")))?;
                 let media_type = media_type.as_deref().unwrap_or("");
-                keep_bytes(app, key_id, &bytes, media_type, file_type, &data_field).await
+                keep_bytes(app, key_id, bytes, media_type, file_type, &data_field).await
             }
         }
     }

@@ -281,6 +281,13 @@ struct ParsedOrder {
     studio: bool,
 }
 
+impl ParsedOrder {
+    /// How messages name a scene of this order.
+    fn scene_item(&self) -> orders::SceneItem {
+        if self.studio { studio_scene } else { single_scene }
+    }
+}
+
 /// A studio's scenes are always named in messages, as their JSON path.
 fn studio_scene(index: usize, _: usize) -> Option<String> {
     Some(format!("scenes[{index}].input"))
@@ -333,23 +340,21 @@ fn parse_order(body: &Value) -> Result<ParsedOrder, ApiError> {
 /// The photo each performer speaks through, for those given as an image
 /// (fetched, decoded or looked up now, and kept as uploads).
 async fn performer_photos(app: &App, key_id: &str, order: &ParsedOrder) -> Result<Vec<Option<Asset>>, ApiError> {
-    let mut photos = Vec::with_capacity(order.performers.len());
+    let count = order.performers.len();
+    let mut photos = Vec::with_capacity(count);
     for (index, performer) in order.performers.iter().enumerate() {
-        let scene = |field: &str| match order.studio {
-            true => format!("scenes[{index}].input.{field}"),
-            false => field.to_string(),
-        };
-        let field = scene("image");
-        photos.push(match (performer.kind.as_str(), &performer.image) {
-            ("image", Some(image)) => Some(image.resolve(app, key_id, "image", &field).await?),
-            ("image", None) => return Err(ApiError::invalid(field, "is required for an \"image\" video")),
-            ("avatar", _) => None,
-            (other, _) => {
-                return Err(ApiError::invalid(scene("type"), format!("'{other}' is not \"avatar\" or \"image\"")));
-            }
-        });
+        photos.push(orders::about(performer_photo(app, key_id, performer).await, order.scene_item()(index, count))?);
     }
     Ok(photos)
+}
+
+async fn performer_photo(app: &App, key_id: &str, performer: &Performer) -> Result<Option<Asset>, ApiError> {
+    match (performer.kind.as_str(), &performer.image) {
+        ("image", Some(image)) => Ok(Some(image.resolve(app, key_id, "image", "image").await?)),
+        ("image", None) => Err(ApiError::invalid("image", "is required for an \"image\" video")),
+        ("avatar", _) => Ok(None),
+        (other, _) => Err(ApiError::invalid("type", format!("'{other}' is not \"avatar\" or \"image\""))),
+    }
 }
 
 /// The width and height of the first photo of an order, for `aspect_ratio: auto`.
@@ -380,28 +385,13 @@ fn scene_request<'a>(
         None => Speaker::Avatar(performer.avatar_id.as_deref().unwrap_or("")),
     };
     let voice = performer.voice_settings.as_ref();
-    let script = performer.script.as_deref().filter(|s| !s.trim().is_empty());
-    let audio = (performer.audio_asset_id.as_deref(), performer.audio_url.as_deref());
-    let speech = match (script, audio) {
-        (Some(_), (Some(_), _) | (_, Some(_))) => {
-            return Err(ApiError::invalid("script", "give a script or audio (audio_url, audio_asset_id), not both"));
-        }
-        (Some(text), _) => SpeechRequest::Text {
-            text,
-            voice_id: voice_for_locale(
-                performer.voice_id.as_deref(),
-                voice.and_then(|v| v.locale.as_deref()),
-                "voice_settings.locale",
-            )?,
-            speed: voice.and_then(|v| v.speed),
-            pitch: voice.and_then(|v| v.pitch),
-            emotion: None,
-        },
-        (None, (None, None)) => {
-            return Err(ApiError::invalid("script", "give a script (and voice_id) or audio_url / audio_asset_id"));
-        }
-        (None, (asset_id, url)) => SpeechRequest::Audio { asset_id, url },
-    };
+    let (audio_asset, audio_url) = (performer.audio_asset_id.as_deref(), performer.audio_url.as_deref());
+    let mut speech = SpeechRequest::script_or_recording(performer.script.as_deref(), audio_asset, audio_url)?;
+    if let SpeechRequest::Text { voice_id, speed, pitch, .. } = &mut speech {
+        let locale = voice.and_then(|v| v.locale.as_deref());
+        *voice_id = voice_for_locale(performer.voice_id.as_deref(), locale, "voice_settings.locale")?;
+        (*speed, *pitch) = (voice.and_then(|v| v.speed), voice.and_then(|v| v.pitch));
+    }
     let background = match &performer.background {
         None => BackgroundRequest::Default,
         Some(b) if b.kind == "color" => {
@@ -464,7 +454,7 @@ pub(super) async fn check_order(app: &App, key_id: &str, body: &Value) -> Result
         }
         None => None,
     };
-    let scene_item = if order.studio { studio_scene } else { single_scene };
+    let scene_item = order.scene_item();
     let count = order.performers.len();
     let mut scenes = Vec::with_capacity(count);
     for (index, (performer, photo)) in order.performers.iter().zip(photos).enumerate() {
@@ -493,6 +483,7 @@ pub(crate) async fn create(
     V3Json(body): V3Json<Value>,
 ) -> Result<Json<Value>, V3Error> {
     let checked = check_order(&app, &key_id, &body).await?;
+    orders::check_key(&app, &key_id, 1).await?;
     let placed = orders::queue(&app, &key_id, checked, None).await?;
     let format = if placed.alpha { "webm" } else { "mp4" };
     Ok(data(json!({"video_id": placed.video_id, "status": "pending", "output_format": format})))

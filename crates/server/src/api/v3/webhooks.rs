@@ -79,7 +79,7 @@ pub(crate) async fn update(
 ) -> Result<Json<Value>, V3Error> {
     let mut endpoint = find(&app, &key_id, &id).await?;
     if let Some(url) = request.url {
-        crate::outbound::check(&url, app.allow_private_urls).await.map_err(|e| ApiError::invalid("url", e))?;
+        crate::outbound::check_param(&url, app.allow_private_urls, "url").await?;
         endpoint.url = url;
     }
     if request.events.is_some() {
