@@ -193,8 +193,11 @@ fn assert_words_shape_the_lips(voice: &str) {
         }
         assert!(chin <= 0.18, "{voice}: “{word}” drops the chin by {chin:.3} eye distances (at most 0.18)");
     }
+    // Rounded words' mean ran 0.73–0.80 over 11 runs of the neural voice
+    // (its noise changes their timing from run to run): 0.82 leaves room
+    // for that and still fails well short of the 0.87–0.92 of before.
     let rounded = mean(Shape::Rounded, |s| s.1);
-    assert!(rounded <= 0.8, "{voice}: rounded words narrow the mouth to {rounded:.2} of rest on average");
+    assert!(rounded <= 0.82, "{voice}: rounded words narrow the mouth to {rounded:.2} of rest on average");
     let spread = mean(Shape::Spread, |s| s.2);
     assert!(spread >= 1.05, "{voice}: spread words widen the mouth to {spread:.2} of rest on average");
     let open = mean(Shape::Open, |s| s.3);
