@@ -22,6 +22,8 @@ const DRIFT: f32 = 0.012;
 /// A nod on a stressed syllable and at a phrase's end, radians of pitch.
 const STRESS_NOD: f32 = 0.022;
 const PHRASE_NOD: f32 = 0.035;
+/// Seconds of the sway's noise whose spread sets its scale.
+const NORMALISING_SPAN: f32 = 10.0;
 /// The turn towards the end of a question, radians of yaw (and a third of
 /// it of roll, the head tilting as it turns).
 const QUESTION_TURN: f32 = 0.05;
@@ -104,16 +106,17 @@ pub(crate) fn head_track(frames: usize, fps: f32, seed: u64, liveliness: f32, cu
     };
     let [yaw, pitch, roll, drift_x, drift_y] = [0, 1, 2, 3, 4].map(channel);
     let times: Vec<f32> = (0..frames).map(|f| f as f32 / fps).collect();
-    // Each channel is brought to its spread over the clip, so a short or
-    // unlucky draw moves as much as a long one.
+    // Each channel is brought to its spread over its first
+    // `NORMALISING_SPAN` seconds, whatever the clip's length, so an unlucky
+    // draw moves as much as any other and a frame's pose never depends on
+    // how much speech follows it.
+    let span: Vec<f32> = (0..(NORMALISING_SPAN * fps) as usize).map(|f| f as f32 / fps).collect();
     let normalised = |noise: &dyn Fn(f32) -> f32, spread: f32| -> Vec<f32> {
-        let values: Vec<f32> = times.iter().map(|&t| noise(t)).collect();
-        let n = values.len().max(1) as f32;
-        let mean = values.iter().sum::<f32>() / n;
-        let deviation = (values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt();
-        // Under three seconds the clip's own spread says little: use the noise's nominal one.
-        let deviation = if times.len() as f32 >= 3.0 * fps { deviation.max(1e-3) } else { 0.4 };
-        values.iter().map(|v| (v - mean) / deviation * spread * liveliness).collect()
+        let reference: Vec<f32> = span.iter().map(|&t| noise(t)).collect();
+        let n = reference.len().max(1) as f32;
+        let mean = reference.iter().sum::<f32>() / n;
+        let deviation = (reference.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt().max(1e-3);
+        times.iter().map(|&t| (noise(t) - mean) / deviation * spread * liveliness).collect()
     };
     let [yaw, pitch, roll] = [(&yaw, SWAY[0]), (&pitch, SWAY[1]), (&roll, SWAY[2])]
         .map(|(noise, spread)| normalised(noise as &dyn Fn(f32) -> f32, spread));
@@ -160,19 +163,35 @@ fn nod(dt: f32, peak: f32, end: f32) -> f32 {
     }
 }
 
+/// Seconds either side of a stressed syllable that say whether it is
+/// strong enough to lift the brows.
+const BROW_CONTEXT: f32 = 2.0;
+
 /// How far the brows are lifted in each frame: as each question begins and
 /// on the strongest stressed syllables, at most one lift every 1.5 s,
 /// rising quickly and settling slowly.
 pub(crate) fn brow_track(frames: usize, fps: f32, cues: &Cues) -> Vec<f32> {
-    let strongest = cues.stressed.iter().map(|a| a.strength).fold(0.0, f32::max);
     // Questions first: they take their place before any syllable does.
     let mut chosen: Vec<Accent> =
         cues.questions.iter().map(|&(start, _)| Accent { at: start + 0.1, strength: 1.0 }).collect();
-    let mut candidates: Vec<Accent> = cues.stressed.iter().copied().filter(|a| a.strength >= 0.5 * strongest).collect();
-    candidates.sort_by(|a, b| b.strength.total_cmp(&a.strength));
-    for accent in candidates {
-        if chosen.iter().all(|c| (c.at - accent.at).abs() >= 1.5) {
-            chosen.push(accent);
+    // A syllable lifts them if it is the strongest within 1.5 s and at least
+    // half as strong as the strongest within `BROW_CONTEXT`: a choice made
+    // from the speech around it, never from the whole clip.
+    for (index, accent) in cues.stressed.iter().enumerate() {
+        let strongest_near = cues
+            .stressed
+            .iter()
+            .filter(|other| (other.at - accent.at).abs() <= BROW_CONTEXT)
+            .map(|other| other.strength)
+            .fold(0.0, f32::max);
+        // Of equals, the earlier one leads.
+        let leads = cues.stressed.iter().enumerate().all(|(other_index, other)| {
+            (other.at - accent.at).abs() >= 1.5
+                || other.strength < accent.strength
+                || (other.strength == accent.strength && other_index >= index)
+        });
+        if accent.strength >= 0.5 * strongest_near && leads && chosen.iter().all(|c| (c.at - accent.at).abs() >= 1.5) {
+            chosen.push(*accent);
         }
     }
     (0..frames)

@@ -11,7 +11,10 @@
 //! accents it: nods on stressed syllables and at the ends of phrases, brows
 //! lifted on the most emphatic syllables.
 //!
-//! Pure: the same input and seed always give the same track.
+//! Pure: the same input and seed always give the same track. Every frame
+//! depends only on the speech up to [`LOOKAHEAD`] after it, so a video can
+//! be drawn while its speech is still being made ([`MotionStream`]): the
+//! frames come out exactly as if the whole speech had been there at once.
 
 mod gaze;
 mod head;
@@ -124,6 +127,71 @@ const JAW_AT_FULL_VOICE: f32 = 0.8;
 const CLOSED_WITHIN: f32 = 0.05;
 const CLOSE_EASE: f32 = 0.3;
 
+/// How far ahead of a frame the speech must be known for the frame to be
+/// settled, in seconds: a blink looks up to 1.4 s ahead for a quiet moment,
+/// the brows 2 s for a stronger syllable, the jaw 1.5 s for the voice's level.
+pub const LOOKAHEAD: f32 = 2.5;
+
+/// Motion made while the speech still arrives, piece by piece (whole
+/// sentences, as a voice speaks them): each frame is handed out once the
+/// speech known reaches [`LOOKAHEAD`] past it, and equals the frame
+/// [`motion_track`] makes of the whole speech.
+#[derive(Debug)]
+pub struct MotionStream {
+    speech: Option<Speech>,
+    seed: u64,
+    expression: Expression,
+    taken: usize,
+    finished: bool,
+}
+
+impl MotionStream {
+    pub fn new(seed: u64, expression: Expression) -> MotionStream {
+        MotionStream { speech: None, seed, expression, taken: 0, finished: false }
+    }
+
+    /// Appends the next piece of speech (at the sample rate of the first).
+    pub fn push(&mut self, piece: Speech) {
+        match self.speech.as_mut() {
+            Some(speech) => speech.append(piece),
+            None => self.speech = Some(piece),
+        }
+    }
+
+    /// No more speech will come: every remaining frame is settled.
+    pub fn finish(&mut self) {
+        self.finished = true;
+    }
+
+    /// The settled frames not handed out yet.
+    pub fn take_ready(&mut self) -> Vec<FaceMotion> {
+        let Some(speech) = &self.speech else { return Vec::new() };
+        let track = motion_track(speech, self.seed, self.expression);
+        let settled = if self.finished {
+            track.len()
+        } else {
+            (((speech.duration() - LOOKAHEAD) * FPS as f32).floor().max(0.0) as usize).min(track.len())
+        };
+        let ready = track.get(self.taken..settled).map(<[FaceMotion]>::to_vec).unwrap_or_default();
+        self.taken += ready.len();
+        ready
+    }
+
+    /// Every frame has been handed out.
+    pub fn is_done(&self) -> bool {
+        self.finished && self.speech.as_ref().is_none_or(|speech| self.taken >= frame_count(speech.duration()))
+    }
+
+    /// The speech so far.
+    pub fn speech(&self) -> Option<&Speech> {
+        self.speech.as_ref()
+    }
+
+    pub fn into_speech(self) -> Option<Speech> {
+        self.speech
+    }
+}
+
 /// The whole motion track for a piece of speech.
 pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<FaceMotion> {
     let lively = expression.liveliness;
@@ -196,8 +264,15 @@ pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<F
         .collect()
 }
 
+/// Seconds of speech before and after a frame whose loudness sets how far
+/// that frame's voice opens the jaw: the level follows the voice (a
+/// recording that grows louder or softer keeps its syllables apart) and
+/// never depends on speech further ahead than `LOUDNESS_AHEAD`.
+const LOUDNESS_BEHIND: f32 = 6.0;
+const LOUDNESS_AHEAD: f32 = 1.5;
+
 /// Loudness per frame (RMS over the frame's span of audio, taken
-/// `ANTICIPATION` ahead), scaled so loud speech reaches 1.
+/// `ANTICIPATION` ahead), scaled so that loud speech around it reaches 1.
 fn loudness(speech: &Speech, frames: usize) -> Vec<f32> {
     let rate = speech.sample_rate as f32;
     let rms: Vec<f32> = (0..frames)
@@ -209,10 +284,24 @@ fn loudness(speech: &Speech, frames: usize) -> Vec<f32> {
             (power / window.len().max(1) as f32).sqrt()
         })
         .collect();
-    let mut sorted: Vec<f32> = rms.iter().copied().filter(|&v| v > 1e-4).collect();
-    sorted.sort_by(f32::total_cmp);
-    let loud = sorted.get(sorted.len() * 9 / 10).copied().unwrap_or(1.0).max(1e-4);
-    rms.iter().map(|v| (v / loud).min(1.0)).collect()
+    let (behind, ahead) = ((LOUDNESS_BEHIND * FPS as f32) as usize, (LOUDNESS_AHEAD * FPS as f32) as usize);
+    let mut voiced = Vec::with_capacity(behind + ahead + 1);
+    (0..frames)
+        .map(|frame| {
+            voiced.clear();
+            voiced.extend(
+                rms[frame.saturating_sub(behind)..(frame + ahead + 1).min(frames)].iter().filter(|&&v| v > 1e-4),
+            );
+            // The loudest tenth of the voice around the frame.
+            let loud = if voiced.is_empty() {
+                1.0
+            } else {
+                let at = voiced.len() * 9 / 10;
+                *voiced.select_nth_unstable_by(at, f32::total_cmp).1
+            };
+            (rms[frame] / loud.max(1e-4)).min(1.0)
+        })
+        .collect()
 }
 
 /// The blended mouth shape at time `t`: jaw, width, round, how free the
@@ -397,6 +486,56 @@ mod tests {
         let quiet_end: Vec<[f32; 3]> = (0..50).map(|f| if f < 45 { [0.6, 0.1, 0.3] } else { [0.0; 3] }).collect();
         let last = at_quiet_moments(&[1.95], &quiet_end)[0];
         assert!(last + 0.15 <= 2.0, "blink at {last} runs past the end");
+    }
+
+    #[test]
+    fn motion_made_while_speech_arrives_equals_the_whole() {
+        // Six "sentences" of varied sounds and pauses, one of them a question.
+        let visemes = [Viseme::Open, Viseme::Closed, Viseme::Spread, Viseme::Rounded, Viseme::Mid, Viseme::LipTeeth];
+        let sentences: Vec<Speech> = (0..6)
+            .map(|k| {
+                let mut phonemes: Vec<TimedPhoneme> = (0..8 + k)
+                    .map(|i| {
+                        let start = i as f32 * 0.13;
+                        let mut p = phoneme(start, start + 0.13, visemes[(i + k) % visemes.len()]);
+                        if i % 3 == 1 {
+                            p.phoneme = "ˈa".into();
+                        }
+                        p
+                    })
+                    .collect();
+                let end = phonemes.last().map_or(0.0, |p| p.end);
+                let mut pause = phoneme(end, end + 0.4, Viseme::Rest);
+                if k == 2 {
+                    pause.phoneme = speech::QUESTION_PAUSE.into();
+                }
+                phonemes.push(pause);
+                speech(phonemes, end + 0.4)
+            })
+            .collect();
+        let mut whole = sentences[0].clone();
+        for sentence in &sentences[1..] {
+            whole.append(sentence.clone());
+        }
+        let expected = motion_track(&whole, 11, Expression::EXPRESSIVE);
+        let mut stream = MotionStream::new(11, Expression::EXPRESSIVE);
+        let mut streamed = Vec::new();
+        for sentence in sentences {
+            stream.push(sentence);
+            let ready = stream.take_ready();
+            let known = stream.speech().map_or(0.0, Speech::duration);
+            assert!(streamed.len() + ready.len() <= frame_count((known - LOOKAHEAD).max(0.0)), "only settled frames");
+            streamed.extend(ready);
+            assert!(!stream.is_done());
+        }
+        assert!(!streamed.is_empty(), "frames come before the speech is complete");
+        stream.finish();
+        streamed.extend(stream.take_ready());
+        assert!(stream.is_done());
+        assert_eq!(streamed.len(), expected.len());
+        for (frame, (a, b)) in streamed.iter().zip(&expected).enumerate() {
+            assert_eq!(a, b, "frame {frame}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 mod encoder;
 mod probe;
 
-pub use encoder::{EncodeSettings, Encoder};
+pub use encoder::{EncodeSettings, Encoder, GifPreview, GifSettings};
 pub use probe::{MediaInfo, StreamInfo, probe};
 
 use std::path::Path;
@@ -72,22 +72,34 @@ fn ffmpeg(args: &[&std::ffi::OsStr]) -> Result<(), MediaError> {
     }
 }
 
-/// A short looping GIF preview of the start of a video: `seconds` long,
-/// `width` pixels wide, 10 frames a second, with its own palette.
-pub fn gif_preview(video: &Path, gif: &Path, seconds: f32, width: u32) -> Result<(), MediaError> {
-    let filter =
-        format!("fps=10,scale={width}:-1:flags=lanczos,split[a][b];[a]palettegen=max_colors=128[p];[b][p]paletteuse");
-    let seconds = format!("{seconds:.2}");
+/// Encodes a sound file into a video's audio track on its own (AAC in an
+/// `.m4a`, or Opus in a `.webm` for a video with alpha), to be joined to
+/// the picture with [`mux`].
+pub fn encode_audio(sound: &Path, output: &Path, alpha: bool) -> Result<(), MediaError> {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["-i".as_ref(), sound.as_os_str(), "-vn".as_ref()];
+    args.extend(encoder::audio_codec(alpha).map(std::ffi::OsStr::new));
+    args.push(output.as_os_str());
+    ffmpeg(&args)
+}
+
+/// Joins a picture-only video and an audio track into `output` as they
+/// are (no re-encoding), with the index at the front of an MP4 so that it
+/// plays while it downloads.
+pub fn mux(picture: &Path, audio: &Path, output: &Path) -> Result<(), MediaError> {
     ffmpeg(&[
-        "-t".as_ref(),
-        seconds.as_ref(),
         "-i".as_ref(),
-        video.as_os_str(),
-        "-vf".as_ref(),
-        filter.as_ref(),
-        "-loop".as_ref(),
-        "0".as_ref(),
-        gif.as_os_str(),
+        picture.as_os_str(),
+        "-i".as_ref(),
+        audio.as_os_str(),
+        "-map".as_ref(),
+        "0:v:0".as_ref(),
+        "-map".as_ref(),
+        "1:a:0".as_ref(),
+        "-c".as_ref(),
+        "copy".as_ref(),
+        "-movflags".as_ref(),
+        "+faststart".as_ref(),
+        output.as_os_str(),
     ])
 }
 

@@ -104,18 +104,21 @@ pub fn run(args: RenderArgs) -> Result<()> {
     if rig.faces_found > 1 {
         bar.println(format!("{} faces found; animating the largest", rig.faces_found));
     }
-    bar.set_message("speaking");
     let emotion = args.emotion.as_deref().map(speech::Emotion::parse).transpose()?;
     let options = speech::SpeechOptions { speed: args.speed, pitch: args.pitch, emotion };
-    let speech = speech::synthesize(&args.text, &args.voice, options)?;
-    bar.set_message("rendering");
+    // The voice speaks while the frames are drawn.
+    let (speech, _) = pipeline::speak_while_drawing(&args.text, &args.voice, options);
+    bar.set_message("speaking and drawing");
     let thumbnail = args.output.with_extension("jpg");
-    let done = studio.render(
-        &photo,
-        &rig,
-        &speech,
-        spec.clone(),
-        pipeline::OutputFiles { video: &args.output, thumbnail: &thumbnail },
+    let scene = pipeline::Scene {
+        photo: &photo,
+        rig: &rig,
+        speech: pipeline::SceneSpeech::Arriving(speech),
+        spec: spec.clone(),
+    };
+    let done = studio.render_scenes(
+        vec![scene],
+        pipeline::OutputFiles { video: &args.output, thumbnail: &thumbnail, gif: None },
         &mut |f| bar.set_position((f * 1000.0) as u64),
     )?;
     bar.finish_with_message("done");

@@ -87,9 +87,16 @@ async fn original_app_flow_produces_a_talking_video() {
     let video_url = done["video_url"].as_str().expect("video_url");
     assert!(video_url.starts_with(&server.base), "absolute URL: {video_url}");
     download(video_url, &video).await;
-    let gif =
-        reqwest::get(done["gif_url"].as_str().expect("gif_url")).await.expect("gif").bytes().await.expect("bytes");
-    assert!(gif.starts_with(b"GIF89a"), "a GIF preview");
+    let gif = dir.path().join("preview.gif");
+    download(done["gif_url"].as_str().expect("gif_url"), &gif).await;
+    assert!(std::fs::read(&gif).expect("gif").starts_with(b"GIF89a"), "a GIF preview");
+    // The first 3 s of the video, 10 frames a second, 320 px wide.
+    let preview = media::probe(&gif).expect("ffprobe the GIF");
+    let preview = preview.streams_of("video")[0];
+    assert_eq!((preview.width, preview.height), (Some(320), Some(180)));
+    let seconds = preview.duration_seconds().expect("GIF duration");
+    assert!((seconds - 3.0).abs() < 0.15, "a 3 s preview, not {seconds} s");
+    assert_eq!(preview.nb_frames.as_deref(), Some("30"), "10 frames a second");
     assert!(done["caption_url"].is_null(), "no captions unless asked");
     let thumbnail = dir.path().join("thumb.jpg");
     download(done["thumbnail_url"].as_str().expect("thumbnail_url"), &thumbnail).await;

@@ -1,18 +1,26 @@
 //! The pipeline: photo + speech → MP4, wiring the pure stages together.
 //!
-//! `face` (training) → `speech` → `animate` → `render` → `media`. Frames are
-//! drawn on the calling thread (each frame in parallel over row bands) and
-//! handed to a writer thread that streams them into ffmpeg, so drawing and
-//! encoding overlap and the whole run costs little more than encoding.
+//! `face` (training) → `speech` → `animate` → `render` → `media`. Speech may
+//! still be arriving, sentence by sentence, from another thread
+//! ([`speak_while_drawing`]): the motion is settled a few seconds of speech
+//! behind it, so drawing starts after the first sentences. Frames are drawn
+//! on the calling thread (each frame in parallel over row bands) and handed
+//! to a writer thread that streams them into ffmpeg, so drawing and
+//! encoding overlap and the whole run costs little more than encoding. The
+//! writer also hands the first seconds of frames to the GIF preview's own
+//! ffmpeg, so no pass decodes the video again. The sound is encoded on its
+//! own as soon as all of it is known and joined to the picture at the end.
 
 mod colour;
+mod frames;
+mod speaking;
 
 pub use colour::{ColourError, parse_colour};
+pub use speaking::{Arriving, SceneSpeech, speak_while_drawing};
 
-use animate::FaceMotion;
 use face::{FaceAnalyzer, FaceError, PhotoLimits, Rig, Segmenter};
 use image::RgbImage;
-use media::{EncodeSettings, Encoder, MediaError};
+use media::MediaError;
 use render::{Canvas, Renderer};
 use std::sync::Arc;
 
@@ -20,7 +28,6 @@ pub use animate::Expression;
 pub use render::{Corner, Layout, PhotoFrame, Watermark};
 use speech::{Speech, SpeechError};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -61,6 +68,8 @@ pub struct VideoSpec {
     pub alpha: bool,
     /// A logo stamped over every frame.
     pub watermark: Option<render::Watermark>,
+    /// Varies the blinks, glances and sway from one video to the next.
+    pub seed: u64,
 }
 
 impl VideoSpec {
@@ -80,6 +89,7 @@ impl VideoSpec {
             matting: false,
             alpha: false,
             watermark: None,
+            seed: 0,
         })
     }
 }
@@ -94,6 +104,8 @@ pub struct RenderedVideo {
     pub duration: f32,
     /// When each scene starts, in seconds.
     pub scene_starts: Vec<f32>,
+    /// Each scene's speech, whole.
+    pub speeches: Vec<Speech>,
     pub timings: StageTimings,
 }
 
@@ -104,16 +116,25 @@ pub struct StageTimings {
     pub motion: Duration,
     /// Time spent drawing frames (the writer overlaps it with encoding).
     pub draw: Duration,
-    /// From the first frame drawn until ffmpeg has written the file.
+    /// Time the drawing waited for speech: before the first frame, and
+    /// wherever the voice fell behind.
+    pub waiting_for_speech: Duration,
+    /// From the start of drawing until the file is written, sound and all.
     pub render_and_encode: Duration,
 }
 
-/// Where a render writes: the MP4 and its JPEG thumbnail.
+/// Where a render writes: the MP4, its JPEG thumbnail and, if asked for,
+/// a GIF preview of its first seconds.
 #[derive(Debug, Clone, Copy)]
 pub struct OutputFiles<'a> {
     pub video: &'a Path,
     pub thumbnail: &'a Path,
+    pub gif: Option<&'a Path>,
 }
+
+/// The GIF preview shows this many seconds of the video's start, this many pixels wide.
+pub const GIF_SECONDS: f32 = 3.0;
+pub const GIF_WIDTH: u32 = 320;
 
 /// Loads the face models once; cheap to share.
 pub struct Studio {
@@ -148,7 +169,7 @@ impl Studio {
         files: OutputFiles<'_>,
         progress: &mut dyn FnMut(f32),
     ) -> Result<RenderedVideo, PipelineError> {
-        self.render_scenes(&[Scene { photo, rig, speech, spec }], files, progress)
+        self.render_scenes(vec![Scene { photo, rig, speech: SceneSpeech::Ready(speech), spec }], files, progress)
     }
 
     /// Renders scenes one after another into one video (one encode, so the
@@ -156,85 +177,45 @@ impl Studio {
     /// audio is padded with silence to a whole number of frames.
     pub fn render_scenes(
         &self,
-        scenes: &[Scene<'_>],
+        scenes: Vec<Scene<'_>>,
         files: OutputFiles<'_>,
         progress: &mut dyn FnMut(f32),
     ) -> Result<RenderedVideo, PipelineError> {
-        let OutputFiles { video, thumbnail } = files;
         let first = scenes.first().ok_or(PipelineError::Scenes("a video needs at least one scene".into()))?;
-        let (width, height, sample_rate) = (first.spec.width, first.spec.height, first.speech.sample_rate);
+        let (width, height, alpha) = (first.spec.width, first.spec.height, first.spec.alpha);
         let started = Instant::now();
         let mut parts = Vec::with_capacity(scenes.len());
-        let mut samples: Vec<i16> = Vec::new();
-        let mut scene_starts = Vec::with_capacity(scenes.len());
-        let mut motion = Duration::ZERO;
-        for (index, scene) in scenes.iter().enumerate() {
+        for (index, scene) in scenes.into_iter().enumerate() {
             let spec = &scene.spec;
-            if (spec.width, spec.height, spec.alpha) != (width, height, first.spec.alpha)
-                || scene.speech.sample_rate != sample_rate
-            {
-                return Err(PipelineError::Scenes(format!(
-                    "scene {} differs in size, transparency or sample rate",
-                    index + 1
-                )));
+            if (spec.width, spec.height, spec.alpha) != (width, height, alpha) {
+                return Err(PipelineError::Scenes(format!("scene {} differs in size or transparency", index + 1)));
             }
-            let canvas = Canvas { width, height, background: spec.background };
-            let matte = if spec.matting || spec.alpha { Some(self.segmenter.mask(scene.photo)?) } else { None };
-            // With an alpha channel the colour keeps the photo's own pixels
-            // (its edges are the person's colours, not blended with a backdrop).
-            let colour_matte = if spec.alpha { None } else { matte.as_ref() };
-            let mut renderer = Renderer::new(
-                scene.photo,
-                scene.rig,
-                canvas,
-                spec.layout,
-                spec.background_image.as_deref(),
-                colour_matte,
-            );
-            if let (true, Some(matte)) = (spec.alpha, &matte) {
-                renderer = renderer.with_alpha(matte, scene.rig, spec.layout);
-            }
-            if let Some(watermark) = &spec.watermark {
-                renderer = renderer.with_watermark(watermark);
-            }
-            let timed = Instant::now();
-            let seed = scene.speech.samples.len() as u64 ^ u64::from(scene.rig.width) << 20 ^ (index as u64) << 40;
-            let track = animate::motion_track(scene.speech, seed, spec.expression);
-            motion += timed.elapsed();
-            scene_starts.push(samples.len() as f32 / sample_rate as f32);
-            samples.extend_from_slice(&scene.speech.samples);
-            let scene_end = (scene_starts[index] * animate::FPS as f32).round() as usize + track.len();
-            samples.resize(scene_end * sample_rate as usize / animate::FPS as usize, 0);
-            parts.push((renderer, track));
+            let renderer = self.renderer(&scene)?;
+            let seed = spec.seed ^ u64::from(scene.rig.width) << 20 ^ (index as u64) << 40;
+            parts.push(frames::Part::new(renderer, scene.speech, seed, spec.expression));
         }
-        // One level for the whole video, so scenes keep their loudness relative to each other.
-        speech::audio::normalize_loudness(&mut samples, sample_rate);
-        let audio = video.with_extension("wav");
-        media::write_wav(&audio, sample_rate, &samples)?;
-        let prepare = started.elapsed() - motion;
+        let prepare = started.elapsed();
+        frames::render(parts, frames::Outputs { files, width, height, alpha }, prepare, progress)
+    }
 
-        let settings = EncodeSettings {
-            width,
-            height,
-            fps: animate::FPS,
-            audio: Some(audio.clone()),
-            alpha: first.spec.alpha,
-            output: video.to_path_buf(),
-        };
-        let started = Instant::now();
-        let result = stream_frames(&parts, &settings, thumbnail, progress);
-        let _ = std::fs::remove_file(&audio);
-        let draw = result?;
-        let timings = StageTimings { prepare, motion, draw, render_and_encode: started.elapsed() };
-        let frames: usize = parts.iter().map(|(_, track)| track.len()).sum();
-        Ok(RenderedVideo {
-            video: video.to_path_buf(),
-            thumbnail: thumbnail.to_path_buf(),
-            frames,
-            duration: frames as f32 / animate::FPS as f32,
-            scene_starts,
-            timings,
-        })
+    /// The renderer of one scene: the photo placed on the canvas, its
+    /// background cut away if asked for, the watermark.
+    fn renderer(&self, scene: &Scene<'_>) -> Result<Renderer, PipelineError> {
+        let spec = &scene.spec;
+        let canvas = Canvas { width: spec.width, height: spec.height, background: spec.background };
+        let matte = if spec.matting || spec.alpha { Some(self.segmenter.mask(scene.photo)?) } else { None };
+        // With an alpha channel the colour keeps the photo's own pixels
+        // (its edges are the person's colours, not blended with a backdrop).
+        let colour_matte = if spec.alpha { None } else { matte.as_ref() };
+        let mut renderer =
+            Renderer::new(scene.photo, scene.rig, canvas, spec.layout, spec.background_image.as_deref(), colour_matte);
+        if let (true, Some(matte)) = (spec.alpha, &matte) {
+            renderer = renderer.with_alpha(matte, scene.rig, spec.layout);
+        }
+        if let Some(watermark) = &spec.watermark {
+            renderer = renderer.with_watermark(watermark);
+        }
+        Ok(renderer)
     }
 }
 
@@ -242,71 +223,6 @@ impl Studio {
 pub struct Scene<'a> {
     pub photo: &'a RgbImage,
     pub rig: &'a Rig,
-    pub speech: &'a Speech,
+    pub speech: SceneSpeech<'a>,
     pub spec: VideoSpec,
-}
-
-/// Frames in flight between the drawing thread and the ffmpeg writer.
-const QUEUE_FRAMES: usize = 4;
-
-/// Draws every frame of every scene and streams it to ffmpeg; returns the drawing time.
-fn stream_frames(
-    parts: &[(Renderer, Vec<FaceMotion>)],
-    settings: &EncodeSettings,
-    thumbnail: &Path,
-    progress: &mut dyn FnMut(f32),
-) -> Result<Duration, PipelineError> {
-    let mut encoder = Encoder::start(settings)?;
-    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<u8>>(QUEUE_FRAMES);
-    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
-    let writer = std::thread::spawn(move || -> Result<Encoder, MediaError> {
-        for frame in full_rx {
-            encoder.write_frame(&frame)?;
-            // The drawing side may already be gone after an error; the buffer is then simply freed.
-            let _ = empty_tx.send(frame);
-        }
-        Ok(encoder)
-    });
-    let total: usize = parts.iter().map(|(_, track)| track.len()).sum();
-    let mut drawing = Duration::ZERO;
-    let mut send_failed = false;
-    let mut index = 0;
-    'scenes: for (renderer, track) in parts {
-        for motion in track {
-            let mut frame = empty_rx.try_recv().unwrap_or_else(|_| vec![0; renderer.frame_len()]);
-            let started = Instant::now();
-            renderer.render_into(motion, &mut frame);
-            drawing += started.elapsed();
-            if index == 0 {
-                save_thumbnail(&frame, renderer.canvas(), thumbnail)?;
-            }
-            if full_tx.send(frame).is_err() {
-                send_failed = true;
-                break 'scenes;
-            }
-            index += 1;
-            progress(index as f32 / total as f32);
-        }
-    }
-    drop(full_tx);
-    let encoder = writer
-        .join()
-        .map_err(|_| MediaError::ToolFailed { tool: "ffmpeg", message: "frame writer panicked".into() })??;
-    if send_failed {
-        return Err(MediaError::ToolFailed { tool: "ffmpeg", message: "encoder stopped early".into() }.into());
-    }
-    encoder.finish()?;
-    Ok(drawing)
-}
-
-/// The first frame as a JPEG (its colour only, when it has an alpha channel).
-fn save_thumbnail(frame: &[u8], canvas: Canvas, path: &Path) -> Result<(), PipelineError> {
-    let pixels = (canvas.width * canvas.height) as usize;
-    let rgb = match frame.len() / pixels.max(1) {
-        4 => frame.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
-        _ => frame.to_vec(),
-    };
-    let image = RgbImage::from_raw(canvas.width, canvas.height, rgb)
-        .ok_or_else(|| PipelineError::Thumbnail("frame size mismatch".into()))?;
-    image.save_with_format(path, image::ImageFormat::Jpeg).map_err(|e| PipelineError::Thumbnail(e.to_string()))
 }

@@ -1,6 +1,7 @@
 //! Prometheus metrics at `/metrics`, and what the worker records for them:
 //! jobs finished by kind and outcome, how long each stage took (face
-//! analysis, speech, rendering), the workers running in this process, and,
+//! analysis, speech, rendering and, within rendering, the preparation, the
+//! drawing with its encode, and the store), the workers running in this process, and,
 //! read from the database at each scrape, the jobs in each state (the queue
 //! depth is the `queued` count) and the workers of the whole deployment.
 
@@ -18,7 +19,18 @@ type Labels = Vec<(&'static str, String)>;
 pub(crate) enum Stage {
     FaceAnalysis,
     Speech,
+    /// Everything of a video after its speech: the three below and the captions.
     Render,
+    /// Placing the photo and the motion track.
+    RenderPrepare,
+    /// The drawing waiting for the voice: before the first frame, and
+    /// wherever the voice fell behind (the voice speaks while frames are drawn).
+    WaitingForSpeech,
+    /// Drawing the frames while ffmpeg encodes them (and the GIF preview
+    /// and the sound), and joining picture and sound.
+    DrawAndEncode,
+    /// Putting the finished files in the store.
+    Store,
 }
 
 impl Stage {
@@ -27,6 +39,10 @@ impl Stage {
             Stage::FaceAnalysis => "face_analysis",
             Stage::Speech => "speech",
             Stage::Render => "render",
+            Stage::RenderPrepare => "render_prepare",
+            Stage::WaitingForSpeech => "waiting_for_speech",
+            Stage::DrawAndEncode => "draw_and_encode",
+            Stage::Store => "store",
         }
     }
 }

@@ -263,28 +263,61 @@ fn split_breaks(text: &str) -> Result<Vec<(&str, f32)>, SpeechError> {
 /// Speaks `text` with the voice `voice_id`. `<break time="1s"/>` tags in
 /// the text become pauses with the mouth at rest.
 pub fn synthesize(text: &str, voice_id: &str, options: SpeechOptions) -> Result<Speech, SpeechError> {
+    let mut speech: Option<Speech> = None;
+    synthesize_each(text, voice_id, options, &mut |piece| {
+        match speech.as_mut() {
+            Some(all) => all.append(piece),
+            None => speech = Some(piece),
+        }
+        Ok(())
+    })?;
+    speech.ok_or(SpeechError::EmptyText)
+}
+
+/// Speaks `text` piece by piece, handing each piece to `each` as soon as it
+/// is made: a sentence of the neural voice, a stretch between `<break>`
+/// tags of an espeak-ng voice, a pause. Played one after another, the
+/// pieces are the whole speech; a caller can start on the first while the
+/// rest is still being spoken.
+pub fn synthesize_each(
+    text: &str,
+    voice_id: &str,
+    options: SpeechOptions,
+    each: &mut dyn FnMut(Speech) -> Result<(), SpeechError>,
+) -> Result<(), SpeechError> {
     validate_text(text)?;
     options.validate()?;
     let voice = find_voice(voice_id).ok_or_else(|| SpeechError::UnknownVoice(voice_id.to_string()))?;
     voice.check_options(&options)?;
-    let mut speech: Option<Speech> = None;
-    for (piece, pause) in split_breaks(text)? {
-        let mut part = match &voice.engine {
-            _ if piece.trim().is_empty() => {
-                Speech::silence(0.0, speech.as_ref().map_or(SILENCE_SAMPLE_RATE, |s| s.sample_rate))
+    // A pause is handed on with the piece after it, whose sample rate it takes.
+    let mut pause = 0.0f32;
+    let mut sample_rate = None;
+    let mut sounded = false;
+    for (piece, pause_after) in split_breaks(text)? {
+        if !piece.trim().is_empty() {
+            let mut spoken = |part: Speech| {
+                if pause > 0.0 {
+                    each(Speech::silence(pause, part.sample_rate))?;
+                    pause = 0.0;
+                }
+                sample_rate = Some(part.sample_rate);
+                sounded |= !part.samples.is_empty();
+                each(part)
+            };
+            match &voice.engine {
+                Engine::Neural => neural::voice()?.speak_each(piece, options, &mut spoken)?,
+                Engine::Espeak(name) => {
+                    spoken(espeak::speak(piece, name, options.speed, options.pitch.round() as i32)?)?
+                }
             }
-            Engine::Neural => neural::voice()?.speak(piece, options)?,
-            Engine::Espeak(name) => espeak::speak(piece, name, options.speed, options.pitch.round() as i32)?,
-        };
-        if pause > 0.0 {
-            part.append(Speech::silence(pause, part.sample_rate));
         }
-        match speech.as_mut() {
-            Some(all) => all.append(part),
-            None => speech = Some(part),
-        }
+        pause += pause_after;
     }
-    speech.filter(|s| !s.samples.is_empty()).ok_or(SpeechError::EmptyText)
+    let sample_rate = sample_rate.filter(|_| sounded).ok_or(SpeechError::EmptyText)?;
+    if pause > 0.0 {
+        each(Speech::silence(pause, sample_rate))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -146,8 +146,14 @@ impl NeuralVoice {
         })
     }
 
-    /// Speaks one piece of text (no `<break>` tags), sentence by sentence.
-    pub(crate) fn speak(&self, text: &str, options: SpeechOptions) -> Result<Speech, SpeechError> {
+    /// Speaks one piece of text (no `<break>` tags) sentence by sentence,
+    /// handing each sentence to `each` as soon as it is spoken.
+    pub(crate) fn speak_each(
+        &self,
+        text: &str,
+        options: SpeechOptions,
+        each: &mut dyn FnMut(Speech) -> Result<(), SpeechError>,
+    ) -> Result<(), SpeechError> {
         let clauses = espeak::phonemize(text, &self.espeak_voice)?;
         let delivery = options.emotion.map(Emotion::delivery).unwrap_or_default();
         let speed = options.speed * delivery.pace;
@@ -160,19 +166,15 @@ impl NeuralVoice {
             length_scale: self.inference.length_scale / speed * shift,
             noise_w: self.inference.noise_w * delivery.variation,
         };
-        let mut speech = Speech::silence(0.0, self.sample_rate);
         for sentence in sentences(&clauses) {
-            if let Some(part) = self.speak_sentence(sentence, inference)? {
-                speech.append(part);
+            if let Some(mut part) = self.speak_sentence(sentence, inference)? {
+                if (shift - 1.0).abs() > 1e-3 {
+                    part = crate::audio::change_pitch(part, shift)?;
+                }
+                each(part)?;
             }
         }
-        if speech.samples.is_empty() {
-            return Err(SpeechError::EmptyText);
-        }
-        if (shift - 1.0).abs() > 1e-3 {
-            speech = crate::audio::change_pitch(speech, shift)?;
-        }
-        Ok(speech)
+        Ok(())
     }
 
     fn speak_sentence(&self, clauses: &[Clause], inference: Inference) -> Result<Option<Speech>, SpeechError> {

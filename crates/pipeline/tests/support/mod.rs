@@ -64,7 +64,7 @@ pub fn render_video(name: &str, photo: &RgbImage, speech: &speech::Speech, spec:
     let rig = studio.train(photo).expect("face in test photo");
     let (video, thumbnail) = (dir.join("v.mp4"), dir.join("v.jpg"));
     studio
-        .render(photo, &rig, speech, spec, OutputFiles { video: &video, thumbnail: &thumbnail }, &mut |_| {})
+        .render(photo, &rig, speech, spec, OutputFiles { video: &video, thumbnail: &thumbnail, gif: None }, &mut |_| {})
         .expect("render");
     if let Ok(artefacts) = std::env::var("MOUTHPIECE_ARTIFACTS") {
         std::fs::copy(&video, Path::new(&artefacts).join(format!("{name}.mp4"))).expect("keep the video");

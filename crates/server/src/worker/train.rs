@@ -90,9 +90,8 @@ async fn idle_clip(app: &App, group_id: &str, photo: &RgbImage, rig: &Rig) {
             let size = |n: u32| ((n as f32 * side as f32 / long).round() as u32).max(pipeline::MIN_SIDE);
             let spec = pipeline::VideoSpec::new(size(photo.width()), size(photo.height()), [255, 255, 255])?;
             let speech = speech::Speech::silence(seconds, speech::SILENCE_SAMPLE_RATE);
-            let scene = pipeline::Scene { photo: &photo, rig: &rig, speech: &speech, spec };
-            let files = pipeline::OutputFiles { video: &path, thumbnail: &thumbnail };
-            studio.render_scenes(&[scene], files, &mut |_| {})?;
+            let files = pipeline::OutputFiles { video: &path, thumbnail: &thumbnail, gif: None };
+            studio.render(&photo, &rig, &speech, spec, files, &mut |_| {})?;
             Ok(())
         })
         .await

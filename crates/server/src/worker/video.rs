@@ -1,7 +1,9 @@
 //! A video job: gather each scene's photo, rig and sound, render the video
 //! and its companions (thumbnail, GIF, captions) in scratch space, put them
-//! in the store and record the result. Each stage's output is kept, so a
-//! retried job redoes only what is missing.
+//! in the store and record the result. Speech is made while the frames are
+//! drawn (the voice speaks on a thread of its own, sentence by sentence).
+//! What the render made is recorded in the store once its files are there,
+//! so a retried job after that point only has to record it.
 
 use super::train::talking_photo;
 use super::{Completion, JobError, SceneOrder, VideoOrder, stored};
@@ -77,8 +79,12 @@ async fn scene_inputs(
     Ok(SceneInputs { order, face, background_image, recording })
 }
 
-/// The sound of one scene: speech, an uploaded recording, or silence.
-fn scene_speech(order: &SceneOrder, recording: Option<&std::path::Path>) -> Result<speech::Speech, PipelineError> {
+/// The sound of a scene that is known before drawing: an uploaded
+/// recording or silence; `None` for speech, which is made while drawing.
+fn known_sound(
+    order: &SceneOrder,
+    recording: Option<&std::path::Path>,
+) -> Result<Option<speech::Speech>, PipelineError> {
     Ok(match (order.silence, recording) {
         (_, Some(path)) => {
             let samples = media::decode_audio(path, speech::SILENCE_SAMPLE_RATE)?;
@@ -88,15 +94,19 @@ fn scene_speech(order: &SceneOrder, recording: Option<&std::path::Path>) -> Resu
                     "the recording lasts {seconds:.0} s; at most {MAX_RECORDING_SECONDS:.0} s are accepted"
                 ))));
             }
-            speech::Speech::from_audio(samples, speech::SILENCE_SAMPLE_RATE)
+            Some(speech::Speech::from_audio(samples, speech::SILENCE_SAMPLE_RATE))
         }
-        (Some(seconds), None) => speech::Speech::silence(seconds, speech::SILENCE_SAMPLE_RATE),
-        (None, None) => speech::synthesize(
-            &order.text,
-            &order.voice_id,
-            speech::SpeechOptions { speed: order.speed, pitch: order.pitch, emotion: order.emotion },
-        )?,
+        (Some(seconds), None) => Some(speech::Speech::silence(seconds, speech::SILENCE_SAMPLE_RATE)),
+        (None, None) => None,
     })
+}
+
+/// Varies the motion from one video to the next, the same for every attempt at one.
+fn motion_seed(video_id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    video_id.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The stored names of a video's files.
@@ -174,12 +184,8 @@ pub(super) async fn render(
         return Ok(Completion::Lost);
     }
     tracing::info!(video = video_id, duration = rendered.duration, "video completed");
-    let mut intermediate = vec![manifest];
-    intermediate.extend((0..order.scenes.len()).map(|index| work_name(video_id, &format!("speech-{index}.json"))));
-    for name in intermediate {
-        if let Err(error) = app.store.delete(&name).await {
-            tracing::warn!(%error, name, "cannot remove an intermediate file");
-        }
+    if let Err(error) = app.store.delete(&manifest).await {
+        tracing::warn!(%error, name = manifest, "cannot remove an intermediate file");
     }
     let event = serde_json::json!({
         "video_id": video_id,
@@ -191,32 +197,6 @@ pub(super) async fn render(
         tracing::error!(%error, video = video_id, "cannot queue the success webhook");
     }
     Ok(Completion::Recorded)
-}
-
-/// Each scene's speech, made once per video: kept in the store, so a
-/// retried job reuses it.
-async fn speeches(app: &App, video_id: &str, inputs: &[SceneInputs]) -> Result<Vec<speech::Speech>, JobError> {
-    let mut speeches = Vec::with_capacity(inputs.len());
-    for (index, input) in inputs.iter().enumerate() {
-        let name = work_name(video_id, &format!("speech-{index}.json"));
-        if let Some(speech) = stored::<speech::Speech>(app, &name).await {
-            speeches.push(speech);
-            continue;
-        }
-        let (order, recording, timing) = (input.order.clone(), input.recording.clone(), app.clone());
-        let speech = tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let speech = scene_speech(&order, recording.as_deref());
-            timing.metrics.stage(Stage::Speech, started.elapsed().as_secs_f64());
-            speech
-        })
-        .await
-        .map_err(|e| JobError::Failed(e.to_string()))??;
-        let json = serde_json::to_vec(&speech).map_err(|e| JobError::Failed(e.to_string()))?;
-        app.store.put(&name, &json).await?;
-        speeches.push(speech);
-    }
-    Ok(speeches)
 }
 
 /// Renders the video's files in a scratch directory and puts them in the store.
@@ -250,32 +230,57 @@ async fn render_files(
         None => None,
     };
     progress.store(0.05f32.to_bits(), Ordering::Relaxed);
-    let speeches = speeches(app, &video.id, &inputs).await?;
-    progress.store(0.1f32.to_bits(), Ordering::Relaxed);
     let local = |name: &str| scratch.path().join(name.rsplit('/').next().unwrap_or(name));
     let (video_path, thumbnail_path, gif_path) = (local(&names.video), local(&names.thumbnail), local(&names.gif));
     let caption_paths = names.captions.as_ref().map(|(srt, mp4)| (local(srt), local(mp4)));
     let (studio, timing) = (app.studio.clone(), app.clone());
-    let (width, height, alpha) = (order.width, order.height, order.alpha);
+    let (width, height, alpha, seed) = (order.width, order.height, order.alpha, motion_seed(&video.id));
     let rendered = {
         let (video_path, caption_paths) = (video_path.clone(), caption_paths.clone());
         tokio::task::spawn_blocking(move || -> Result<f32, PipelineError> {
             let started = Instant::now();
+            let known = inputs
+                .iter()
+                .map(|input| known_sound(&input.order, input.recording.as_deref()))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut scenes = Vec::with_capacity(inputs.len());
-            for (input, speech) in inputs.iter().zip(&speeches) {
+            let mut voices = Vec::new();
+            for (input, known) in inputs.iter().zip(&known) {
                 let mut spec = VideoSpec::new(width, height, input.order.background)?;
                 input.order.look.apply(&mut spec);
                 spec.alpha = alpha;
+                spec.seed = seed;
                 spec.watermark = watermark.clone();
                 spec.background_image = input.background_image.clone();
+                let speech = match known {
+                    Some(sound) => pipeline::SceneSpeech::Ready(sound),
+                    None => {
+                        let order = &input.order;
+                        let options =
+                            speech::SpeechOptions { speed: order.speed, pitch: order.pitch, emotion: order.emotion };
+                        let (arriving, voice) = pipeline::speak_while_drawing(&order.text, &order.voice_id, options);
+                        voices.push(voice);
+                        pipeline::SceneSpeech::Arriving(arriving)
+                    }
+                };
                 scenes.push(pipeline::Scene { photo: &input.face.0, rig: &input.face.1, speech, spec });
             }
-            let mut report = |fraction: f32| progress.store((0.1 + 0.8 * fraction).to_bits(), Ordering::Relaxed);
-            let files = pipeline::OutputFiles { video: &video_path, thumbnail: &thumbnail_path };
-            let done = studio.render_scenes(&scenes, files, &mut report)?;
-            media::gif_preview(&video_path, &gif_path, 3.0, 320)?;
+            let mut report = |fraction: f32| progress.store((0.05 + 0.85 * fraction).to_bits(), Ordering::Relaxed);
+            let files = pipeline::OutputFiles { video: &video_path, thumbnail: &thumbnail_path, gif: Some(&gif_path) };
+            let done = studio.render_scenes(scenes, files, &mut report)?;
+            for voice in voices {
+                if let Ok(spoken) = voice.join() {
+                    timing.metrics.stage(Stage::Speech, spoken.as_secs_f64());
+                }
+            }
+            let metrics = &timing.metrics;
+            let timings = &done.timings;
+            metrics.stage(Stage::RenderPrepare, (timings.prepare + timings.motion).as_secs_f64());
+            metrics.stage(Stage::WaitingForSpeech, timings.waiting_for_speech.as_secs_f64());
+            metrics.stage(Stage::DrawAndEncode, (timings.render_and_encode - timings.waiting_for_speech).as_secs_f64());
             if let Some((srt, captioned)) = caption_paths {
-                let words: Vec<speech::TimedWord> = speeches
+                let words: Vec<speech::TimedWord> = done
+                    .speeches
                     .iter()
                     .zip(&done.scene_starts)
                     .flat_map(|(speech, &start)| {
@@ -303,9 +308,11 @@ async fn render_files(
         uploads.push((mp4, mp4_path));
     }
     uploads.push((&names.video, video_path));
+    let started = Instant::now();
     for (name, path) in uploads {
         app.store.put_file(name, &path).await?;
     }
+    app.metrics.stage(Stage::Store, started.elapsed().as_secs_f64());
     // Milliseconds: an f32 widened as it is would read 3.0799999237060547.
     Ok(Rendered { duration: (f64::from(rendered) * 1000.0).round() / 1000.0 })
 }
