@@ -3,6 +3,10 @@
 //! first ones to the GIF preview) on a writer thread. Once every scene's
 //! speech is whole, its sound is levelled and encoded on a thread of its
 //! own while the drawing goes on; the two are joined when both are done.
+//!
+//! On a machine with few cores the voice and the encoder only take turns
+//! at the CPU: there the drawing waits for the whole speech and the sound
+//! goes into the one encode, which is quicker (see docs/benchmarks.md).
 
 use crate::speaking::SceneSpeech;
 use crate::{GIF_SECONDS, GIF_WIDTH, OutputFiles, PipelineError, RenderedVideo, StageTimings};
@@ -18,6 +22,34 @@ use std::time::{Duration, Instant};
 
 /// Frames in flight between the drawing thread and the ffmpeg writer.
 const QUEUE_FRAMES: usize = 4;
+
+/// The fewest cores on which drawing while the voice speaks is quicker
+/// than letting it finish first (on 2 it was 5–8 % slower: the voice and
+/// x264 then compete for the same cores, and the sound needs a pass of its own).
+const CORES_TO_DRAW_WHILE_SPEAKING: usize = 4;
+
+/// Whether the drawing starts before the speech is whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SpeechOverlap {
+    /// When the machine has the cores for it.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl SpeechOverlap {
+    /// Whether drawing starts before the speech is whole, on this machine.
+    pub fn draws_while_speaking(self) -> bool {
+        match self {
+            SpeechOverlap::Auto => {
+                std::thread::available_parallelism().map_or(1, |n| n.get()) >= CORES_TO_DRAW_WHILE_SPEAKING
+            }
+            SpeechOverlap::Always => true,
+            SpeechOverlap::Never => false,
+        }
+    }
+}
 
 /// One scene on its way to frames.
 pub(crate) struct Part {
@@ -90,6 +122,7 @@ pub(crate) struct Outputs<'a> {
     pub width: u32,
     pub height: u32,
     pub alpha: bool,
+    pub overlap: SpeechOverlap,
 }
 
 /// Draws every scene and writes the video; `prepare` is the time already
@@ -100,7 +133,7 @@ pub(crate) fn render(
     prepare: Duration,
     progress: &mut dyn FnMut(f32),
 ) -> Result<RenderedVideo, PipelineError> {
-    let Outputs { files, width, height, alpha } = outputs;
+    let Outputs { files, width, height, alpha, overlap } = outputs;
     let started = Instant::now();
     let beside = |suffix: &str| files.video.with_extension(suffix);
     let (picture, sound) = if alpha {
@@ -108,7 +141,25 @@ pub(crate) fn render(
     } else {
         (beside("picture.mp4"), beside("sound.m4a"))
     };
-    let settings = EncodeSettings { width, height, fps: animate::FPS, audio: None, alpha, output: picture.clone() };
+    let mut timings = StageTimings { prepare, ..StageTimings::default() };
+    let mut sound_first = None;
+    if !overlap.draws_while_speaking() || parts.iter().all(Part::whole) {
+        let timed = Instant::now();
+        for part in &mut parts {
+            while !part.whole() {
+                part.receive(true)?;
+            }
+        }
+        timings.waiting_for_speech = timed.elapsed();
+        sound_first =
+            Some(join_sound(parts.iter().map(|part| part.motion.speech().cloned()).collect(), &beside("wav"))?);
+    }
+    // With the sound known, the one encode takes it; else the picture is encoded alone.
+    let (audio, output) = match sound_first {
+        Some(_) => (Some(beside("wav")), files.video.to_path_buf()),
+        None => (None, picture.clone()),
+    };
+    let settings = EncodeSettings { width, height, fps: animate::FPS, audio, alpha, output };
     let gif = files.gif.map(|output| GifSettings {
         frame_width: width,
         frame_height: height,
@@ -119,7 +170,6 @@ pub(crate) fn render(
         output: output.to_path_buf(),
     });
     let mut writer = FrameWriter::start(&settings, gif.as_ref())?;
-    let mut timings = StageTimings { prepare, ..StageTimings::default() };
     let mut sound_job: Option<JoinHandle<Result<Sound, PipelineError>>> = None;
     let (mut drawn, mut reported) = (0usize, 0.0f32);
     for current in 0..parts.len() {
@@ -129,10 +179,16 @@ pub(crate) fn render(
             for part in &mut parts[current..] {
                 part.receive(false)?;
             }
-            if sound_job.is_none() && parts.iter().all(Part::whole) {
+            if sound_first.is_none() && sound_job.is_none() && parts.iter().all(Part::whole) {
                 let speeches = parts.iter().map(|part| part.motion.speech().cloned()).collect();
                 let (wav, sound) = (beside("wav"), sound.clone());
-                sound_job = Some(std::thread::spawn(move || make_sound(speeches, &wav, &sound, alpha)));
+                sound_job = Some(std::thread::spawn(move || {
+                    let joined = join_sound(speeches, &wav)?;
+                    let encoded = media::encode_audio(&wav, &sound, alpha);
+                    let _ = std::fs::remove_file(&wav);
+                    encoded?;
+                    Ok(joined)
+                }));
             }
             let part = &mut parts[current];
             let timed = Instant::now();
@@ -165,13 +221,24 @@ pub(crate) fn render(
             progress(reported.min(1.0));
         }
     }
-    writer.finish()?;
-    let sound_job = sound_job.ok_or_else(|| PipelineError::Scenes("the sound was never complete".into()))?;
-    let made = sound_job.join().map_err(|_| PipelineError::Scenes("the sound thread panicked".into()))??;
-    media::mux(&picture, &sound, files.video)?;
-    for scratch in [&picture, &sound] {
-        let _ = std::fs::remove_file(scratch);
-    }
+    let written = writer.finish();
+    let made = match (sound_first, sound_job) {
+        (Some(made), _) => {
+            let _ = std::fs::remove_file(beside("wav"));
+            written?;
+            made
+        }
+        (None, Some(job)) => {
+            written?;
+            let made = job.join().map_err(|_| PipelineError::Scenes("the sound thread panicked".into()))??;
+            media::mux(&picture, &sound, files.video)?;
+            for scratch in [&picture, &sound] {
+                let _ = std::fs::remove_file(scratch);
+            }
+            made
+        }
+        (None, None) => return Err(PipelineError::Scenes("the sound was never complete".into())),
+    };
     timings.render_and_encode = started.elapsed();
     Ok(RenderedVideo {
         video: files.video.to_path_buf(),
@@ -192,8 +259,8 @@ struct Sound {
 
 /// Joins the scenes' speech (each padded with silence to its whole frames),
 /// brings it to one level for the whole video, so scenes keep their
-/// loudness relative to each other, and encodes it into `output`.
-fn make_sound(speeches: Vec<Option<Speech>>, wav: &Path, output: &Path, alpha: bool) -> Result<Sound, PipelineError> {
+/// loudness relative to each other, and writes it to `wav`.
+fn join_sound(speeches: Vec<Option<Speech>>, wav: &Path) -> Result<Sound, PipelineError> {
     let mut samples: Vec<i16> = Vec::new();
     let mut scene_starts = Vec::with_capacity(speeches.len());
     let mut whole = Vec::with_capacity(speeches.len());
@@ -214,9 +281,6 @@ fn make_sound(speeches: Vec<Option<Speech>>, wav: &Path, output: &Path, alpha: b
     let rate = sample_rate.unwrap_or(speech::SILENCE_SAMPLE_RATE);
     speech::audio::normalize_loudness(&mut samples, rate);
     media::write_wav(wav, rate, &samples)?;
-    let encoded = media::encode_audio(wav, output, alpha);
-    let _ = std::fs::remove_file(wav);
-    encoded?;
     Ok(Sound { scene_starts, speeches: whole })
 }
 

@@ -16,6 +16,7 @@ mod frames;
 mod speaking;
 
 pub use colour::{ColourError, parse_colour};
+pub use frames::SpeechOverlap;
 pub use speaking::{Arriving, SceneSpeech, speak_while_drawing};
 
 use face::{FaceAnalyzer, FaceError, PhotoLimits, Rig, Segmenter};
@@ -141,11 +142,24 @@ pub struct Studio {
     analyzer: FaceAnalyzer,
     segmenter: Segmenter,
     limits: PhotoLimits,
+    overlap: SpeechOverlap,
 }
 
 impl Studio {
     pub fn new() -> Result<Studio, PipelineError> {
-        Ok(Studio { analyzer: FaceAnalyzer::new()?, segmenter: Segmenter::new()?, limits: PhotoLimits::default() })
+        Ok(Studio {
+            analyzer: FaceAnalyzer::new()?,
+            segmenter: Segmenter::new()?,
+            limits: PhotoLimits::default(),
+            overlap: SpeechOverlap::Auto,
+        })
+    }
+
+    /// Whether drawing starts before a scene's speech is whole (by default,
+    /// when the machine has the cores for it).
+    pub fn with_speech_overlap(mut self, overlap: SpeechOverlap) -> Studio {
+        self.overlap = overlap;
+        self
     }
 
     /// Decodes a photo with the studio's limits.
@@ -195,7 +209,8 @@ impl Studio {
             parts.push(frames::Part::new(renderer, scene.speech, seed, spec.expression));
         }
         let prepare = started.elapsed();
-        frames::render(parts, frames::Outputs { files, width, height, alpha }, prepare, progress)
+        let outputs = frames::Outputs { files, width, height, alpha, overlap: self.overlap };
+        frames::render(parts, outputs, prepare, progress)
     }
 
     /// The renderer of one scene: the photo placed on the canvas, its

@@ -6,7 +6,7 @@
 
 mod support;
 
-use pipeline::{OutputFiles, Scene, SceneSpeech, Studio, VideoSpec};
+use pipeline::{OutputFiles, Scene, SceneSpeech, SpeechOverlap, Studio, VideoSpec};
 use support::{ASTRONAUT, decode};
 
 const TEXT: &str = "The first part is short. The second part takes a little longer to say, with more words \
@@ -14,7 +14,8 @@ const TEXT: &str = "The first part is short. The second part takes a little long
 
 #[test]
 fn speech_spoken_while_drawing_gives_the_same_video() {
-    let studio = Studio::new().expect("models");
+    // Drawing while speaking, whatever the machine's cores.
+    let studio = Studio::new().expect("models").with_speech_overlap(SpeechOverlap::Always);
     let photo = face::decode_photo(ASTRONAUT, face::PhotoLimits::default()).expect("photo");
     let rig = studio.train(&photo).expect("face");
     let dir = tempfile::tempdir().expect("temp");
@@ -40,7 +41,7 @@ fn speech_spoken_while_drawing_gives_the_same_video() {
 
     let at_once = dir.path().join("at-once.mp4");
     let files = OutputFiles { video: &at_once, thumbnail: &dir.path().join("a.jpg"), gif: None };
-    let first = studio.render(&photo, &rig, whole, spec, files, &mut |_| {}).expect("render");
+    let first = studio.render(&photo, &rig, whole, spec.clone(), files, &mut |_| {}).expect("render");
     assert_eq!(second.frames, first.frames);
     assert_eq!(second.frames, animate::frame_count(whole.duration()));
     let (a, b) = (decode(&at_once, 320, 240), decode(&streamed, 320, 240));
@@ -63,4 +64,18 @@ fn speech_spoken_while_drawing_gives_the_same_video() {
         .filter(|name| !["at-once.mp4", "a.jpg", "streamed.mp4", "s.jpg", "streamed.gif"].contains(&name.as_str()))
         .collect();
     assert!(leftovers.is_empty(), "scratch files left behind: {leftovers:?}");
+
+    // Letting the voice finish first (as on a machine with few cores) gives
+    // a whole video too, its sound in the one encode.
+    let waiting = Studio::new().expect("models").with_speech_overlap(SpeechOverlap::Never);
+    let (arriving, _) = pipeline::speak_while_drawing(TEXT, speech::DEFAULT_VOICE_ID, options);
+    let third = dir.path().join("waited.mp4");
+    let files = OutputFiles { video: &third, thumbnail: &dir.path().join("w.jpg"), gif: None };
+    let scene = Scene { photo: &photo, rig: &rig, speech: SceneSpeech::Arriving(arriving), spec };
+    let waited = waiting.render_scenes(vec![scene], files, &mut |_| {}).expect("render after speaking");
+    assert_eq!(waited.frames, animate::frame_count(waited.speeches[0].duration()));
+    let info = media::probe(&third).expect("ffprobe");
+    let (video, audio) = (info.streams_of("video")[0], info.streams_of("audio")[0]);
+    assert!((seconds(video) - seconds(audio)).abs() <= 0.065, "{} vs {}", seconds(video), seconds(audio));
+    assert!((seconds(video) - waited.duration as f64).abs() < 0.05);
 }
