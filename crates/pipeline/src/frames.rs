@@ -203,22 +203,22 @@ pub(crate) fn render(
                 timings.waiting_for_speech += timed.elapsed();
                 continue;
             }
+            let total: usize = parts.iter().map(Part::frames).sum();
             for motion in &ready {
                 let timed = Instant::now();
-                let frame = writer.draw(&part.renderer, motion);
+                let frame = writer.draw(&parts[current].renderer, motion);
                 timings.draw += timed.elapsed();
                 if drawn == 0 {
-                    save_thumbnail(&frame, part.renderer.canvas(), files.thumbnail)?;
+                    save_thumbnail(&frame, parts[current].renderer.canvas(), files.thumbnail)?;
                 }
                 if !writer.send(frame) {
                     return Err(writer.stopped());
                 }
                 drawn += 1;
+                // Never backwards, though the guess of the length may grow.
+                reported = reported.max(drawn as f32 / total.max(1) as f32);
+                progress(reported.min(1.0));
             }
-            let total: usize = parts.iter().map(Part::frames).sum();
-            // Never backwards, though the guess of the length may grow.
-            reported = reported.max(drawn as f32 / total.max(1) as f32);
-            progress(reported.min(1.0));
         }
     }
     let written = writer.finish();

@@ -41,7 +41,10 @@ fn speech_spoken_while_drawing_gives_the_same_video() {
 
     let at_once = dir.path().join("at-once.mp4");
     let files = OutputFiles { video: &at_once, thumbnail: &dir.path().join("a.jpg"), gif: None };
-    let first = studio.render(&photo, &rig, whole, spec.clone(), files, &mut |_| {}).expect("render");
+    let mut steps = 0;
+    let first = studio.render(&photo, &rig, whole, spec.clone(), files, &mut |_| steps += 1).expect("render");
+    assert_eq!(steps, first.frames, "progress is told frame by frame, when the speech is known at once too");
+    assert_eq!(fractions.len(), second.frames, "and while it arrives");
     assert_eq!(second.frames, first.frames);
     assert_eq!(second.frames, animate::frame_count(whole.duration()));
     let (a, b) = (decode(&at_once, 320, 240), decode(&streamed, 320, 240));
