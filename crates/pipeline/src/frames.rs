@@ -15,7 +15,7 @@ use image::RgbImage;
 use media::{EncodeSettings, Encoder, GifPreview, GifSettings, MediaError};
 use render::{Canvas, Renderer};
 use speech::{Speech, SpeechError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -141,6 +141,8 @@ pub(crate) fn render(
     } else {
         (beside("picture.mp4"), beside("sound.m4a"))
     };
+    // Whatever happens below, no scratch file outlives the render.
+    let mut scratch = ScratchFiles { paths: vec![beside("wav"), picture.clone(), sound.clone()], sound_job: None };
     let mut timings = StageTimings { prepare, ..StageTimings::default() };
     let mut sound_first = None;
     if !overlap.draws_while_speaking() || parts.iter().all(Part::whole) {
@@ -170,7 +172,6 @@ pub(crate) fn render(
         output: output.to_path_buf(),
     });
     let mut writer = FrameWriter::start(&settings, gif.as_ref())?;
-    let mut sound_job: Option<JoinHandle<Result<Sound, PipelineError>>> = None;
     let (mut drawn, mut reported) = (0usize, 0.0f32);
     for current in 0..parts.len() {
         loop {
@@ -179,10 +180,10 @@ pub(crate) fn render(
             for part in &mut parts[current..] {
                 part.receive(false)?;
             }
-            if sound_first.is_none() && sound_job.is_none() && parts.iter().all(Part::whole) {
+            if sound_first.is_none() && scratch.sound_job.is_none() && parts.iter().all(Part::whole) {
                 let speeches = parts.iter().map(|part| part.motion.speech().cloned()).collect();
                 let (wav, sound) = (beside("wav"), sound.clone());
-                sound_job = Some(std::thread::spawn(move || {
+                scratch.sound_job = Some(std::thread::spawn(move || {
                     let joined = join_sound(speeches, &wav)?;
                     let encoded = media::encode_audio(&wav, &sound, alpha);
                     let _ = std::fs::remove_file(&wav);
@@ -191,13 +192,13 @@ pub(crate) fn render(
                 }));
             }
             let part = &mut parts[current];
+            if part.motion.is_done() {
+                break;
+            }
             let timed = Instant::now();
             let ready = part.motion.take_ready();
             timings.motion += timed.elapsed();
             if ready.is_empty() {
-                if part.motion.is_done() {
-                    break;
-                }
                 let timed = Instant::now();
                 part.receive(true)?;
                 timings.waiting_for_speech += timed.elapsed();
@@ -222,9 +223,8 @@ pub(crate) fn render(
         }
     }
     let written = writer.finish();
-    let made = match (sound_first, sound_job) {
+    let made = match (sound_first, scratch.sound_job.take()) {
         (Some(made), _) => {
-            let _ = std::fs::remove_file(beside("wav"));
             written?;
             made
         }
@@ -232,9 +232,6 @@ pub(crate) fn render(
             written?;
             let made = job.join().map_err(|_| PipelineError::Scenes("the sound thread panicked".into()))??;
             media::mux(&picture, &sound, files.video)?;
-            for scratch in [&picture, &sound] {
-                let _ = std::fs::remove_file(scratch);
-            }
             made
         }
         (None, None) => return Err(PipelineError::Scenes("the sound was never complete".into())),
@@ -249,6 +246,24 @@ pub(crate) fn render(
         speeches: made.speeches,
         timings,
     })
+}
+
+/// Intermediate files of one render, removed when it ends, however it
+/// ends: a sound thread still writing one is waited for first.
+struct ScratchFiles {
+    paths: Vec<PathBuf>,
+    sound_job: Option<JoinHandle<Result<Sound, PipelineError>>>,
+}
+
+impl Drop for ScratchFiles {
+    fn drop(&mut self) {
+        if let Some(job) = self.sound_job.take() {
+            let _ = job.join();
+        }
+        for path in &self.paths {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// What the sound thread made besides the audio file.
