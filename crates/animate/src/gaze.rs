@@ -32,8 +32,13 @@ pub(crate) fn gaze_track(frames: usize, fps: f32, seed: u64) -> Vec<[f32; 2]> {
     (0..frames)
         .map(|frame| {
             let t = frame as f32 / fps;
-            let mut gaze = [0.0f32; 2];
-            for &(at, target) in &targets {
+            // A glance ends `JUMP` after it starts: from the last one ended, only later ones blend in.
+            let settled = targets.partition_point(|&(at, _)| t - at >= JUMP);
+            let (mut gaze, later) = match settled.checked_sub(1) {
+                Some(last) => (targets[last].1, &targets[settled..]),
+                None => ([0.0f32; 2], &targets[..]),
+            };
+            for &(at, target) in later {
                 if t < at {
                     break;
                 }

@@ -124,35 +124,40 @@ pub(crate) fn head_track(frames: usize, fps: f32, seed: u64, liveliness: f32, cu
         .iter()
         .enumerate()
         .map(|(frame, &t)| {
-            let nods = cues.stressed.iter().map(|a| a.strength * STRESS_NOD * nod(t - a.at, 0.12, 0.45)).sum::<f32>()
-                + cues.phrase_ends.iter().map(|&end| PHRASE_NOD * nod(t - end, 0.2, 0.8)).sum::<f32>();
-            // Towards a question's end the head turns a little (each
-            // question its own way), holds, and comes back.
-            let turn = cues
-                .questions
-                .iter()
-                .enumerate()
-                .map(|(k, &(start, end))| {
-                    let side = if Noise::new(seed, 100 + k as u64, 1.0).at(0.5) >= 0.0 { 1.0 } else { -1.0 };
-                    let lead = 0.8f32.min(end - start);
-                    let towards = smooth((t - (end - lead)) / lead.max(0.1));
-                    let back = 1.0 - smooth((t - end - 0.3) / 0.8);
-                    side * QUESTION_TURN * towards.min(back)
-                })
-                .sum::<f32>();
+            let accent = accent_pose(t, seed, liveliness, cues);
             // The sway eases in over the first half second: the first frame is the photo.
             let ease = smooth(t / 0.5);
             HeadPose {
-                yaw: ease * (yaw[frame] + liveliness * turn),
-                pitch: ease * (pitch[frame] + liveliness * nods),
-                roll: ease * (roll[frame] + liveliness * turn / 3.0),
+                yaw: ease * (yaw[frame] + accent.yaw),
+                pitch: ease * (pitch[frame] + accent.pitch),
+                roll: ease * (roll[frame] + accent.roll),
                 shift: [ease * liveliness * DRIFT * drift_x(t), ease * liveliness * DRIFT * drift_y(t)],
             }
         })
         .collect()
 }
 
-/// A nod `dt` seconds after its accent: down by `peak` seconds, back up by `end`.
+/// What the speech adds to the head's pose at `t`: nods on stressed
+/// syllables and at the ends of phrases, and towards a question's end a
+/// small turn (each question its own way) that holds and comes back.
+pub(crate) fn accent_pose(t: f32, seed: u64, liveliness: f32, cues: &Cues) -> HeadPose {
+    let nods = cues.stressed.iter().map(|a| a.strength * STRESS_NOD * nod(t - a.at, 0.12, 0.45)).sum::<f32>()
+        + cues.phrase_ends.iter().map(|&end| PHRASE_NOD * nod(t - end, 0.2, 0.8)).sum::<f32>();
+    let turn = cues
+        .questions
+        .iter()
+        .enumerate()
+        .map(|(k, &(start, end))| {
+            let side = if Noise::new(seed, 100 + k as u64, 1.0).at(0.5) >= 0.0 { 1.0 } else { -1.0 };
+            let lead = 0.8f32.min(end - start);
+            let towards = smooth((t - (end - lead)) / lead.max(0.1));
+            let back = 1.0 - smooth((t - end - 0.3) / 0.8);
+            side * QUESTION_TURN * towards.min(back)
+        })
+        .sum::<f32>();
+    HeadPose { yaw: liveliness * turn, pitch: liveliness * nods, roll: liveliness * turn / 3.0, shift: [0.0; 2] }
+}
+
 fn nod(dt: f32, peak: f32, end: f32) -> f32 {
     if !(-0.05..=end).contains(&dt) {
         0.0

@@ -18,7 +18,10 @@
 
 mod gaze;
 mod head;
+mod live;
 mod noise;
+
+pub use live::{LiveMotion, Overlay};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -195,73 +198,108 @@ impl MotionStream {
 /// The whole motion track for a piece of speech.
 pub fn motion_track(speech: &Speech, seed: u64, expression: Expression) -> Vec<FaceMotion> {
     let lively = expression.liveliness;
-    let phonemes = &speech.phonemes;
-    let duration = speech.duration();
-    let frames = frame_count(duration);
-    let envelope = loudness(speech, frames);
-    // A mouth the photo shows open closes in the moments before each sound
-    // and, in a pause and after the last word, returns to the photo's own.
-    let sounds: Vec<(f32, f32)> =
-        phonemes.iter().filter(|p| p.viseme != Viseme::Rest).map(|p| (p.start, p.end)).collect();
-    let closing = |t: f32| {
-        let away = sounds.iter().map(|&(start, end)| (start - t).max(t - end).max(0.0)).fold(f32::INFINITY, f32::min);
-        smooth((CLOSED_WITHIN + CLOSE_EASE - away) / CLOSE_EASE)
-    };
-    let blink_starts = blink_times(duration + 1.0, seed);
-    let mouth: Vec<[f32; 5]> = (0..frames)
-        .map(|frame| {
-            // Average three instants across the frame so quick shapes still show.
-            let t0 = frame as f32 / FPS as f32 + ANTICIPATION;
-            let mut sum = [0.0f32; 6];
-            for k in 0..3 {
-                let shape = mouth_at(phonemes, t0 + (k as f32 - 1.0) / (3.0 * FPS as f32));
-                for (s, v) in sum.iter_mut().zip(shape) {
-                    *s += v / 3.0;
-                }
-            }
-            let [viseme_jaw, width, round, free, tuck, tongue] = sum;
-            // Rounded lips open less: the mouth rounds into a small O.
-            let jaw = ((1.0 - LOUDNESS_SHARE) * viseme_jaw + LOUDNESS_SHARE * envelope[frame] * JAW_AT_FULL_VOICE)
-                * free
-                * (1.0 - 0.45 * round.clamp(0.0, 1.0));
-            [jaw, width, round, tuck, tongue]
-        })
-        .collect();
-    let shapes: Vec<[f32; 3]> = mouth.iter().map(|&[jaw, width, round, ..]| [jaw, width, round]).collect();
-    let blinks = at_quiet_moments(&blink_starts, &shapes);
+    let spoken = Spoken::of(speech);
+    let frames = spoken.mouth.len();
+    let shapes: Vec<[f32; 3]> = spoken.mouth.iter().map(|&[jaw, width, round, ..]| [jaw, width, round]).collect();
+    let blinks = at_quiet_moments(&blink_times(speech.duration() + 1.0, seed), &shapes);
     let fps = FPS as f32;
-    let cues = head::cues(speech, &envelope, fps);
-    let head = head::head_track(frames, fps, seed, lively, &cues);
-    let brows = head::brow_track(frames, fps, &cues);
+    let head = head::head_track(frames, fps, seed, lively, &spoken.cues);
     let gaze = gaze::gaze_track(frames, fps, seed);
-    mouth
-        .iter()
-        .enumerate()
-        .map(|(frame, &[jaw, width, round, tuck, tongue])| {
+    (0..frames)
+        .map(|frame| {
             let t = frame as f32 / FPS as f32;
-            let blink = blinks.iter().map(|&at| blink_shape(t - at)).fold(0.0, f32::max);
-            // Everything eases in over the first frames, so the first frame is the photo itself.
-            let ease = smooth(frame as f32 / 3.0);
             let pose = head[frame];
             FaceMotion {
-                jaw: jaw * ease,
-                width: width * ease,
-                round: round * ease,
-                tuck: tuck * ease,
-                tongue: tongue * ease,
-                blink: [blink, blink],
+                blink: [blinks_at(&blinks, t); 2],
                 gaze: gaze[frame],
-                brows: brows[frame] * ease,
                 yaw: pose.yaw,
                 pitch: pose.pitch,
                 roll: pose.roll,
                 shift: pose.shift,
-                // A smile eases a little while the mouth opens wide.
-                smile: ease * expression.smile * (1.0 - 0.4 * jaw.min(1.0)),
-                close: closing(t).min(smooth(t / 0.12)),
+                ..spoken.frame(frame, expression)
             }
         })
         .collect()
+}
+
+/// What speech moves, frame by frame: the mouth (jaw, width, round, tuck,
+/// tongue), the brows, how far an open mouth of the photo is closed, and
+/// the cues the head follows.
+struct Spoken {
+    mouth: Vec<[f32; 5]>,
+    brows: Vec<f32>,
+    close: Vec<f32>,
+    cues: head::Cues,
+}
+
+impl Spoken {
+    fn of(speech: &Speech) -> Spoken {
+        let phonemes = &speech.phonemes;
+        let frames = frame_count(speech.duration());
+        let envelope = loudness(speech, frames);
+        // A mouth the photo shows open closes in the moments before each sound
+        // and, in a pause and after the last word, returns to the photo's own.
+        let sounds: Vec<(f32, f32)> =
+            phonemes.iter().filter(|p| p.viseme != Viseme::Rest).map(|p| (p.start, p.end)).collect();
+        let closing = |t: f32| {
+            let away =
+                sounds.iter().map(|&(start, end)| (start - t).max(t - end).max(0.0)).fold(f32::INFINITY, f32::min);
+            smooth((CLOSED_WITHIN + CLOSE_EASE - away) / CLOSE_EASE)
+        };
+        let mouth = (0..frames)
+            .map(|frame| {
+                // Average three instants across the frame so quick shapes still show.
+                let t0 = frame as f32 / FPS as f32 + ANTICIPATION;
+                let mut sum = [0.0f32; 6];
+                for k in 0..3 {
+                    let shape = mouth_at(phonemes, t0 + (k as f32 - 1.0) / (3.0 * FPS as f32));
+                    for (s, v) in sum.iter_mut().zip(shape) {
+                        *s += v / 3.0;
+                    }
+                }
+                let [viseme_jaw, width, round, free, tuck, tongue] = sum;
+                // Rounded lips open less: the mouth rounds into a small O.
+                let jaw = ((1.0 - LOUDNESS_SHARE) * viseme_jaw + LOUDNESS_SHARE * envelope[frame] * JAW_AT_FULL_VOICE)
+                    * free
+                    * (1.0 - 0.45 * round.clamp(0.0, 1.0));
+                [jaw, width, round, tuck, tongue]
+            })
+            .collect();
+        let fps = FPS as f32;
+        let cues = head::cues(speech, &envelope, fps);
+        let brows = head::brow_track(frames, fps, &cues);
+        let close = (0..frames)
+            .map(|frame| {
+                let t = frame as f32 / fps;
+                closing(t).min(smooth(t / 0.12))
+            })
+            .collect();
+        Spoken { mouth, brows, close, cues }
+    }
+
+    /// The speech's part of one frame; eyes and head at rest.
+    fn frame(&self, frame: usize, expression: Expression) -> FaceMotion {
+        let [jaw, width, round, tuck, tongue] = self.mouth[frame];
+        // Everything eases in over the first frames, so the first frame is the photo itself.
+        let ease = smooth(frame as f32 / 3.0);
+        FaceMotion {
+            jaw: jaw * ease,
+            width: width * ease,
+            round: round * ease,
+            tuck: tuck * ease,
+            tongue: tongue * ease,
+            brows: self.brows[frame] * ease,
+            // A smile eases a little while the mouth opens wide.
+            smile: ease * expression.smile * (1.0 - 0.4 * jaw.min(1.0)),
+            close: self.close[frame],
+            ..FaceMotion::default()
+        }
+    }
+}
+
+/// Lid closure at `t` of blinks starting at `starts`.
+fn blinks_at(starts: &[f32], t: f32) -> f32 {
+    starts.iter().map(|&at| blink_shape(t - at)).fold(0.0, f32::max)
 }
 
 /// Seconds of speech before and after a frame whose loudness sets how far
