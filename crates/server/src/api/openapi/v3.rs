@@ -86,10 +86,10 @@ fn create_video() -> Value {
 
 /// A success reply given with another status than 200 (202 for a batch).
 fn with_status(mut operation: Value, status: &str) -> Value {
-    if let Some(responses) = operation["responses"].as_object_mut() {
-        if let Some(ok) = responses.remove("200") {
-            responses.insert(status.to_string(), ok);
-        }
+    if let Some(responses) = operation["responses"].as_object_mut()
+        && let Some(ok) = responses.remove("200")
+    {
+        responses.insert(status.to_string(), ok);
     }
     operation
 }

@@ -1,0 +1,173 @@
+//! One viewer of a session over WebRTC, answered through WHEP: `str0m`
+//! (sans-I/O) does ICE, DTLS, SRTP and packetisation; this module drives
+//! it with a UDP socket on the tokio runtime and writes the session's
+//! encoded frames and sound to it, with RTP times from the session's clock
+//! so the browser keeps lips and sound together.
+
+use crate::LiveError;
+use crate::encode::AccessUnit;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use str0m::change::SdpOffer;
+use str0m::format::Codec;
+use str0m::media::{Frequency, MediaKind, MediaTime, Mid, Pt};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
+use tokio::sync::mpsc;
+
+/// What the session sends every viewer.
+#[derive(Debug, Clone)]
+pub(crate) enum Media {
+    /// Frame `frame` of the session (25 a second from its start).
+    Video { unit: Arc<AccessUnit>, frame: u64 },
+    /// Opus packet `index` (50 a second from the session's start).
+    Audio { packet: Arc<Vec<u8>>, index: u64 },
+}
+
+/// A viewer answered but not yet running.
+pub(crate) struct Peer {
+    rtc: Rtc,
+    socket: std::net::UdpSocket,
+}
+
+impl Peer {
+    /// Answers a WHEP offer: H.264 and Opus only, one host candidate on a
+    /// fresh UDP port of `host`.
+    pub(crate) fn answer(offer: &str, host: IpAddr) -> Result<(Peer, String), LiveError> {
+        let offer = SdpOffer::from_sdp_string(offer).map_err(|e| LiveError::BadOffer(e.to_string()))?;
+        let mut rtc = RtcConfig::new()
+            .clear_codecs()
+            .enable_h264(true)
+            .enable_opus(true, false)
+            .set_ice_lite(true)
+            .build(Instant::now());
+        let socket = std::net::UdpSocket::bind(SocketAddr::new(host, 0))
+            .map_err(|e| LiveError::Network(format!("could not open a UDP port on {host}: {e}")))?;
+        let local = socket.local_addr().map_err(|e| LiveError::Network(e.to_string()))?;
+        let candidate = Candidate::host(local, "udp").map_err(|e| LiveError::Network(e.to_string()))?;
+        rtc.add_local_candidate(candidate);
+        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| LiveError::BadOffer(e.to_string()))?;
+        Ok((Peer { rtc, socket }, answer.to_sdp_string()))
+    }
+
+    /// Runs the connection until the viewer leaves, its media channel
+    /// closes, or nothing is heard from it for `silence`. `connected` is
+    /// called once media can flow.
+    pub(crate) async fn run(
+        self,
+        origin: Instant,
+        mut media: mpsc::UnboundedReceiver<Media>,
+        connected: impl FnOnce() + Send,
+    ) -> Result<(), LiveError> {
+        let Peer { mut rtc, socket } = self;
+        socket.set_nonblocking(true).map_err(|e| LiveError::Network(e.to_string()))?;
+        let local = socket.local_addr().map_err(|e| LiveError::Network(e.to_string()))?;
+        let socket = tokio::net::UdpSocket::from_std(socket).map_err(|e| LiveError::Network(e.to_string()))?;
+        let mut tracks = Tracks::default();
+        let mut connected = Some(connected);
+        let mut buffer = vec![0u8; 2048];
+        let network = |e: str0m::RtcError| LiveError::Network(e.to_string());
+        loop {
+            let deadline = loop {
+                match rtc.poll_output().map_err(network)? {
+                    Output::Timeout(at) => break at,
+                    Output::Transmit(out) => {
+                        let _ = socket.send_to(&out.contents, out.destination).await;
+                    }
+                    Output::Event(Event::MediaAdded(added)) => tracks.add(added.mid, added.kind),
+                    Output::Event(Event::Connected) => {
+                        if let Some(connected) = connected.take() {
+                            connected();
+                        }
+                    }
+                    Output::Event(Event::IceConnectionStateChange(IceConnectionState::Disconnected)) => {
+                        return Ok(());
+                    }
+                    Output::Event(_) => {}
+                }
+            };
+            if !rtc.is_alive() {
+                return Ok(());
+            }
+            let wait = deadline.saturating_duration_since(Instant::now()).max(Duration::from_micros(100));
+            tokio::select! {
+                received = socket.recv_from(&mut buffer) => {
+                    let Ok((length, source)) = received else { continue };
+                    let Ok(contents) = buffer[..length].try_into() else { continue };
+                    let input = Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: local, contents });
+                    if rtc.accepts(&input) {
+                        rtc.handle_input(input).map_err(network)?;
+                    }
+                }
+                next = media.recv() => {
+                    let Some(next) = next else {
+                        rtc.disconnect();
+                        return Ok(());
+                    };
+                    if rtc.is_connected() {
+                        tracks.write(&mut rtc, origin, next).map_err(network)?;
+                    }
+                }
+                _ = tokio::time::sleep(wait) => {
+                    rtc.handle_input(Input::Timeout(Instant::now())).map_err(network)?;
+                }
+            }
+        }
+    }
+}
+
+/// The viewer's video and audio tracks and the payload types agreed for them.
+#[derive(Default)]
+struct Tracks {
+    video: Option<(Mid, Option<Pt>)>,
+    audio: Option<(Mid, Option<Pt>)>,
+    /// Video waits for a keyframe: a decoder cannot start elsewhere.
+    seen_keyframe: bool,
+}
+
+impl Tracks {
+    fn add(&mut self, mid: Mid, kind: MediaKind) {
+        match kind {
+            MediaKind::Video if self.video.is_none() => self.video = Some((mid, None)),
+            MediaKind::Audio if self.audio.is_none() => self.audio = Some((mid, None)),
+            _ => {}
+        }
+    }
+
+    fn write(&mut self, rtc: &mut Rtc, origin: Instant, media: Media) -> Result<(), str0m::RtcError> {
+        match media {
+            Media::Video { unit, frame } => {
+                self.seen_keyframe |= unit.keyframe;
+                let Some((mid, pt)) = self.video.as_mut() else { return Ok(()) };
+                if !self.seen_keyframe {
+                    return Ok(());
+                }
+                let Some(writer) = rtc.writer(*mid) else { return Ok(()) };
+                // Constrained baseline in packetisation mode 1, which is what x264 makes.
+                let pt = *pt.get_or_insert_with(|| {
+                    let mut h264: Vec<_> = writer.payload_params().filter(|p| p.spec().codec == Codec::H264).collect();
+                    h264.sort_by_key(|p| {
+                        let format = p.spec().format;
+                        (
+                            format.packetization_mode != Some(1),
+                            format.profile_level_id.map(|id| id >> 8) != Some(0x42e0),
+                        )
+                    });
+                    h264.first().map_or(Pt::from(0), |p| p.pt())
+                });
+                let wallclock = origin + Duration::from_millis(frame * 40);
+                writer.write(pt, wallclock, MediaTime::new(frame * 3600, Frequency::NINETY_KHZ), unit.data.clone())
+            }
+            Media::Audio { packet, index } => {
+                let Some((mid, pt)) = self.audio.as_mut() else { return Ok(()) };
+                let Some(writer) = rtc.writer(*mid) else { return Ok(()) };
+                let pt = *pt.get_or_insert_with(|| {
+                    writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map_or(Pt::from(0), |p| p.pt())
+                });
+                let wallclock = origin + Duration::from_millis(index * 20);
+                writer.write(pt, wallclock, MediaTime::new(index * 960, Frequency::FORTY_EIGHT_KHZ), packet.to_vec())
+            }
+        }
+    }
+}
