@@ -35,7 +35,15 @@ impl Peer {
     /// Answers a WHEP offer: H.264 and Opus only, one host candidate on a
     /// fresh UDP port of `host`.
     pub(crate) fn answer(offer: &str, host: IpAddr) -> Result<(Peer, String), LiveError> {
-        let offer = SdpOffer::from_sdp_string(offer).map_err(|e| LiveError::BadOffer(e.to_string()))?;
+        if !offer.trim_start().starts_with("v=0") {
+            return Err(LiveError::BadOffer("an SDP offer starts with the line v=0".into()));
+        }
+        let offer = SdpOffer::from_sdp_string(offer).map_err(|e| {
+            // The parser's own message names an address in memory on its first line.
+            let message = e.to_string();
+            let reason: Vec<&str> = message.lines().skip(1).map(str::trim).filter(|l| !l.is_empty()).collect();
+            LiveError::BadOffer(reason.join("; "))
+        })?;
         let mut rtc = RtcConfig::new()
             .clear_codecs()
             .enable_h264(true)

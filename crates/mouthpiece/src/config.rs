@@ -5,8 +5,8 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Deserialize;
-use server::{S3Config, ServerConfig, StoreConfig};
-use std::net::SocketAddr;
+use server::{LiveConfig, S3Config, ServerConfig, StoreConfig};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -68,6 +68,16 @@ pub struct ServeArgs {
     /// On SIGTERM, seconds running jobs may take to finish before they are handed back [default: 20].
     #[arg(long, env = "MOUTHPIECE_SHUTDOWN_GRACE_SECONDS")]
     shutdown_grace_seconds: Option<u64>,
+    /// The IP address live viewers' WebRTC reaches this machine at
+    /// [default: the address of the default route, else 127.0.0.1].
+    #[arg(long, env = "MOUTHPIECE_LIVE_HOST")]
+    live_host: Option<IpAddr>,
+    /// Longest a live session may run, in seconds [default: 600].
+    #[arg(long, env = "MOUTHPIECE_LIVE_MAX_SECONDS")]
+    live_max_seconds: Option<u64>,
+    /// Live sessions this process runs at once [default: 12].
+    #[arg(long, env = "MOUTHPIECE_LIVE_CAPACITY")]
+    live_capacity: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -82,6 +92,9 @@ struct FileConfig {
     max_upload_mb: Option<u64>,
     max_queued_per_key: Option<u64>,
     shutdown_grace_seconds: Option<u64>,
+    live_host: Option<IpAddr>,
+    live_max_seconds: Option<u64>,
+    live_capacity: Option<usize>,
     s3: Option<FileS3>,
 }
 
@@ -173,6 +186,15 @@ impl ServeArgs {
                 .max_queued_per_key
                 .or(file.max_queued_per_key)
                 .unwrap_or(defaults.max_queued_per_key),
+            live: LiveConfig {
+                host: self.live_host.or(file.live_host),
+                max_session: self
+                    .live_max_seconds
+                    .or(file.live_max_seconds)
+                    .map_or(defaults.live.max_session, Duration::from_secs),
+                capacity: self.live_capacity.or(file.live_capacity).unwrap_or(defaults.live.capacity),
+                ..defaults.live.clone()
+            },
         })
     }
 }

@@ -213,19 +213,24 @@ impl Studio {
         frames::render(parts, outputs, prepare, progress)
     }
 
-    /// The renderer of one scene: the photo placed on the canvas, its
-    /// background cut away if asked for, the watermark.
+    /// The renderer of one scene.
     fn renderer(&self, scene: &Scene<'_>) -> Result<Renderer, PipelineError> {
-        let spec = &scene.spec;
+        self.frame_renderer(scene.photo, scene.rig, &scene.spec)
+    }
+
+    /// Draws frames of `photo` as `spec` describes: the photo placed on
+    /// the canvas, its background cut away if asked for, the watermark.
+    /// Batch videos and live sessions draw through it alike.
+    pub fn frame_renderer(&self, photo: &RgbImage, rig: &Rig, spec: &VideoSpec) -> Result<Renderer, PipelineError> {
         let canvas = Canvas { width: spec.width, height: spec.height, background: spec.background };
-        let matte = if spec.matting || spec.alpha { Some(self.segmenter.mask(scene.photo)?) } else { None };
+        let matte = if spec.matting || spec.alpha { Some(self.segmenter.mask(photo)?) } else { None };
         // With an alpha channel the colour keeps the photo's own pixels
         // (its edges are the person's colours, not blended with a backdrop).
         let colour_matte = if spec.alpha { None } else { matte.as_ref() };
         let mut renderer =
-            Renderer::new(scene.photo, scene.rig, canvas, spec.layout, spec.background_image.as_deref(), colour_matte);
+            Renderer::new(photo, rig, canvas, spec.layout, spec.background_image.as_deref(), colour_matte);
         if let (true, Some(matte)) = (spec.alpha, &matte) {
-            renderer = renderer.with_alpha(matte, scene.rig, spec.layout);
+            renderer = renderer.with_alpha(matte, rig, spec.layout);
         }
         if let Some(watermark) = &spec.watermark {
             renderer = renderer.with_watermark(watermark);

@@ -18,6 +18,8 @@ pub(crate) enum ApiError {
         message: String,
     },
     Unauthorized,
+    /// A live session's token is missing, wrong, or its session has ended.
+    InvalidSessionToken,
     NotFound(String),
     /// The request clashes with what is stored (an asset an avatar uses).
     Conflict(String),
@@ -87,6 +89,14 @@ impl ApiError {
                 "unauthorized",
                 400_112,
                 "missing or invalid API key; send it in the X-Api-Key header (or as Authorization: Bearer <key>)"
+                    .into(),
+            ),
+            ApiError::InvalidSessionToken => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                400_112,
+                "missing, wrong or expired session token; send the session_token from POST /v1/sessions/token as \
+                 Authorization: Bearer <token>"
                     .into(),
             ),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", 400_104, m.clone()),
@@ -184,7 +194,8 @@ impl IntoResponse for V3Error {
 /// Replies in the shape of the API version the path belongs to; used where
 /// one piece of code serves them all (authentication, unknown routes).
 pub(crate) fn for_path(path: &str, error: ApiError) -> Response {
-    if path.starts_with("/v1/") {
+    // LiveAvatar's session API answers errors in the v2 shape.
+    if path.starts_with("/v1/") && !path.starts_with("/v1/sessions") {
         V1Error(error).into_response()
     } else if path.starts_with("/v3/") {
         V3Error(error).into_response()

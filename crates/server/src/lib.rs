@@ -15,6 +15,7 @@ mod api;
 mod auth;
 mod db;
 mod error;
+mod live;
 mod metrics;
 mod orders;
 mod outbound;
@@ -31,6 +32,7 @@ use thiserror::Error;
 use tokio::sync::Notify;
 
 pub use db::{Backend, Db, sqlite_url};
+pub use live::LiveConfig;
 pub use store::{S3Config, StoreConfig};
 
 #[derive(Debug, Error)]
@@ -76,6 +78,8 @@ pub struct ServerConfig {
     pub max_upload_bytes: u64,
     /// Videos one key may have waiting in the queue before more are refused.
     pub max_queued_per_key: u64,
+    /// Live avatar sessions.
+    pub live: LiveConfig,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +95,7 @@ impl Default for ServerConfig {
             allow_private_urls: false,
             max_upload_bytes: 50 * 1024 * 1024,
             max_queued_per_key: 100,
+            live: LiveConfig::default(),
         }
     }
 }
@@ -116,6 +121,7 @@ pub(crate) struct AppState {
     pub max_upload_bytes: u64,
     pub max_queued_per_key: u64,
     pub metrics: metrics::Metrics,
+    pub live: live::LiveSessions,
 }
 
 pub(crate) type App = Arc<AppState>;
@@ -228,6 +234,7 @@ async fn start(config: &ServerConfig, address: SocketAddr) -> Result<App, Server
         max_upload_bytes: config.max_upload_bytes,
         max_queued_per_key: config.max_queued_per_key,
         metrics: metrics::Metrics::new(),
+        live: live::LiveSessions::new(config.live.clone()),
     });
     app.db.listen_for_jobs(app.jobs_queued.clone());
     tokio::spawn(webhooks::run(app.clone()));

@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const KEY = "mouthpiece.key";
-const state = { key: localStorage.getItem(KEY), voices: [], avatars: [], polling: null };
+const state = { key: localStorage.getItem(KEY), voices: [], avatars: [], polling: null, live: null };
 
 /// One API call. Returns the reply's `data`; throws an Error whose message
 /// is the server's own (it says what to change) or a plain-language one.
@@ -60,6 +60,7 @@ async function signIn(key) {
 }
 
 function signOut() {
+  if (state.live) endLive(state.live, "signed out");
   localStorage.removeItem(KEY);
   state.key = null;
   show($("app"), false);
@@ -69,7 +70,7 @@ function signOut() {
 
 // ---- Tabs ----------------------------------------------------------------
 
-const TABS = ["make", "avatars", "library"];
+const TABS = ["make", "avatars", "library", "live"];
 
 function selectTab(name, focus) {
   for (const tab of TABS) {
@@ -97,6 +98,7 @@ function setUpTabs() {
 
 async function loadVoices() {
   state.voices = (await api("GET", "/v2/voices")).voices;
+  fillLiveVoices();
   const languages = [...new Set(state.voices.map((v) => v.language))].sort();
   $("language").replaceChildren(...languages.map((l) => new Option(l, l)));
   $("language").value = "English";
@@ -109,6 +111,22 @@ function fillVoices() {
   const matching = state.voices.filter((v) => v.language === language && (!gender || v.gender === gender));
   $("voice").replaceChildren(...matching.map((v) => new Option(`${v.name} · ${v.gender}`, v.voice_id)));
   $("preview-voice").disabled = matching.length === 0;
+}
+
+/// The live tab's voices: every voice, grouped by language, English first.
+function fillLiveVoices() {
+  const select = $("live-voice");
+  const chosen = select.value;
+  const languages = [...new Set(state.voices.map((v) => v.language))].sort((a, b) =>
+    (b === "English") - (a === "English") || a.localeCompare(b));
+  select.replaceChildren(...languages.map((language) => {
+    const group = document.createElement("optgroup");
+    group.label = language;
+    group.append(...state.voices.filter((v) => v.language === language)
+      .map((v) => new Option(`${v.name} · ${v.gender}`, v.voice_id)));
+    return group;
+  }));
+  if (state.voices.some((v) => v.voice_id === chosen)) select.value = chosen;
 }
 
 function previewVoice() {
@@ -131,6 +149,11 @@ async function loadAvatars() {
   if (ready.some((a) => a.id === chosen)) select.value = chosen;
   show($("no-avatar"), ready.length === 0);
   $("generate").disabled = ready.length === 0;
+  const liveChosen = $("live-avatar").value;
+  $("live-avatar").replaceChildren(...ready.map((a) => new Option(a.name, a.id)));
+  if (ready.some((a) => a.id === liveChosen)) $("live-avatar").value = liveChosen;
+  show($("live-no-avatar"), ready.length === 0);
+  updateLiveControls();
   show($("avatars-empty"), state.avatars.length === 0);
   $("avatar-list").replaceChildren(...state.avatars.map(avatarTile));
 }
@@ -396,11 +419,319 @@ function videoTile(video) {
   return item;
 }
 
+// ---- Live ----------------------------------------------------------------
+// A live session: the picture and sound come over WebRTC (WHEP), what to say
+// goes over a WebSocket, both with the session's own token.
+
+const LIVE_STATES = { idle: "Not started", connecting: "Connecting…", live: "Live", closed: "Closed" };
+const KEEP_ALIVE_MS = 20000;
+let liveEvents = 0;
+
+/// One live-session HTTP call: with the API key, or with the session's token
+/// when one is given. Returns the response; throws an Error with the
+/// server's own message (HTTP error bodies in either error shape).
+async function liveFetch(url, { method = "POST", token, body, sdp } = {}) {
+  const headers = token ? { Authorization: `Bearer ${token}` } : { "X-Api-Key": state.key || "" };
+  let payload;
+  if (sdp !== undefined) {
+    headers["Content-Type"] = "application/sdp";
+    payload = sdp;
+  } else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(url, { method, headers, body: payload });
+  } catch (_) {
+    throw new Error("The server cannot be reached. Check your connection and try again.");
+  }
+  if (response.ok) return response;
+  let reply = null;
+  try { reply = await response.json(); } catch (_) { /* not JSON: handled below */ }
+  const message = reply && ((reply.error && reply.error.message) || reply.message);
+  if (response.status === 401) {
+    if (!token) {
+      signOut();
+      throw new Error("That API key is not valid here. Sign in again.");
+    }
+    throw new Error("This live session has ended or its token is no longer valid. Start a new one.");
+  }
+  if (response.status >= 500 || (response.status === 429 && !message)) {
+    throw new Error("The server is busy or failed. Wait a moment and try again.");
+  }
+  throw new Error(message || `The server answered ${response.status}.`);
+}
+
+async function liveData(url, options) {
+  const reply = await (await liveFetch(url, options)).json();
+  return reply.data;
+}
+
+function setLiveState(name) {
+  if (name === "live" && state.live) state.live.wentLive = true;
+  const badge = $("live-state");
+  badge.dataset.state = name;
+  badge.textContent = LIVE_STATES[name];
+  updateLiveControls();
+}
+
+function updateLiveControls() {
+  const current = $("live-state").dataset.state;
+  const active = Boolean(state.live);
+  const live = active && current === "live";
+  $("live-start").disabled = active || !$("live-avatar").value;
+  for (const id of ["live-avatar", "live-voice", "live-quality"]) $(id).disabled = active;
+  $("live-stop").disabled = !active || state.live.stopping;
+  $("live-say").disabled = !live;
+  $("live-interrupt").disabled = !live;
+}
+
+async function startLive(event) {
+  event.preventDefault();
+  if (state.live) return;
+  const error = $("live-error");
+  fail(error, null);
+  if (!$("live-avatar").value) return fail(error, new Error("Make an avatar first."));
+  if (!$("live-voice").value) return fail(error, new Error("Choose a voice."));
+  const session = { speaking: new Set() };
+  state.live = session;
+  $("live-speaking").textContent = "";
+  setLiveState("connecting");
+  // The photo stands in for the picture until the first frame arrives.
+  const avatar = state.avatars.find((a) => a.id === $("live-avatar").value);
+  const video = $("live-video");
+  video.poster = (avatar && avatar.preview_image) || "";
+  show(video, true);
+  show($("live-empty"), false);
+  // On a narrow screen the picture is below the form: bring it into view.
+  if (matchMedia("(max-width: 800px)").matches) $("live-title").scrollIntoView({ behavior: "smooth", block: "start" });
+  const current = () => state.live === session && !session.closed;
+  try {
+    const made = await liveData("/v1/sessions/token", { body: {
+      avatar_id: $("live-avatar").value,
+      mode: document.querySelector('input[name="live-mode"]:checked').value,
+      voice_id: $("live-voice").value,
+      video_quality: $("live-quality").value,
+    } });
+    session.id = made.session_id;
+    session.token = made.session_token;
+    if (!current()) {
+      // Stopped while the token was on its way: that session is not wanted either.
+      liveFetch("/v1/sessions/stop", { token: session.token, body: { session_id: session.id, reason: "stopped while starting" } })
+        .catch(() => {});
+      return;
+    }
+    const started = await liveData("/v1/sessions/start", { token: session.token, body: { session_id: session.id } });
+    if (!current()) return endLive(session, "stopped while starting");
+    openControl(session, started.ws_url);
+    await connectVideo(session, started.whep_url);
+    if (!current()) return;
+    session.keepAlive = setInterval(() => keepAlive(session), KEEP_ALIVE_MS);
+  } catch (failure) {
+    if (session.closed) return;
+    fail(error, failure);
+    endLive(session, "the session could not start");
+  }
+}
+
+/// The control WebSocket: what to say goes out, the session's events come in.
+function openControl(session, wsUrl) {
+  const url = new URL(wsUrl, location.href);
+  url.searchParams.set("session_token", session.token);
+  const socket = new WebSocket(url.href);
+  session.socket = socket;
+  socket.addEventListener("message", (event) => onLiveEvent(session, event.data));
+  socket.addEventListener("close", () => {
+    if (session.closed || session.stopping) return;
+    fail($("live-error"), new Error("The connection to the live session was lost. Start again."));
+    endLive(session, "control connection lost");
+  });
+}
+
+function onLiveEvent(session, data) {
+  if (session.closed) return;
+  let message;
+  try { message = JSON.parse(data); } catch (_) { return; }
+  switch (message.type) {
+    case "session.state_updated":
+      if (message.state === "connected") setLiveState("live");
+      else if (message.state === "closed") endLive(session, null, true);
+      break;
+    case "avatar.speak_started":
+      session.speaking.add(message.event_id);
+      $("live-speaking").textContent = "Speaking…";
+      break;
+    case "avatar.speak_ended":
+      session.speaking.delete(message.event_id);
+      if (session.speaking.size === 0) $("live-speaking").textContent = "";
+      break;
+    case "error":
+      fail($("live-error"), new Error(message.message || `The session refused that (${message.code}).`));
+      break;
+    default:
+      break;
+  }
+}
+
+/// The picture and sound: a receive-only WebRTC connection offered by WHEP
+/// (the whole offer at once, its candidates gathered first).
+async function connectVideo(session, whepUrl) {
+  const peer = new RTCPeerConnection();
+  session.peer = peer;
+  peer.addTransceiver("video", { direction: "recvonly" });
+  peer.addTransceiver("audio", { direction: "recvonly" });
+  peer.addEventListener("connectionstatechange", () => {
+    if (peer.connectionState === "failed" && !session.closed) {
+      fail($("live-error"), new Error("The video connection was lost. Stop and start again."));
+    }
+  });
+  await peer.setLocalDescription(await peer.createOffer());
+  await new Promise((resolve) => {
+    if (peer.iceGatheringState === "complete") return resolve();
+    const done = () => { if (peer.iceGatheringState === "complete") resolve(); };
+    peer.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, 2000);
+  });
+  if (session.closed) return;
+  const response = await liveFetch(whepUrl, { token: session.token, sdp: peer.localDescription.sdp });
+  const resource = response.headers.get("Location");
+  if (resource) session.whepResource = new URL(resource, whepUrl).href;
+  const answer = await response.text();
+  if (session.closed) return;
+  await peer.setRemoteDescription({ type: "answer", sdp: answer });
+  const video = $("live-video");
+  video.srcObject = new MediaStream(peer.getReceivers().map((receiver) => receiver.track));
+  playLive(video);
+}
+
+/// Plays with sound; a browser that blocks sound without a click plays it
+/// muted and offers to unmute.
+async function playLive(video) {
+  video.muted = false;
+  try {
+    await video.play();
+  } catch (error) {
+    if (error.name !== "NotAllowedError") return;
+    video.muted = true;
+    show($("live-unmute"), true);
+    await video.play().catch(() => {});
+  }
+}
+
+function unmuteLive() {
+  const video = $("live-video");
+  video.muted = false;
+  video.play().catch(() => {});
+  show($("live-unmute"), false);
+}
+
+function sendLive(message) {
+  const session = state.live;
+  if (!session || !session.socket || session.socket.readyState !== WebSocket.OPEN) {
+    fail($("live-error"), new Error("The session is not live yet. Start it first."));
+    return false;
+  }
+  session.socket.send(JSON.stringify(message));
+  return true;
+}
+
+function sayLive(event) {
+  event.preventDefault();
+  const text = $("live-text").value.trim();
+  if (!text) return fail($("live-error"), new Error("Type what the avatar should say."));
+  fail($("live-error"), null);
+  liveEvents += 1;
+  if (sendLive({ type: "avatar.speak_text", text, event_id: `web-${Date.now()}-${liveEvents}` })) $("live-text").value = "";
+}
+
+function interruptLive() {
+  if (sendLive({ type: "avatar.interrupt" })) {
+    state.live.speaking.clear();
+    $("live-speaking").textContent = "";
+  }
+}
+
+function keepAlive(session) {
+  if (session.closed) return;
+  if (session.socket && session.socket.readyState === WebSocket.OPEN) {
+    session.socket.send(JSON.stringify({ type: "session.keep_alive" }));
+  } else {
+    liveFetch("/v1/sessions/keep-alive", { token: session.token, body: { session_id: session.id } }).catch(() => {});
+  }
+}
+
+async function stopLive() {
+  const session = state.live;
+  if (!session || session.stopping) return;
+  session.stopping = true;
+  updateLiveControls();
+  await endLive(session, "stopped by the user");
+}
+
+/// Ends a session: asks the server to stop it (unless the server closed it),
+/// then lets go of the connection, the socket and the picture.
+async function endLive(session, reason, closedByServer) {
+  if (session.closed) return;
+  session.closed = true;
+  session.stopping = true;
+  clearInterval(session.keepAlive);
+  if (state.live === session) {
+    state.live = null;
+    setLiveState("closed");
+  }
+  $("live-speaking").textContent = closedByServer ? "The session ended." : "";
+  const video = $("live-video");
+  video.pause();
+  video.srcObject = null;
+  show(video, false);
+  show($("live-unmute"), false);
+  $("live-empty").textContent = session.wentLive
+    ? "The session has ended. Start again to talk some more."
+    : "No live video: the session did not start.";
+  show($("live-empty"), true);
+  let stopped = closedByServer;
+  if (!closedByServer && session.token && session.id) {
+    try {
+      await liveFetch("/v1/sessions/stop", { token: session.token, body: { session_id: session.id, reason } });
+      stopped = true;
+    } catch (_) { /* already over on the server: nothing left to stop */ }
+  }
+  if (!stopped && session.whepResource) {
+    fetch(session.whepResource, { method: "DELETE", headers: { Authorization: `Bearer ${session.token}` } }).catch(() => {});
+  }
+  if (session.peer) session.peer.close();
+  if (session.socket) session.socket.close();
+}
+
+function setUpLive() {
+  $("live-form").addEventListener("submit", startLive);
+  $("live-say-form").addEventListener("submit", sayLive);
+  $("live-interrupt").addEventListener("click", interruptLive);
+  $("live-stop").addEventListener("click", stopLive);
+  $("live-unmute").addEventListener("click", unmuteLive);
+  $("live-video").addEventListener("playing", () => {
+    if (state.live && $("live-state").dataset.state === "connecting") setLiveState("live");
+  });
+  // Leaving the page ends the session rather than leaving it to time out.
+  window.addEventListener("pagehide", () => {
+    const session = state.live;
+    if (!session || !session.token) return;
+    fetch("/v1/sessions/stop", {
+      method: "POST", keepalive: true,
+      headers: { Authorization: `Bearer ${session.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ session_id: session.id, reason: "page closed" }),
+    }).catch(() => {});
+  });
+  updateLiveControls();
+}
+
 // ---- Start ---------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", async () => {
   setUpTabs();
   setUpPhotoInput();
+  setUpLive();
   $("language").addEventListener("change", fillVoices);
   $("gender").addEventListener("change", fillVoices);
   $("preview-voice").addEventListener("click", previewVoice);

@@ -7,6 +7,7 @@ pub(crate) mod avatars;
 mod files;
 mod health;
 mod openapi;
+mod sessions;
 mod users;
 mod v3;
 mod videos;
@@ -53,6 +54,14 @@ pub(crate) fn router(app: App) -> Router {
         .route("/v2/video/generate", post(videos::generate))
         .route("/v2/video/av4/generate", post(videos::generate_av4))
         .route("/v1/video_status.get", get(videos::status))
+        .route("/v1/sessions", get(sessions::list))
+        .route("/v1/sessions/token", post(sessions::token))
+        .route("/v1/sessions/start", post(sessions::start))
+        .route("/v1/sessions/keep-alive", post(sessions::keep_alive))
+        .route("/v1/sessions/stop", post(sessions::stop))
+        .route("/v1/sessions/{id}/whep", post(sessions::whep_offer))
+        .route("/v1/sessions/{id}/whep/{viewer}", axum::routing::delete(sessions::whep_leave))
+        .route("/v1/sessions/{id}/ws", get(sessions::socket))
         .merge(v3::routes(app.max_upload_bytes))
         .merge(health_routes())
         .route("/", get(web::page))

@@ -15,6 +15,7 @@ mod train;
 mod video;
 
 pub(crate) use order::{Look, SceneOrder, VideoOrder, WatermarkOrder};
+pub(crate) use train::talking_photo;
 
 use crate::App;
 use crate::db::{self, Job, JobEnd};
@@ -29,7 +30,7 @@ pub(crate) const TRAIN_JOB: &str = "train";
 pub(crate) const VIDEO_JOB: &str = "video";
 
 /// Why a job did not finish.
-enum JobError {
+pub(crate) enum JobError {
     /// The input cannot work (no face, unknown avatar): retrying is pointless.
     Rejected(String),
     /// Something broke on our side; the job may succeed on another attempt.

@@ -120,7 +120,7 @@ async fn photo_of(app: &App, group: &AvatarGroup) -> Result<Vec<u8>, JobError> {
 }
 
 /// A talking photo and its rig, trained now if it was not yet.
-pub(super) async fn talking_photo(app: &App, id: &str) -> Result<(RgbImage, Rig), JobError> {
+pub(crate) async fn talking_photo(app: &App, id: &str) -> Result<(RgbImage, Rig), JobError> {
     match train(app, id).await {
         Err(JobError::Rejected(message)) => {
             Err(JobError::Rejected(format!("talking photo {id} cannot be used: {message}")))
