@@ -70,7 +70,7 @@ impl Encoder {
     pub(crate) fn audio(mut each: impl FnMut(Vec<u8>) + Send + 'static) -> Result<Encoder, LiveError> {
         // Raw sound needs no probing: without it ffmpeg reads megabytes before encoding anything.
         let args: Vec<String> =
-            "-probesize 32 -analyzeduration 0 -f s16le -ar 48000 -ac 1 -i - -c:a libopus -application voip -b:a 48k \
+            "-probesize 32 -analyzeduration 0 -f s16le -ar 48000 -ac 1 -i - -c:a libopus -application lowdelay -b:a 48k \
              -frame_duration 20 -page_duration 20000 -flush_packets 1 -f ogg -"
                 .split_whitespace()
                 .map(str::to_string)

@@ -56,7 +56,7 @@ impl Peer {
         let candidate = Candidate::host(local, "udp").map_err(|e| LiveError::Network(e.to_string()))?;
         rtc.add_local_candidate(candidate);
         let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| LiveError::BadOffer(e.to_string()))?;
-        Ok((Peer { rtc, socket }, answer.to_sdp_string()))
+        Ok((Peer { rtc, socket }, one_stream(&answer.to_sdp_string())))
     }
 
     /// Runs the connection until the viewer leaves, its media channel
@@ -125,6 +125,37 @@ impl Peer {
     }
 }
 
+/// The answer with the video and the sound in one media stream, under
+/// one CNAME: a browser keeps lips and sound in step only for tracks of
+/// the same stream, and str0m names each track's stream at random.
+fn one_stream(answer: &str) -> String {
+    let value_after = |prefix: &str| {
+        answer.lines().find_map(|line| {
+            let at = line.find(prefix)?;
+            line[at + prefix.len()..].split_whitespace().next().map(str::to_string)
+        })
+    };
+    let (Some(stream), Some(cname)) = (value_after("a=msid:"), value_after(" cname:")) else {
+        return answer.to_string();
+    };
+    let mut out = String::with_capacity(answer.len());
+    for line in answer.split_inclusive('\n') {
+        let rewritten = if let Some(rest) = line.strip_prefix("a=msid:") {
+            let track = rest.split_whitespace().nth(1).unwrap_or("");
+            format!("a=msid:{stream} {track}\r\n")
+        } else if let (Some(at), true) = (line.find(" msid:"), line.starts_with("a=ssrc:")) {
+            let track = line[at + 6..].split_whitespace().nth(1).unwrap_or("");
+            format!("{} msid:{stream} {track}\r\n", &line[..at])
+        } else if let (Some(at), true) = (line.find(" cname:"), line.starts_with("a=ssrc:")) {
+            format!("{} cname:{cname}\r\n", &line[..at])
+        } else {
+            line.to_string()
+        };
+        out.push_str(&rewritten);
+    }
+    out
+}
+
 /// The viewer's video and audio tracks and the payload types agreed for them.
 #[derive(Default)]
 struct Tracks {
@@ -177,5 +208,24 @@ impl Tracks {
                 writer.write(pt, wallclock, MediaTime::new(index * 960, Frequency::FORTY_EIGHT_KHZ), packet.to_vec())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn video_and_sound_share_one_stream_and_cname() {
+        let answer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=msid:aaa t1\r\na=ssrc:1 cname:c1\r\n\
+                      a=ssrc:1 msid:aaa t1\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=msid:bbb t2\r\n\
+                      a=ssrc:2 cname:c2\r\na=ssrc:2 msid:bbb t2\r\n";
+        let joined = one_stream(answer);
+        assert_eq!(
+            joined,
+            "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=msid:aaa t1\r\na=ssrc:1 cname:c1\r\n\
+             a=ssrc:1 msid:aaa t1\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=msid:aaa t2\r\n\
+             a=ssrc:2 cname:c1\r\na=ssrc:2 msid:aaa t2\r\n"
+        );
     }
 }

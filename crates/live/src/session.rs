@@ -330,7 +330,15 @@ fn run(
         }
         renderer.render_into(&tick.motion, &mut frame);
         let sound: Vec<u8> = tick.sound.iter().flat_map(|s| s.to_le_bytes()).collect();
-        if let Err(error) = video.write(&frame).and_then(|()| audio.write(&sound)) {
+        // The sound goes out 20 ms at a time, as Opus packs it: a steady
+        // flow lets the browser keep a short jitter buffer.
+        let (first, second) = sound.split_at(sound.len() / 2);
+        let written = video.write(&frame).and_then(|()| audio.write(first)).and_then(|()| {
+            let halfway = due + frame_time / 2;
+            std::thread::sleep(halfway.saturating_duration_since(Instant::now()));
+            audio.write(second)
+        });
+        if let Err(error) = written {
             tracing::warn!(%error, "a live session's encoder stopped");
             break;
         }
@@ -351,9 +359,14 @@ fn run(
 fn speak(shared: &Arc<Shared>, text: String, event_id: String, voice_id: String, cancel: Arc<AtomicBool>) {
     let commands = shared.commands.lock().unwrap_or_else(|e| e.into_inner()).clone();
     std::thread::spawn(move || {
+        let asked = Instant::now();
+        let mut first = true;
         let result = speech::synthesize_each(&text, &voice_id, SpeechOptions::default(), &mut |piece| {
             if cancel.load(Ordering::Relaxed) {
                 return Err(SpeechError::Engine("interrupted".into()));
+            }
+            if std::mem::take(&mut first) {
+                tracing::debug!(event_id, ms = asked.elapsed().as_millis(), "first sentence spoken");
             }
             commands
                 .send(Command::Piece { event_id: event_id.clone(), piece })

@@ -37,6 +37,33 @@ impl Default for Layout {
     }
 }
 
+impl Layout {
+    /// Fills a frame of `size` with a square of the photo around the face,
+    /// `eye_distances` wide (a video call's head and shoulders at about 7),
+    /// kept inside the photo: the whole photo when it is smaller.
+    pub fn around_face(rig: &Rig, size: (u32, u32), eye_distances: f32) -> Layout {
+        let (photo_w, photo_h) = (rig.width.max(1) as f32, rig.height.max(1) as f32);
+        let side = (eye_distances * rig.eye_distance()).min(photo_w).min(photo_h).max(1.0);
+        let eyes_and_mouth = rig.centroid(&[33, 263, 13, 14]);
+        let centre = [
+            eyes_and_mouth[0].clamp(side / 2.0, photo_w - side / 2.0),
+            eyes_and_mouth[1].clamp(side / 2.0, photo_h - side / 2.0),
+        ];
+        let (width, height) = (size.0 as f32, size.1 as f32);
+        let cover = (width / photo_w).max(height / photo_h);
+        let pixels_per_photo_pixel = width.max(height) / side;
+        Layout {
+            scale: pixels_per_photo_pixel / cover,
+            offset: [
+                -(centre[0] - photo_w / 2.0) * pixels_per_photo_pixel / width,
+                -(centre[1] - photo_h / 2.0) * pixels_per_photo_pixel / height,
+            ],
+            frame: PhotoFrame::Full,
+            cover: true,
+        }
+    }
+}
+
 /// The photo placed in a frame, with everything the renderer needs.
 pub(crate) struct Placement {
     /// The first frame before any motion: background plus photo.

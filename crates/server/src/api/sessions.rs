@@ -23,6 +23,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Instant;
 
+/// How wide the square of a live video is, in eye distances.
+const LIVE_FRAMING: f32 = 7.0;
+
 /// LiveAvatar's success reply.
 fn success(data: Value) -> Json<Value> {
     Json(json!({"code": 1000, "message": "success", "data": data}))
@@ -156,8 +159,8 @@ async fn launch(app: &App, entry: &LiveEntry) -> Result<Session, ApiError> {
     let (studio, app, entry) = (app.studio.clone(), app.clone(), entry.clone());
     tokio::task::spawn_blocking(move || {
         let mut spec = pipeline::VideoSpec::new(size, size, [255, 255, 255]).map_err(ApiError::internal)?;
-        // The face fills the square, as a video call's does.
-        spec.layout.cover = true;
+        // Head and shoulders fill the square, as in a video call.
+        spec.layout = pipeline::Layout::around_face(&rig, (size, size), LIVE_FRAMING);
         let renderer = studio.frame_renderer(&photo, &rig, &spec).map_err(ApiError::internal)?;
         let config = &app.live.config;
         Session::start(SessionSpec {
