@@ -5,7 +5,7 @@
 // received sound (a Web Audio analyser) and reports: idle and speaking frame
 // rates, text (or the first audio chunk) → first mouth motion and first
 // audible sound, how well the mouth follows the sound (correlation at
-// offsets of −5..+5 frames), interrupt → silence, the bad input a browser
+// offsets of −5..+15 frames), interrupt → silence, the bad input a browser
 // can send, and the close on stop. Then, in FULL mode, the web app's Live
 // tab is driven once (start, say, stop).
 //
@@ -13,7 +13,8 @@
 //   MODE: FULL (our voice speaks text) or LITE (WAV_PATH, PCM s16le mono
 //   24 kHz, is streamed as agent.speak chunks of 40 ms in real time).
 //   VOICE_ID may be "-" for none. Env: SHOTS_DIR (screenshots), CHROMIUM,
-//   LIVE_UI=0 (skip the Live tab), LIVE_TIMEOUT_S (whole run, default 300).
+//   LIVE_UI=0 (skip the Live tab), LIVE_TIMEOUT_S (whole run, default 300),
+//   LIVE_IDLE_S (seconds of idle stream measured before speaking, default 3).
 // Prints one line `LIVE_RESULT {json}` on stdout. Exits 1 with a
 // `LIVE_FAILED: …` line on stderr on a hard failure (no WHEP answer, no
 // frames, no events) or when a check fails (`failed_checks` in the JSON);
@@ -344,6 +345,13 @@ async function measure(cfg) {
       out.freezes = delta("freezeCount");
       out.freeze_seconds = round(delta("totalFreezesDuration"), 3);
       out.packets_lost = delta("packetsLost");
+      // Mean time each kind waited in the browser's jitter buffer over the span (ms).
+      for (const kind of ["video", "audio"]) {
+        const [b, a] = [before[kind] || {}, after[kind] || {}];
+        const emitted = (a.jitterBufferEmittedCount ?? 0) - (b.jitterBufferEmittedCount ?? 0);
+        const waited = (a.jitterBufferDelay ?? 0) - (b.jitterBufferDelay ?? 0);
+        out[`${kind}_jitter_buffer_ms`] = emitted > 0 ? round((1000 * waited) / emitted, 1) : null;
+      }
     }
     return out;
   }
@@ -355,7 +363,7 @@ async function measure(cfg) {
               decoder: idleStats.video ? idleStats.video.decoderImplementation || null : null };
   R.resolution = `${frames[frames.length - 1].width}x${frames[frames.length - 1].height}`;
   const idleFrom = now();
-  await sleep(3000);
+  await sleep(1000 * cfg.idleSeconds);
   const idleTo = now();
   const idleEnd = await inbound();
   R.idle = rates(idleFrom, idleTo, idleStats, idleEnd);
@@ -384,7 +392,7 @@ async function measure(cfg) {
   check("ws_keep_alive_accepted", !keepAliveError, keepAliveError ? keepAliveError.msg : undefined);
 
   /// Mouth against sound over [from, to]: first motion, first sound, and
-  /// their correlation at offsets −5..+5 frames.
+  /// their correlation at offsets −5..+15 frames.
   function analyse(from, to) {
     const inside = frames.filter((f) => f.t >= from && f.t <= to);
     const out = {};
@@ -417,7 +425,7 @@ async function measure(cfg) {
     const correlate = (series) => {
       const byOffset = {};
       let best = null;
-      for (let k = -5; k <= 5; k++) {
+      for (let k = -5; k <= 15; k++) {
         const xs = [];
         const ys = [];
         for (let i = 0; i < series.length; i++) {
@@ -632,7 +640,8 @@ try {
   });
   await page.goto(`${base}/`);
   try {
-    result = await page.evaluate(measure, { key, avatarId, voiceId, mode, chunks, shots: Boolean(shots) });
+    const idleSeconds = Number(process.env.LIVE_IDLE_S || 3);
+    result = await page.evaluate(measure, { key, avatarId, voiceId, mode, chunks, idleSeconds, shots: Boolean(shots) });
   } catch (error) {
     failure = error.message.replace(/^page\.evaluate: (Error: )?/, "").split("\n    at ")[0];
     result = await page.evaluate(() => window.__liveResult).catch(() => null);
