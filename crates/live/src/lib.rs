@@ -14,12 +14,15 @@
 //! ```
 
 mod encode;
+mod link;
 mod peer;
 mod resample;
 mod session;
 pub mod stage;
+mod viewer;
 
 pub use session::{Session, SessionEvent, SessionSpec, SessionState, SessionStats};
+pub use viewer::{Viewer, Watched};
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use thiserror::Error;

@@ -6,14 +6,14 @@
 
 use crate::LiveError;
 use crate::encode::AccessUnit;
+use crate::link::Link;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::change::SdpOffer;
 use str0m::format::Codec;
 use str0m::media::{Frequency, MediaKind, MediaTime, Mid, Pt};
-use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
+use str0m::{Candidate, Event, Rtc, RtcConfig};
 use tokio::sync::mpsc;
 
 /// What the session sends every viewer.
@@ -59,67 +59,40 @@ impl Peer {
         Ok((Peer { rtc, socket }, one_stream(&answer.to_sdp_string())))
     }
 
-    /// Runs the connection until the viewer leaves, its media channel
-    /// closes, or nothing is heard from it for `silence`. `connected` is
-    /// called once media can flow.
+    /// Runs the connection until the viewer leaves or its media channel
+    /// closes. `connected` is called once media can flow.
     pub(crate) async fn run(
         self,
         origin: Instant,
         mut media: mpsc::UnboundedReceiver<Media>,
         connected: impl FnOnce() + Send,
     ) -> Result<(), LiveError> {
-        let Peer { mut rtc, socket } = self;
-        socket.set_nonblocking(true).map_err(|e| LiveError::Network(e.to_string()))?;
-        let local = socket.local_addr().map_err(|e| LiveError::Network(e.to_string()))?;
-        let socket = tokio::net::UdpSocket::from_std(socket).map_err(|e| LiveError::Network(e.to_string()))?;
+        let mut link = Link::new(self.rtc, self.socket)?;
         let mut tracks = Tracks::default();
         let mut connected = Some(connected);
-        let mut buffer = vec![0u8; 2048];
-        let network = |e: str0m::RtcError| LiveError::Network(e.to_string());
         loop {
-            let deadline = loop {
-                match rtc.poll_output().map_err(network)? {
-                    Output::Timeout(at) => break at,
-                    Output::Transmit(out) => {
-                        let _ = socket.send_to(&out.contents, out.destination).await;
-                    }
-                    Output::Event(Event::MediaAdded(added)) => tracks.add(added.mid, added.kind),
-                    Output::Event(Event::Connected) => {
+            let pumped = link
+                .pump(|event| match event {
+                    Event::MediaAdded(added) => tracks.add(added.mid, added.kind),
+                    Event::Connected => {
                         if let Some(connected) = connected.take() {
                             connected();
                         }
                     }
-                    Output::Event(Event::IceConnectionStateChange(IceConnectionState::Disconnected)) => {
-                        return Ok(());
-                    }
-                    Output::Event(_) => {}
+                    _ => {}
+                })
+                .await?;
+            let Some(deadline) = pumped else { return Ok(()) };
+            match link.next(deadline, media.recv()).await? {
+                Some(None) => {
+                    link.rtc.disconnect();
+                    return Ok(());
                 }
-            };
-            if !rtc.is_alive() {
-                return Ok(());
-            }
-            let wait = deadline.saturating_duration_since(Instant::now()).max(Duration::from_micros(100));
-            tokio::select! {
-                received = socket.recv_from(&mut buffer) => {
-                    let Ok((length, source)) = received else { continue };
-                    let Ok(contents) = buffer[..length].try_into() else { continue };
-                    let input = Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: local, contents });
-                    if rtc.accepts(&input) {
-                        rtc.handle_input(input).map_err(network)?;
-                    }
+                Some(Some(next)) if link.rtc.is_connected() => {
+                    tracks.write(&mut link.rtc, origin, next).map_err(|e| LiveError::Network(e.to_string()))?;
                 }
-                next = media.recv() => {
-                    let Some(next) = next else {
-                        rtc.disconnect();
-                        return Ok(());
-                    };
-                    if rtc.is_connected() {
-                        tracks.write(&mut rtc, origin, next).map_err(network)?;
-                    }
-                }
-                _ = tokio::time::sleep(wait) => {
-                    rtc.handle_input(Input::Timeout(Instant::now())).map_err(network)?;
-                }
+                // A frame before the connection is up is not sent.
+                None | Some(Some(_)) => {}
             }
         }
     }

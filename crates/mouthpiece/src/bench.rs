@@ -31,6 +31,13 @@ pub struct BenchArgs {
     /// makes one in a throwaway virtualenv), to time it side by side.
     #[arg(long)]
     python_piper: Option<PathBuf>,
+    /// Instead: run this many live sessions at 512×512, each watched by a
+    /// WebRTC viewer, half of them speaking at any time.
+    #[arg(long)]
+    live: Option<usize>,
+    /// Seconds the live sessions are watched.
+    #[arg(long, default_value_t = 20)]
+    live_seconds: u64,
 }
 
 /// The espeak-ng voice timed beside the neural one.
@@ -81,6 +88,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Some(path) => std::fs::read(path)?,
         None => BUNDLED_PORTRAIT.to_vec(),
     };
+    if let Some(sessions) = args.live {
+        return crate::bench_live::run(sessions, args.live_seconds, &bytes);
+    }
     let spec = VideoSpec::new(args.size.0, args.size.1, [255, 255, 255])?;
     let work = tempfile_dir()?;
     let (studio, load) = time(Studio::new);

@@ -2,6 +2,7 @@
 //! HeyGen-compatible server, lists voices, makes API keys and measures speed.
 
 mod bench;
+mod bench_live;
 mod config;
 mod render;
 
