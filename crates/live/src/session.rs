@@ -267,6 +267,10 @@ fn run(
     let SessionSpec { renderer, voice_id, max_duration, idle_timeout, seed, expression, .. } = spec;
     let mut stage = Stage::new(seed, expression);
     let mut frame = vec![0u8; renderer.frame_len()];
+    // Each session draws on its own thread alone: sessions are the
+    // parallelism, and row bands shared out to a common pool would only
+    // spin waiting for each other.
+    let drawing = rayon::ThreadPoolBuilder::new().num_threads(1).build().ok();
     let mut cancels: HashMap<String, Arc<AtomicBool>> = HashMap::new();
     let frame_time = Duration::from_millis(40);
     let origin = shared.origin;
@@ -328,7 +332,10 @@ fn run(
                 StageEvent::Ended(id) => SessionEvent::SpeakEnded(id),
             });
         }
-        renderer.render_into(&tick.motion, &mut frame);
+        match &drawing {
+            Some(pool) => pool.install(|| renderer.render_into(&tick.motion, &mut frame)),
+            None => renderer.render_into(&tick.motion, &mut frame),
+        }
         let sound: Vec<u8> = tick.sound.iter().flat_map(|s| s.to_le_bytes()).collect();
         // The sound goes out 20 ms at a time, as Opus packs it: a steady
         // flow lets the browser keep a short jitter buffer.
