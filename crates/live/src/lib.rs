@@ -48,6 +48,13 @@ pub enum LiveError {
     BadAudio(String),
 }
 
+impl LiveError {
+    /// A network failure, from whatever error the socket or WebRTC gave.
+    pub(crate) fn network(error: impl std::fmt::Display) -> LiveError {
+        LiveError::Network(error.to_string())
+    }
+}
+
 /// Who speaks: our voice from text (FULL), or the app's own audio (LITE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

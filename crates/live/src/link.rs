@@ -16,15 +16,11 @@ pub(crate) struct Link {
     buffer: Vec<u8>,
 }
 
-fn network(error: impl std::fmt::Display) -> LiveError {
-    LiveError::Network(error.to_string())
-}
-
 impl Link {
     pub(crate) fn new(rtc: Rtc, socket: std::net::UdpSocket) -> Result<Link, LiveError> {
-        socket.set_nonblocking(true).map_err(network)?;
-        let local = socket.local_addr().map_err(network)?;
-        let socket = tokio::net::UdpSocket::from_std(socket).map_err(network)?;
+        socket.set_nonblocking(true).map_err(LiveError::network)?;
+        let local = socket.local_addr().map_err(LiveError::network)?;
+        let socket = tokio::net::UdpSocket::from_std(socket).map_err(LiveError::network)?;
         Ok(Link { rtc, socket, local, buffer: vec![0u8; 2048] })
     }
 
@@ -33,7 +29,7 @@ impl Link {
     /// connection is over.
     pub(crate) async fn pump(&mut self, mut on_event: impl FnMut(Event)) -> Result<Option<Instant>, LiveError> {
         loop {
-            match self.rtc.poll_output().map_err(network)? {
+            match self.rtc.poll_output().map_err(LiveError::network)? {
                 Output::Timeout(at) => return Ok(self.rtc.is_alive().then_some(at)),
                 Output::Transmit(out) => {
                     let _ = self.socket.send_to(&out.contents, out.destination).await;
@@ -58,13 +54,13 @@ impl Link {
                 let Ok(contents) = self.buffer[..length].try_into() else { return Ok(None) };
                 let input = Input::Receive(Instant::now(), Receive { proto: Protocol::Udp, source, destination: self.local, contents });
                 if self.rtc.accepts(&input) {
-                    self.rtc.handle_input(input).map_err(network)?;
+                    self.rtc.handle_input(input).map_err(LiveError::network)?;
                 }
                 Ok(None)
             }
             value = other => Ok(Some(value)),
             _ = tokio::time::sleep(wait) => {
-                self.rtc.handle_input(Input::Timeout(Instant::now())).map_err(network)?;
+                self.rtc.handle_input(Input::Timeout(Instant::now())).map_err(LiveError::network)?;
                 Ok(None)
             }
         }

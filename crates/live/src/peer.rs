@@ -52,8 +52,8 @@ impl Peer {
             .build(Instant::now());
         let socket = std::net::UdpSocket::bind(SocketAddr::new(host, 0))
             .map_err(|e| LiveError::Network(format!("could not open a UDP port on {host}: {e}")))?;
-        let local = socket.local_addr().map_err(|e| LiveError::Network(e.to_string()))?;
-        let candidate = Candidate::host(local, "udp").map_err(|e| LiveError::Network(e.to_string()))?;
+        let local = socket.local_addr().map_err(LiveError::network)?;
+        let candidate = Candidate::host(local, "udp").map_err(LiveError::network)?;
         rtc.add_local_candidate(candidate);
         let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| LiveError::BadOffer(e.to_string()))?;
         Ok((Peer { rtc, socket }, one_stream(&answer.to_sdp_string())))
@@ -89,7 +89,7 @@ impl Peer {
                     return Ok(());
                 }
                 Some(Some(next)) if link.rtc.is_connected() => {
-                    tracks.write(&mut link.rtc, origin, next).map_err(|e| LiveError::Network(e.to_string()))?;
+                    tracks.write(&mut link.rtc, origin, next).map_err(LiveError::network)?;
                 }
                 // A frame before the connection is up is not sent.
                 None | Some(Some(_)) => {}

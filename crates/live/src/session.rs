@@ -87,7 +87,7 @@ enum Command {
 }
 
 struct Shared {
-    commands: Mutex<std_mpsc::Sender<Command>>,
+    commands: std_mpsc::Sender<Command>,
     events: broadcast::Sender<SessionEvent>,
     viewers: Mutex<HashMap<String, mpsc::UnboundedSender<Media>>>,
     state: Mutex<SessionState>,
@@ -97,7 +97,6 @@ struct Shared {
     mode: Mode,
     frames: AtomicU64,
     late_frames: AtomicU64,
-    stopping: AtomicBool,
 }
 
 impl Shared {
@@ -123,7 +122,7 @@ impl Shared {
     }
 
     fn command(&self, command: Command) -> Result<(), LiveError> {
-        self.commands.lock().unwrap_or_else(|e| e.into_inner()).send(command).map_err(|_| LiveError::Closed)
+        self.commands.send(command).map_err(|_| LiveError::Closed)
     }
 }
 
@@ -140,7 +139,7 @@ impl Session {
         let (events, _) = broadcast::channel(256);
         let origin = Instant::now();
         let shared = Arc::new(Shared {
-            commands: Mutex::new(commands),
+            commands,
             events,
             viewers: Mutex::new(HashMap::new()),
             state: Mutex::new(SessionState::Connecting),
@@ -150,7 +149,6 @@ impl Session {
             mode: spec.mode,
             frames: AtomicU64::new(0),
             late_frames: AtomicU64::new(0),
-            stopping: AtomicBool::new(false),
         });
         let frame_count = AtomicU64::new(0);
         let to_viewers = Arc::clone(&shared);
@@ -205,7 +203,6 @@ impl Session {
 
     /// Ends the session.
     pub fn stop(&self) {
-        self.shared.stopping.store(true, Ordering::Relaxed);
         let _ = self.shared.command(Command::Stop);
     }
 
@@ -231,7 +228,7 @@ impl Session {
         if self.state() == SessionState::Closed {
             return Err(LiveError::Closed);
         }
-        let runtime = tokio::runtime::Handle::try_current().map_err(|e| LiveError::Network(e.to_string()))?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(LiveError::network)?;
         let (peer, answer) = Peer::answer(offer, self.shared.host)?;
         let id = format!("{:016x}", rand::rng().random::<u64>());
         let (sender, media) = mpsc::unbounded_channel();
@@ -354,7 +351,6 @@ fn run(
     for cancel in cancels.values() {
         cancel.store(true, Ordering::Relaxed);
     }
-    shared.stopping.store(true, Ordering::Relaxed);
     shared.set_state(SessionState::Closed);
     // Viewers' channels close, and with them their connections.
     shared.viewers.lock().unwrap_or_else(|e| e.into_inner()).clear();
@@ -364,7 +360,7 @@ fn run(
 /// Our voice speaks `text` on a thread of its own, handing each sentence
 /// to the session as it is made.
 fn speak(shared: &Arc<Shared>, text: String, event_id: String, voice_id: String, cancel: Arc<AtomicBool>) {
-    let commands = shared.commands.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let commands = shared.commands.clone();
     std::thread::spawn(move || {
         let asked = Instant::now();
         let mut first = true;

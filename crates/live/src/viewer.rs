@@ -35,16 +35,13 @@ pub struct Viewer {
     video: Mid,
 }
 
-fn network(error: impl std::fmt::Display) -> LiveError {
-    LiveError::Network(error.to_string())
-}
-
 impl Viewer {
     /// A receive-only offer for video and sound, from a UDP port of `host`.
     pub fn offer(host: IpAddr) -> Result<(Viewer, String), LiveError> {
         let mut rtc = RtcConfig::new().clear_codecs().enable_h264(true).enable_opus(true, false).build(Instant::now());
-        let socket = std::net::UdpSocket::bind(SocketAddr::new(host, 0)).map_err(network)?;
-        let candidate = Candidate::host(socket.local_addr().map_err(network)?, "udp").map_err(network)?;
+        let socket = std::net::UdpSocket::bind(SocketAddr::new(host, 0)).map_err(LiveError::network)?;
+        let candidate =
+            Candidate::host(socket.local_addr().map_err(LiveError::network)?, "udp").map_err(LiveError::network)?;
         rtc.add_local_candidate(candidate);
         let mut api = rtc.sdp_api();
         let video = api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
