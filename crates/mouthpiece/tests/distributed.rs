@@ -82,10 +82,17 @@ impl Deployment {
 
     /// A worker process with `threads` workers, answering health checks.
     async fn worker(&self, threads: usize) -> (Process, String) {
+        self.worker_with(threads, &[]).await
+    }
+
+    /// A worker process with `threads` workers and more flags; its HTTP
+    /// endpoint (health, and the live sessions it runs) answers at the URL returned.
+    async fn worker_with(&self, threads: usize, args: &[&str]) -> (Process, String) {
         let listen = format!("127.0.0.1:{}", free_port());
         let threads = threads.to_string();
-        let process =
-            self.spawn("worker", &["--workers", &threads, "--health-listen", &listen, "--allow-private-urls"]);
+        let mut all = vec!["--workers", threads.as_str(), "--health-listen", listen.as_str(), "--allow-private-urls"];
+        all.extend_from_slice(args);
+        let process = self.spawn("worker", &all);
         let base = format!("http://{listen}");
         wait_until_up(&format!("{base}/healthz")).await;
         (process, base)
@@ -591,4 +598,206 @@ async fn a_retried_job_reuses_what_an_earlier_attempt_finished() {
     let attempts =
         deployment.services.postgres.query(&format!("SELECT state, attempts FROM jobs WHERE target_id = '{video_id}'"));
     assert_eq!(attempts.trim(), "done|2");
+}
+
+/// A live session as an app holds it after `start`.
+#[derive(Clone)]
+struct LiveSession {
+    id: String,
+    token: String,
+    whep_url: String,
+    ws_url: String,
+}
+
+/// A call with a live session's token (`Authorization: Bearer`).
+async fn session_call(base: &str, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("session call");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Asks for a session of `avatar` through the front end `ask` and starts it
+/// through the front end `start`; the start's status and reply if refused.
+async fn live_session(ask: &str, start: &str, key: &str, avatar: &str) -> Result<LiveSession, (u16, Value)> {
+    let body = json!({"avatar_id": avatar, "mode": "FULL", "voice_id": "en-us-female", "video_quality": "low"});
+    let (status, asked) = call(ask, key, reqwest::Method::POST, "/v1/sessions/token", Some(body)).await;
+    assert_eq!(status, 200, "{asked}");
+    let id = asked["data"]["session_id"].as_str().expect("session_id").to_string();
+    let token = asked["data"]["session_token"].as_str().expect("session_token").to_string();
+    let (status, started) = session_call(start, &token, "/v1/sessions/start", json!({"session_id": id})).await;
+    if status != 200 {
+        return Err((status, started));
+    }
+    assert_eq!(started["code"], 1000, "{started}");
+    let url = |name: &str| started["data"][name].as_str().expect(name).to_string();
+    Ok(LiveSession { whep_url: url("whep_url"), ws_url: url("ws_url"), id, token })
+}
+
+/// Sends a WHEP offer for `session` to `whep_url`: the status and the answer.
+async fn whep(whep_url: &str, session: &LiveSession, offer: String) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(whep_url)
+        .bearer_auth(&session.token)
+        .header("Content-Type", "application/sdp")
+        .body(offer)
+        .send()
+        .await
+        .expect("whep");
+    (response.status().as_u16(), response.text().await.expect("answer"))
+}
+
+/// Watches a session over WHEP for `span` after a second's warm-up, as a
+/// browser would (str0m receiving); what arrived.
+async fn watch(session: &LiveSession, span: Duration) -> live::Watched {
+    let (viewer, offer) = live::Viewer::offer(std::net::Ipv4Addr::LOCALHOST.into()).expect("offer");
+    let (status, answer) = whep(&session.whep_url, session, offer).await;
+    assert_eq!(status, 201, "{answer}");
+    viewer.watch(&answer, Duration::from_secs(1), span).await.expect("watched")
+}
+
+/// The session ids a key's `GET /v1/sessions` lists through `base`.
+async fn listed_sessions(base: &str, key: &str) -> Vec<String> {
+    let (status, reply) = call(base, key, reqwest::Method::GET, "/v1/sessions", None).await;
+    assert_eq!(status, 200, "{reply}");
+    let sessions = reply["data"]["sessions"].as_array().expect("sessions").iter();
+    sessions.map(|s| s["session_id"].as_str().unwrap_or_default().to_string()).collect()
+}
+
+/// The next JSON event of a session's WebSocket of the given type, within 30 s.
+async fn next_event<S>(socket: &mut S, kind: &str) -> Value
+where
+    S: futures_util::Stream<
+            Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>,
+        > + Unpin,
+{
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} event within 30 s"))
+            .unwrap_or_else(|| panic!("the socket closed before a {kind} event"))
+            .expect("message");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            let event: Value = serde_json::from_str(&text).expect("event json");
+            if event["type"] == kind {
+                return event;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_sessions_run_on_the_freest_worker_and_a_killed_worker_ends_only_its_own() {
+    use futures_util::SinkExt;
+    live::init();
+    let deployment = Deployment::start();
+    let (_front_a, a) = deployment.front_end(&[]).await;
+    let (_front_b, b) = deployment.front_end(&[]).await;
+    let live_flags = ["--live-capacity", "2", "--live-host", "127.0.0.1"];
+    let (mut first, first_url) = deployment.worker_with(1, &live_flags).await;
+    let (_second, second_url) = deployment.worker_with(1, &live_flags).await;
+    let key = &deployment.key;
+    let photo = talking_photo(&a, key).await;
+
+    // Asked through one front end, started through the other: each session
+    // goes to the worker with the most free room, so one to each, and the
+    // media URLs are the workers' own (a front end never carries media).
+    let one = live_session(&a, &b, key, &photo).await.expect("first session starts");
+    let two = live_session(&b, &a, key, &photo).await.expect("second session starts");
+    let host_of = |session: &LiveSession| {
+        [&first_url, &second_url]
+            .into_iter()
+            .find(|url| session.whep_url.starts_with(url.as_str()))
+            .unwrap_or_else(|| panic!("{} is not a worker's URL", session.whep_url))
+            .clone()
+    };
+    assert_ne!(host_of(&one), host_of(&two), "one session on each worker");
+    assert!(one.ws_url.starts_with(&host_of(&one).replacen("http", "ws", 1)), "{}", one.ws_url);
+    let (doomed, survivor) = if host_of(&one) == first_url { (one, two) } else { (two, one) };
+    // A front end refuses media for a session that runs elsewhere, and says where.
+    let (viewer, offer) = live::Viewer::offer(std::net::Ipv4Addr::LOCALHOST.into()).expect("offer");
+    drop(viewer);
+    let (status, reply) = whep(&format!("{a}/v1/sessions/{}/whep", survivor.id), &survivor, offer).await;
+    assert_eq!(status, 404, "{reply}");
+    assert!(reply.contains("another machine"), "{reply}");
+    let mut listed = listed_sessions(&b, key).await;
+    listed.sort();
+    let mut expected = vec![doomed.id.clone(), survivor.id.clone()];
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    // The app steers the surviving session over its worker's WebSocket.
+    let ws_url = format!("{}?session_token={}", survivor.ws_url, survivor.token);
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url.as_str()).await.expect("websocket");
+    let speak =
+        json!({"type": "avatar.speak_text", "text": "Still here after the other machine went away.", "event_id": "e1"});
+    socket.send(tokio_tungstenite::tungstenite::Message::Text(speak.to_string().into())).await.expect("send");
+    assert_eq!(next_event(&mut socket, "avatar.speak_started").await["event_id"], "e1");
+
+    // Both are watched; one worker is killed (SIGKILL, as a crash) meanwhile.
+    let span = Duration::from_secs(8);
+    let watching: Vec<_> = [doomed.clone(), survivor.clone()]
+        .into_iter()
+        .map(|session| tokio::spawn(async move { watch(&session, span).await }))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    first.child.kill().expect("SIGKILL");
+    first.child.wait().expect("reaped");
+    let mut views = Vec::new();
+    for viewer in watching {
+        views.push(viewer.await.expect("viewer"));
+    }
+    let (doomed_view, survivor_view) = (views[0], views[1]);
+    assert!(survivor_view.fps() > 20.0, "the other worker's session goes on: {survivor_view:?}");
+    assert!(
+        doomed_view.video_frames * 2 < survivor_view.video_frames,
+        "the killed worker's frames stop: {doomed_view:?} against {survivor_view:?}"
+    );
+    let keep_alive = |session: &LiveSession, base: &str| {
+        let (base, token, body) = (base.to_string(), session.token.clone(), json!({"session_id": session.id}));
+        async move { session_call(&base, &token, "/v1/sessions/keep-alive", body).await }
+    };
+    let (status, reply) = keep_alive(&survivor, &a).await;
+    assert_eq!(status, 200, "keep-alive passed on to the surviving worker: {reply}");
+
+    // The killed worker's session ends once the registry misses the worker:
+    // until then a keep-alive is told to try again (503), then that it ended.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (status, reply) = loop {
+        let (status, reply) = keep_alive(&doomed, &b).await;
+        if status != 503 || Instant::now() > deadline {
+            break (status, reply);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(status, 404, "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap_or_default().contains("stopped"), "{reply}");
+    assert_eq!(listed_sessions(&a, key).await, vec![survivor.id.clone()]);
+    let (status, reply) = keep_alive(&doomed, &a).await;
+    assert_eq!(status, 401, "an ended session's token has expired: {reply}");
+
+    // New sessions go to the surviving worker until it is full.
+    let third = live_session(&b, &b, key, &photo).await.expect("a third session starts");
+    assert!(third.whep_url.starts_with(&second_url), "{}", third.whep_url);
+    let (status, reply) = live_session(&a, &a, key, &photo).await.err().expect("the fourth is refused");
+    assert_eq!(status, 429, "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap_or_default().contains("full"), "{reply}");
+
+    // Stopping through a front end reaches the worker: the app's socket
+    // hears the session close, and it leaves the list (where the third
+    // runs, and the refused fourth waits to be started).
+    let body = json!({"session_id": survivor.id, "reason": "test over"});
+    let (status, reply) = session_call(&b, &survivor.token, "/v1/sessions/stop", body).await;
+    assert_eq!(status, 200, "{reply}");
+    while next_event(&mut socket, "session.state_updated").await["state"] != "closed" {}
+    let listed = listed_sessions(&a, key).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed.contains(&third.id) && !listed.contains(&survivor.id), "{listed:?}");
 }

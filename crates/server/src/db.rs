@@ -75,6 +75,59 @@ pub struct Db {
     url: String,
 }
 
+/// A live session never started within this many seconds of being asked
+/// for is dropped (its token expires).
+pub(crate) const LIVE_START_WITHIN: i64 = 600;
+
+/// The condition of a live session still open (`$2` is now minus
+/// [`LIVE_START_WITHIN`]), for `concat!` into a statement.
+macro_rules! live_session_open {
+    () => {
+        "ended_at IS NULL AND (host_id IS NOT NULL OR created_at > $2)"
+    };
+}
+
+/// A live avatar session as every process of a deployment sees it.
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct LiveSessionRow {
+    pub id: String,
+    pub key_id: String,
+    pub token_hash: String,
+    pub avatar_id: String,
+    pub mode: String,
+    pub voice_id: String,
+    pub video_quality: String,
+    pub state: String,
+    pub viewers: i64,
+    /// The process running it, once started, and where it answers.
+    pub host_id: Option<String>,
+    pub host_url: Option<String>,
+    pub max_seconds: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A process that hosts live sessions.
+#[derive(Debug, Clone, FromRow)]
+pub(crate) struct LiveHost {
+    pub id: String,
+    pub public_url: String,
+    pub live_capacity: i64,
+    /// Sessions placed on it that have not ended.
+    pub placed: i64,
+}
+
+/// What a process announces of itself in the registry.
+pub(crate) struct ProcessSeen<'a> {
+    pub id: &'a str,
+    pub host: &'a str,
+    /// Render workers.
+    pub threads: i64,
+    /// Where its live sessions' WHEP and WebSocket endpoints answer.
+    pub public_url: Option<&'a str>,
+    pub live_capacity: i64,
+    pub live_held: i64,
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub(crate) struct Asset {
     pub id: String,
@@ -1032,18 +1085,22 @@ impl Db {
         sqlx::query_as("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state").fetch_all(&self.pool).await
     }
 
-    /// Records that the worker process `id` (on `host`, with `threads`
-    /// workers) is alive; called at its start and every few seconds.
-    pub(crate) async fn worker_seen(&self, id: &str, host: &str, threads: i64) -> Result<(), sqlx::Error> {
+    /// Records that the process `seen` describes is alive, with what it
+    /// offers; called at its start and every few seconds.
+    pub(crate) async fn worker_seen(&self, seen: &ProcessSeen<'_>) -> Result<(), sqlx::Error> {
         let at = now();
         sqlx::query(
-            "INSERT INTO workers (id, host, threads, started_at, seen_at) VALUES ($1, $2, $3, $4, $4)
-             ON CONFLICT (id) DO UPDATE SET seen_at = $4",
+            "INSERT INTO workers (id, host, threads, started_at, seen_at, public_url, live_capacity, live_held)
+             VALUES ($1, $2, $3, $4, $4, $5, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET seen_at = $4, live_held = $7",
         )
-        .bind(id)
-        .bind(host)
-        .bind(threads)
+        .bind(seen.id)
+        .bind(seen.host)
+        .bind(seen.threads)
         .bind(at)
+        .bind(seen.public_url)
+        .bind(seen.live_capacity)
+        .bind(seen.live_held)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -1063,6 +1120,164 @@ impl Db {
             .await
     }
 
+    /// Records a live session asked for (not started yet).
+    pub(crate) async fn ask_live_session(&self, session: &LiveSessionRow) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO live_sessions (id, key_id, token_hash, avatar_id, mode, voice_id, video_quality, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&session.id)
+        .bind(&session.key_id)
+        .bind(&session.token_hash)
+        .bind(&session.avatar_id)
+        .bind(&session.mode)
+        .bind(&session.voice_id)
+        .bind(&session.video_quality)
+        .bind(session.created_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// A live session that has not ended (and, if never started, was asked
+    /// for less than [`LIVE_START_WITHIN`] ago).
+    pub(crate) async fn live_session(&self, id: &str) -> Result<Option<LiveSessionRow>, sqlx::Error> {
+        sqlx::query_as(concat!("SELECT * FROM live_sessions WHERE id = $1 AND ", live_session_open!()))
+            .bind(id)
+            .bind(now() - LIVE_START_WITHIN)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// A key's live sessions that have not ended, oldest first.
+    pub(crate) async fn live_sessions_of_key(&self, key_id: &str) -> Result<Vec<LiveSessionRow>, sqlx::Error> {
+        sqlx::query_as(concat!(
+            "SELECT * FROM live_sessions WHERE key_id = $1 AND ",
+            live_session_open!(),
+            " ORDER BY created_at, id"
+        ))
+        .bind(key_id)
+        .bind(now() - LIVE_START_WITHIN)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Processes that host live sessions, seen within `seen_within`
+    /// seconds, the one with the most free room first (room counted from
+    /// the sessions placed on it, which is exact even between two of its
+    /// announcements).
+    pub(crate) async fn live_hosts(&self, seen_within: i64) -> Result<Vec<LiveHost>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT * FROM (
+                 SELECT w.id, w.public_url, w.live_capacity,
+                        CAST((SELECT COUNT(*) FROM live_sessions s WHERE s.host_id = w.id AND s.ended_at IS NULL)
+                             AS BIGINT) AS placed
+                 FROM workers w
+                 WHERE w.seen_at > $1 AND w.live_capacity > 0 AND w.public_url IS NOT NULL
+             ) hosts
+             ORDER BY live_capacity - placed DESC, id",
+        )
+        .bind(now() - seen_within)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Places a live session on a host, if nobody started it yet; false if
+    /// another call did.
+    pub(crate) async fn place_live_session(&self, id: &str, host: &LiveHost) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE live_sessions SET host_id = $1, host_url = $2, started_at = $3, state = 'connecting'
+             WHERE id = $4 AND host_id IS NULL AND ended_at IS NULL",
+        )
+        .bind(&host.id)
+        .bind(&host.public_url)
+        .bind(now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Takes back a placement whose host could not start the session.
+    pub(crate) async fn unplace_live_session(&self, id: &str, host_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE live_sessions SET host_id = NULL, host_url = NULL, started_at = NULL, state = 'waiting'
+             WHERE id = $1 AND host_id = $2 AND ended_at IS NULL",
+        )
+        .bind(id)
+        .bind(host_id)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// The longest a started session may run, as its host said.
+    pub(crate) async fn set_live_session_limit(&self, id: &str, max_seconds: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE live_sessions SET max_seconds = $1 WHERE id = $2")
+            .bind(max_seconds)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// What a running session's host last saw of it.
+    pub(crate) async fn set_live_session_state(&self, id: &str, state: &str, viewers: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE live_sessions SET state = $1, viewers = $2 WHERE id = $3 AND ended_at IS NULL")
+            .bind(state)
+            .bind(viewers)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// Marks a live session ended, once (the first reason stays).
+    pub(crate) async fn end_live_session(&self, id: &str, reason: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE live_sessions SET ended_at = $1, end_reason = $2, state = 'closed', viewers = 0
+             WHERE id = $3 AND ended_at IS NULL",
+        )
+        .bind(now())
+        .bind(reason)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
+    /// Ends the sessions whose host has not been seen within `seen_within`
+    /// seconds (killed, or cut off from the database): their media went
+    /// with it. Returns how many.
+    pub(crate) async fn end_orphaned_live_sessions(&self, seen_within: i64) -> Result<u64, sqlx::Error> {
+        let at = now();
+        let done = sqlx::query(
+            "UPDATE live_sessions SET ended_at = $1, end_reason = 'the machine running it stopped',
+                                      state = 'closed', viewers = 0
+             WHERE ended_at IS NULL AND host_id IS NOT NULL
+               AND host_id NOT IN (SELECT id FROM workers WHERE seen_at > $2)",
+        )
+        .bind(at)
+        .bind(at - seen_within)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Ends every session hosted by `host_id` (that process stops).
+    pub(crate) async fn end_live_sessions_of_host(&self, host_id: &str, reason: &str) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE live_sessions SET ended_at = $1, end_reason = $2, state = 'closed', viewers = 0
+             WHERE ended_at IS NULL AND host_id = $3",
+        )
+        .bind(now())
+        .bind(reason)
+        .bind(host_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Whether the database answers.
     pub(crate) async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
@@ -1072,7 +1287,15 @@ impl Db {
     /// process: at its start no worker holds anything, so jobs still marked
     /// running were cut off by a crash or restart and go back in line at
     /// once. (With shared workers their leases decide instead.)
+    /// Live sessions too: the one process that hosted them is gone.
     pub(crate) async fn requeue_abandoned_jobs(&self) -> Result<u64, sqlx::Error> {
+        sqlx::query(
+            "UPDATE live_sessions SET ended_at = $1, end_reason = 'the server restarted', state = 'closed', viewers = 0
+             WHERE ended_at IS NULL AND host_id IS NOT NULL",
+        )
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
         let done = sqlx::query(
             "UPDATE jobs SET state = 'queued', worker_id = NULL, lease_until = NULL WHERE state = 'running'",
         )

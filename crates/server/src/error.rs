@@ -32,6 +32,9 @@ pub(crate) enum ApiError {
     /// A feature of HeyGen's this server does not have (voice cloning):
     /// the client's request is fine, but asks for what is not here.
     Unsupported(String),
+    /// A part of the deployment the request needs is down or missing (no
+    /// machine runs live sessions): worth trying again later.
+    Unavailable(String),
     Internal(String),
 }
 
@@ -109,6 +112,7 @@ impl ApiError {
             ApiError::QuotaExceeded(m) => (StatusCode::BAD_REQUEST, "quota_exceeded", 400_140, m.clone()),
             ApiError::TooManyQueued(m) => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded", 400_129, m.clone()),
             ApiError::Unsupported(m) => (StatusCode::BAD_REQUEST, "unsupported_feature", 400_101, m.clone()),
+            ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", 500_503, m.clone()),
             ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", 500_000, m.clone()),
         }
     }

@@ -8,8 +8,9 @@
 //! Layout: `api/` has one module per API resource; `db` is the repository
 //! (the only code that writes SQL); `orders` checks and queues a video
 //! order whatever API version it came through; `store` keeps files; `worker` claims
-//! jobs from the queue and runs the pipeline; `error` turns every failure
-//! into HeyGen's reply shapes.
+//! jobs from the queue and runs the pipeline; `live` places and steers live
+//! sessions and `registry` announces each process to the others; `error`
+//! turns every failure into HeyGen's reply shapes.
 
 mod api;
 mod auth;
@@ -19,6 +20,7 @@ mod live;
 mod metrics;
 mod orders;
 mod outbound;
+mod registry;
 mod store;
 mod webhooks;
 mod worker;
@@ -109,6 +111,8 @@ impl ServerConfig {
 
 /// State shared by handlers and workers.
 pub(crate) struct AppState {
+    /// This process's id in the registry (its workers' ids start with it).
+    pub process_id: String,
     pub db: Db,
     pub store: store::Store,
     pub public_url: String,
@@ -170,7 +174,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
 /// Serves on an already bound listener (lets tests pick a free port).
 pub async fn serve_on(listener: tokio::net::TcpListener, config: ServerConfig) -> Result<(), ServerError> {
     let address = listener.local_addr()?;
-    let app = start(&config, address).await?;
+    let app = start(&config, address, Role::Api).await?;
     if app.db.backend() == Backend::Sqlite && config.workers > 0 {
         // The embedded database's only workers are this process's.
         let recovered = app.db.requeue_abandoned_jobs().await?;
@@ -180,40 +184,75 @@ pub async fn serve_on(listener: tokio::net::TcpListener, config: ServerConfig) -
     }
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let workers = worker::Pool::start(app.clone(), config.workers, stopping);
-    tracing::info!(%address, workers = config.workers, "listening");
-    axum::serve(listener, api::router(app)).with_graceful_shutdown(shutdown_signal()).await?;
+    let registration = registry::Registration::start(app.clone(), config.workers);
+    tracing::info!(%address, workers = config.workers, live_capacity = app.live.capacity, "listening");
+    let shutdown = {
+        let app = app.clone();
+        // Live sessions end first: their WebSockets close, so the graceful
+        // shutdown does not wait for them.
+        async move {
+            shutdown_signal().await;
+            app.live.stop_all();
+        }
+    };
+    axum::serve(listener, api::router(app)).with_graceful_shutdown(shutdown).await?;
     let _ = stop.send(true);
     workers.stop(config.shutdown_grace).await;
+    if let Some(registration) = registration {
+        registration.stop().await;
+    }
     Ok(())
 }
 
 /// Runs `config.workers` render workers (at least one) without the API,
 /// until SIGTERM or Ctrl-C; then lets running jobs finish within
 /// `config.shutdown_grace` and hands the rest back to the queue. With
-/// `health_listener`, also answers `/healthz`, `/readyz` and `/metrics`.
-pub async fn work(config: ServerConfig, health_listener: Option<tokio::net::TcpListener>) -> Result<(), ServerError> {
-    let app = start(&config, config.listen).await?;
+/// `http_listener`, also answers `/healthz`, `/readyz` and `/metrics`, and
+/// runs live sessions (up to `config.live.capacity`) whose WHEP and
+/// WebSocket endpoints answer there (at `config.public_url`, by default the
+/// listener's address).
+pub async fn work(config: ServerConfig, http_listener: Option<tokio::net::TcpListener>) -> Result<(), ServerError> {
+    let address = match &http_listener {
+        Some(listener) => listener.local_addr()?,
+        None => config.listen,
+    };
+    let app = start(&config, address, Role::Worker { http: http_listener.is_some() }).await?;
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let workers = worker::Pool::start(app.clone(), config.workers.max(1), stopping);
-    if let Some(listener) = health_listener {
+    let registration = registry::Registration::start(app.clone(), config.workers.max(1));
+    if let Some(listener) = http_listener {
         let app = app.clone();
         tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, api::health_router(app)).await {
-                tracing::error!(%error, "the health endpoint stopped");
+            if let Err(error) = axum::serve(listener, api::worker_router(app)).await {
+                tracing::error!(%error, "the worker's HTTP endpoint stopped");
             }
         });
     }
     shutdown_signal().await;
     tracing::info!("stopping: no new jobs; running ones may finish");
+    app.live.stop_all();
     let _ = stop.send(true);
     workers.stop(config.shutdown_grace).await;
+    if let Some(registration) = registration {
+        registration.stop().await;
+    }
     Ok(())
+}
+
+/// What a process is, which decides whether it runs live sessions.
+#[derive(Clone, Copy)]
+enum Role {
+    /// `serve`: runs them on the embedded database (it is the only
+    /// process) or when it renders too; a pure front end carries no media.
+    Api,
+    /// `worker`: runs them when it has an HTTP endpoint to answer at.
+    Worker { http: bool },
 }
 
 /// What `serve` and `worker` share: the database, the store, the models,
 /// the webhook sender and the wake-up for idle workers. `address` is where
-/// the API listens, the base of file URLs unless `public_url` is set.
-async fn start(config: &ServerConfig, address: SocketAddr) -> Result<App, ServerError> {
+/// the process answers HTTP, the base of its URLs unless `public_url` is set.
+async fn start(config: &ServerConfig, address: SocketAddr, role: Role) -> Result<App, ServerError> {
     let public_url =
         config.public_url.clone().unwrap_or_else(|| format!("http://{address}")).trim_end_matches('/').to_string();
     // Every HTTPS client of the process (fetches, webhooks, the S3 store)
@@ -221,9 +260,14 @@ async fn start(config: &ServerConfig, address: SocketAddr) -> Result<App, Server
     let _ = rustls::crypto::ring::default_provider().install_default();
     media::check_tools()?;
     let db = Db::connect(&config.database_url()).await?;
+    let hosts_live = match role {
+        Role::Api => db.backend() == Backend::Sqlite || config.workers > 0,
+        Role::Worker { http } => http,
+    };
     let store = store::Store::open(&config.store, &config.data_dir)?;
     let studio = Arc::new(tokio::task::spawn_blocking(Studio::new).await.map_err(std::io::Error::other)??);
     let app: App = Arc::new(AppState {
+        process_id: registry::process_id(),
         db,
         store,
         public_url,
@@ -234,7 +278,7 @@ async fn start(config: &ServerConfig, address: SocketAddr) -> Result<App, Server
         max_upload_bytes: config.max_upload_bytes,
         max_queued_per_key: config.max_queued_per_key,
         metrics: metrics::Metrics::new(),
-        live: live::LiveSessions::new(config.live.clone()),
+        live: live::LiveSessions::new(config.live.clone(), hosts_live),
     });
     app.db.listen_for_jobs(app.jobs_queued.clone());
     tokio::spawn(webhooks::run(app.clone()));

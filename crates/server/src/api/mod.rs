@@ -57,11 +57,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/v1/sessions", get(sessions::list))
         .route("/v1/sessions/token", post(sessions::token))
         .route("/v1/sessions/start", post(sessions::start))
-        .route("/v1/sessions/keep-alive", post(sessions::keep_alive))
-        .route("/v1/sessions/stop", post(sessions::stop))
-        .route("/v1/sessions/{id}/whep", post(sessions::whep_offer))
-        .route("/v1/sessions/{id}/whep/{viewer}", axum::routing::delete(sessions::whep_leave))
-        .route("/v1/sessions/{id}/ws", get(sessions::socket))
+        .merge(live_host_routes())
         .merge(v3::routes(app.max_upload_bytes))
         .merge(health_routes())
         .route("/", get(web::page))
@@ -85,9 +81,27 @@ fn health_routes() -> Router<App> {
         .route("/metrics", get(health::metrics))
 }
 
-/// What a worker process answers (it has no API): the operators' endpoints.
-pub(crate) fn health_router(app: App) -> Router {
-    health_routes().with_state(app)
+/// What the process running a live session answers, whether it has the
+/// API or not: the session's media and control, and keep-alive and stop
+/// passed on by a front end.
+fn live_host_routes() -> Router<App> {
+    Router::new()
+        .route("/v1/sessions/keep-alive", post(sessions::keep_alive))
+        .route("/v1/sessions/stop", post(sessions::stop))
+        .route("/v1/sessions/{id}/launch", post(sessions::launch))
+        .route("/v1/sessions/{id}/whep", post(sessions::whep_offer))
+        .route("/v1/sessions/{id}/whep/{viewer}", axum::routing::delete(sessions::whep_leave))
+        .route("/v1/sessions/{id}/ws", get(sessions::socket))
+}
+
+/// What a worker process answers (it has no API): the operators'
+/// endpoints, and those of the live sessions it runs.
+pub(crate) fn worker_router(app: App) -> Router {
+    health_routes()
+        .merge(live_host_routes())
+        .method_not_allowed_fallback(wrong_method)
+        .fallback(unknown_route)
+        .with_state(app)
 }
 
 async fn unknown_route(request: Request) -> Response {

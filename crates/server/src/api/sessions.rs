@@ -2,15 +2,15 @@
 //! token, the token starts the session, the video goes to any number of
 //! viewers over WHEP (RFC 9725), and the app steers the face over a
 //! WebSocket. Replies carry `code: 1000` on success; errors come in the
-//! v2 shape. Everything live happens in the `live` crate: this module only
-//! reads the wire formats.
+//! v2 shape. Where a session runs and how front ends reach it is
+//! `crate::live`; the media and the face are the `live` crate's; this
+//! module only reads the wire formats.
 
 use crate::App;
 use crate::api::{V2Json, required};
 use crate::auth::Tenant;
 use crate::error::{ApiError, V2Error};
-use crate::live::LiveEntry;
-use crate::worker::{JobError, talking_photo};
+use crate::live::{self as sessions, Steer};
 use axum::Json;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Path, State};
@@ -18,13 +18,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use live::{LiveError, Mode, Quality, Session, SessionEvent, SessionSpec};
+use live::{LiveError, Mode, Quality, Session, SessionEvent};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::time::Instant;
-
-/// How wide the square of a live video is, in eye distances.
-const LIVE_FRAMING: f32 = 7.0;
 
 /// LiveAvatar's success reply.
 fn success(data: Value) -> Json<Value> {
@@ -92,17 +88,7 @@ pub(crate) async fn token(
         let reason = group.error_msg.unwrap_or_default();
         return Err(ApiError::invalid("avatar_id", format!("avatar '{avatar_id}' cannot be used: {reason}")).into());
     }
-    let (session_id, session_token) = app.live.ask(LiveEntry {
-        key_id: tenant.0,
-        token_hash: String::new(),
-        avatar_id: group.id,
-        mode,
-        voice_id,
-        quality,
-        created_at: crate::db::now(),
-        asked: Instant::now(),
-        session: None,
-    });
+    let (session_id, session_token) = sessions::ask(&app, tenant.0, group.id, mode, voice_id, quality).await?;
     Ok(success(json!({"session_id": session_id, "session_token": session_token})))
 }
 
@@ -113,83 +99,53 @@ pub(crate) struct SessionRequest {
     reason: Option<String>,
 }
 
-/// The session a request names, if its token is the session's.
-fn authorised(app: &App, session_id: Option<String>, token: &SessionToken) -> Result<(String, LiveEntry), ApiError> {
-    let id = required("session_id", session_id)?;
-    let entry = app.live.authorised(&id, &token.0).ok_or(ApiError::InvalidSessionToken)?;
-    Ok((id, entry))
-}
-
-/// `POST /v1/sessions/start`: the session's face comes alive.
+/// `POST /v1/sessions/start`: the session's face comes alive on the
+/// machine with the most free room.
 pub(crate) async fn start(
     State(app): State<App>,
     token: SessionToken,
     V2Json(body): V2Json<SessionRequest>,
 ) -> Result<Json<Value>, V2Error> {
-    let (id, entry) = authorised(&app, body.session_id, &token)?;
-    if entry.session.is_none() {
-        if app.live.running() >= app.live.config.capacity {
-            return Err(ApiError::TooManyQueued(format!(
-                "this server runs {} live sessions, as many as it may; stop one or try again later",
-                app.live.config.capacity
-            ))
-            .into());
-        }
-        let session = launch(&app, &entry).await?;
-        if !app.live.started(&id, session.clone()) {
-            session.stop();
-        }
-    }
-    let ws_base = app.public_url.replacen("http", "ws", 1);
+    let id = required("session_id", body.session_id)?;
+    let row = sessions::authorised(&app, &id, &token.0).await?;
+    let row = sessions::start(&app, row, &token.0).await?;
+    let base = row.host_url.unwrap_or_else(|| app.public_url.clone());
+    let ws_base = base.replacen("http", "ws", 1);
     Ok(success(json!({
         "session_id": id,
-        "whep_url": format!("{}/v1/sessions/{id}/whep", app.public_url),
+        "whep_url": format!("{base}/v1/sessions/{id}/whep"),
         "ws_url": format!("{ws_base}/v1/sessions/{id}/ws"),
-        "max_session_duration": app.live.config.max_session.as_secs(),
+        "max_session_duration": row.max_seconds.unwrap_or(app.live.config.max_session.as_secs() as i64),
     })))
 }
 
-/// Loads the avatar and starts its session.
-async fn launch(app: &App, entry: &LiveEntry) -> Result<Session, ApiError> {
-    let (photo, rig) = talking_photo(app, &entry.avatar_id).await.map_err(|error| match error {
-        JobError::Rejected(message) => ApiError::invalid("avatar_id", message),
-        JobError::Failed(message) => ApiError::internal(message),
-    })?;
-    let size = entry.quality.size();
-    let (studio, app, entry) = (app.studio.clone(), app.clone(), entry.clone());
-    tokio::task::spawn_blocking(move || {
-        let mut spec = pipeline::VideoSpec::new(size, size, [255, 255, 255]).map_err(ApiError::internal)?;
-        // Head and shoulders fill the square, as in a video call.
-        spec.layout = pipeline::Layout::around_face(&rig, (size, size), LIVE_FRAMING);
-        let renderer = studio.frame_renderer(&photo, &rig, &spec).map_err(ApiError::internal)?;
-        let config = &app.live.config;
-        Session::start(SessionSpec {
-            renderer,
-            size,
-            mode: entry.mode,
-            voice_id: entry.voice_id.clone(),
-            max_duration: config.max_session,
-            idle_timeout: config.idle,
-            host: app.live.host,
-            seed: rand::random(),
-            expression: pipeline::Expression::default(),
-        })
-        .map_err(ApiError::internal)
-    })
-    .await
-    .map_err(ApiError::internal)?
+/// `POST /v1/sessions/{id}/launch`: a front end asks this machine to run a
+/// session it placed here (not for apps; `start` calls it).
+pub(crate) async fn launch(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    token: SessionToken,
+) -> Result<Json<Value>, V2Error> {
+    let row = sessions::authorised(&app, &id, &token.0).await?;
+    let max_seconds = sessions::launch_here(&app, &row).await?;
+    Ok(success(json!({"session_id": id, "max_session_duration": max_seconds})))
+}
+
+/// Whether another process of the deployment passed this call on.
+fn forwarded(headers: &HeaderMap) -> bool {
+    headers.contains_key(sessions::FORWARDED)
 }
 
 /// `POST /v1/sessions/keep-alive`.
 pub(crate) async fn keep_alive(
     State(app): State<App>,
     token: SessionToken,
+    headers: HeaderMap,
     V2Json(body): V2Json<SessionRequest>,
 ) -> Result<Json<Value>, V2Error> {
-    let (id, entry) = authorised(&app, body.session_id, &token)?;
-    if let Some(session) = entry.session {
-        session.keep_alive();
-    }
+    let id = required("session_id", body.session_id)?;
+    let row = sessions::authorised(&app, &id, &token.0).await?;
+    sessions::steer(&app, &row, &token.0, Steer::KeepAlive, "", forwarded(&headers)).await?;
     Ok(success(json!({"session_id": id})))
 }
 
@@ -197,47 +153,36 @@ pub(crate) async fn keep_alive(
 pub(crate) async fn stop(
     State(app): State<App>,
     token: SessionToken,
+    headers: HeaderMap,
     V2Json(body): V2Json<SessionRequest>,
 ) -> Result<Json<Value>, V2Error> {
-    let (id, entry) = authorised(&app, body.session_id, &token)?;
-    tracing::info!(session = id, reason = body.reason.as_deref().unwrap_or(""), "live session stopped by the app");
-    match entry.session {
-        Some(session) => session.stop(),
-        None => app.live.forget(&id),
-    }
+    let id = required("session_id", body.session_id)?;
+    let row = sessions::authorised(&app, &id, &token.0).await?;
+    let reason = body.reason.filter(|r| !r.is_empty()).unwrap_or_else(|| "stopped by the app".into());
+    tracing::info!(session = id, reason, "live session stopped by the app");
+    sessions::steer(&app, &row, &token.0, Steer::Stop, &reason, forwarded(&headers)).await?;
     Ok(success(json!({"session_id": id})))
 }
 
 /// `GET /v1/sessions`: the key's sessions that have not ended.
-pub(crate) async fn list(State(app): State<App>, tenant: Tenant) -> Json<Value> {
-    let sessions: Vec<Value> = app
-        .live
-        .of_key(&tenant.0)
+pub(crate) async fn list(State(app): State<App>, tenant: Tenant) -> Result<Json<Value>, V2Error> {
+    let sessions: Vec<Value> = sessions::of_key(&app, &tenant.0)
+        .await?
         .into_iter()
-        .map(|(id, entry)| {
-            let (status, viewers) = match &entry.session {
-                Some(session) => (session.state().as_str(), session.stats().viewers),
-                None => ("waiting", 0),
-            };
+        .map(|row| {
             json!({
-                "session_id": id,
-                "avatar_id": entry.avatar_id,
-                "mode": entry.mode.as_str(),
-                "voice_id": entry.voice_id,
-                "video_quality": entry.quality.as_str(),
-                "status": status,
-                "viewers": viewers,
-                "created_at": entry.created_at,
+                "session_id": row.id,
+                "avatar_id": row.avatar_id,
+                "mode": row.mode,
+                "voice_id": row.voice_id,
+                "video_quality": row.video_quality,
+                "status": row.state,
+                "viewers": row.viewers,
+                "created_at": row.created_at,
             })
         })
         .collect();
-    success(json!({"sessions": sessions}))
-}
-
-/// The running session of a path's id, for its WHEP and WebSocket endpoints.
-fn running(app: &App, id: &str, token: &SessionToken) -> Result<Session, ApiError> {
-    let entry = app.live.authorised(id, &token.0).ok_or(ApiError::InvalidSessionToken)?;
-    entry.session.ok_or_else(|| ApiError::bad_request("the session has not started; POST /v1/sessions/start first"))
+    Ok(success(json!({"sessions": sessions})))
 }
 
 /// `POST /v1/sessions/{id}/whep`: a viewer's SDP offer in, the answer out.
@@ -248,7 +193,7 @@ pub(crate) async fn whep_offer(
     headers: HeaderMap,
     offer: String,
 ) -> Result<Response, V2Error> {
-    let session = running(&app, &id, &token)?;
+    let session = sessions::hosted_session(&app, &id, &token.0).await?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.starts_with("application/sdp") {
         return Err(ApiError::UnsupportedMediaType(format!(
@@ -276,7 +221,7 @@ pub(crate) async fn whep_leave(
     Path((id, viewer)): Path<(String, String)>,
     token: SessionToken,
 ) -> Result<StatusCode, V2Error> {
-    let session = running(&app, &id, &token)?;
+    let session = sessions::hosted_session(&app, &id, &token.0).await?;
     if session.remove_viewer(&viewer) {
         Ok(StatusCode::OK)
     } else {
@@ -291,7 +236,7 @@ pub(crate) async fn socket(
     token: SessionToken,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, V2Error> {
-    let session = running(&app, &id, &token)?;
+    let session = sessions::hosted_session(&app, &id, &token.0).await?;
     Ok(upgrade.on_upgrade(move |socket| control(socket, session)))
 }
 

@@ -66,52 +66,27 @@ impl From<PipelineError> for JobError {
 /// Which job each worker of a process holds, to hand back on shutdown.
 type Held = Arc<Mutex<HashMap<String, i64>>>;
 
-/// The render workers of one process. The process is registered in the
-/// database while it runs, so every front end can tell how many workers
-/// the deployment has.
+/// The render workers of one process.
 pub(crate) struct Pool {
     app: App,
-    process_id: String,
     workers: Vec<tokio::task::JoinHandle<()>>,
-    registration: Option<tokio::task::JoinHandle<()>>,
     held: Held,
-}
-
-/// This machine's name, for worker ids and the registry.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_string())
-        .ok()
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "localhost".into())
 }
 
 impl Pool {
     /// Starts `count` workers (none is fine: a front end may leave the work
     /// to `worker` processes). They stop claiming jobs once `stopping` is true.
     pub(crate) fn start(app: App, count: usize, stopping: tokio::sync::watch::Receiver<bool>) -> Pool {
-        let host = host_name();
-        let process_id = format!("{host}-{}-{}", std::process::id(), &db::new_id()[..6]);
         app.metrics.workers.set(count as i64);
         let held: Held = Arc::default();
-        let registration = (count > 0).then(|| {
-            let (app, id) = (app.clone(), process_id.clone());
-            tokio::spawn(async move {
-                loop {
-                    if let Err(error) = app.db.worker_seen(&id, &host, count as i64).await {
-                        tracing::warn!(%error, "cannot register this worker process");
-                    }
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                }
-            })
-        });
         let workers = (0..count)
             .map(|index| {
-                let worker = Worker { app: app.clone(), id: format!("{process_id}-{index}"), held: held.clone() };
+                let id = format!("{}-{index}", app.process_id);
+                let worker = Worker { app: app.clone(), id, held: held.clone() };
                 tokio::spawn(worker.run(stopping.clone()))
             })
             .collect();
-        Pool { app, process_id, workers, registration, held }
+        Pool { app, workers, held }
     }
 
     /// Waits for the workers, which stop after their current job; jobs
@@ -136,10 +111,6 @@ impl Pool {
                     }
                 }
             }
-        }
-        if let Some(registration) = self.registration.take() {
-            registration.abort();
-            let _ = self.app.db.worker_gone(&self.process_id).await;
         }
     }
 }
