@@ -1420,3 +1420,129 @@ fn the_cli_reports_an_error_as_one_plain_line() {
     assert_eq!(lines.len(), 1, "one line: {stderr}");
     assert!(lines[0].starts_with("error: ") && lines[0].contains("missing.png"), "{stderr}");
 }
+
+/// A live-session call with the session token as a bearer token.
+async fn session_call(server: &Server, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let request = reqwest::Client::new().post(format!("{}{path}", server.base)).bearer_auth(token).json(&body);
+    json_of(request.send().await.expect(path)).await
+}
+
+/// The number of viewers `GET /v1/sessions` shows for `session_id`.
+async fn viewers_listed(server: &Server, session_id: &str) -> i64 {
+    let (status, reply) = call(server, reqwest::Method::GET, "/v1/sessions", None).await;
+    assert_eq!(status, 200, "{reply}");
+    let sessions = reply["data"]["sessions"].as_array().expect("sessions");
+    let session = sessions.iter().find(|s| s["session_id"] == session_id).expect("the session is listed");
+    session["viewers"].as_i64().expect("viewers")
+}
+
+/// Polls until `session_id` shows `viewers` viewers; false if it does not within `within`.
+async fn wait_for_viewers(server: &Server, session_id: &str, viewers: i64, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while viewers_listed(server, session_id).await != viewers {
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    true
+}
+
+#[tokio::test]
+async fn live_session_requests_are_checked_and_a_vanished_viewer_is_freed() {
+    live::init();
+    let server = start_server_with(&["--live-host", "127.0.0.1"]).await;
+    let contract = Contract::fetch(&server).await;
+    let post = reqwest::Method::POST;
+    let avatar = create_avatar(&server, ASTRONAUT.to_vec()).await;
+    let asked = |body: Value| {
+        let request = app_request(&server, reqwest::Method::POST, "/v1/sessions/token").json(&body);
+        async move { json_of(request.send().await.expect("token")).await }
+    };
+
+    // Refused in the v2 shape, with what to change: no key, another key's
+    // avatar, a mode, quality or voice that does not exist.
+    let (status, reply) = call_as(&server, "mp_wrong", post.clone(), "/v1/sessions/token").await;
+    assert_eq!(status, 401, "{reply}");
+    let other_key = server.another_key();
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/sessions/token", server.base))
+        .header("X-Api-Key", &other_key)
+        .json(&json!({"avatar_id": avatar}))
+        .send()
+        .await
+        .expect("token");
+    let (status, reply) = json_of(response).await;
+    assert_eq!(status, 404, "another key's avatar is not found: {reply}");
+    contract.check("post", "/v1/sessions/token", status, &reply);
+    for (body, names) in [
+        (json!({}), "avatar_id"),
+        (json!({"avatar_id": avatar, "mode": "HALF"}), "FULL"),
+        (json!({"avatar_id": avatar, "video_quality": "ultra"}), "medium"),
+        (json!({"avatar_id": avatar, "voice_id": "nobody"}), "/v2/voices"),
+    ] {
+        let (status, reply) = asked(body.clone()).await;
+        assert_eq!(status, 400, "{body}: {reply}");
+        contract.check("post", "/v1/sessions/token", status, &reply);
+        assert!(reply["error"]["message"].as_str().unwrap_or("").contains(names), "{body}: {reply}");
+    }
+
+    // Asked, started, listed; each reply as the document says.
+    let (status, reply) = asked(json!({"avatar_id": avatar, "video_quality": "low"})).await;
+    contract.check("post", "/v1/sessions/token", status, &reply);
+    let id = reply["data"]["session_id"].as_str().expect("session_id").to_string();
+    let token = reply["data"]["session_token"].as_str().expect("session_token").to_string();
+    let (status, reply) = session_call(&server, "wrong", "/v1/sessions/start", json!({"session_id": id})).await;
+    assert_eq!(status, 401, "{reply}");
+    contract.check("post", "/v1/sessions/start", status, &reply);
+    let (status, reply) = session_call(&server, &token, "/v1/sessions/start", json!({})).await;
+    assert_eq!(status, 400, "{reply}");
+    let (status, started) = session_call(&server, &token, "/v1/sessions/start", json!({"session_id": id})).await;
+    assert_eq!(status, 200, "{started}");
+    contract.check("post", "/v1/sessions/start", status, &started);
+    let whep_url = started["data"]["whep_url"].as_str().expect("whep_url").to_string();
+    assert_eq!(whep_url, format!("{}/v1/sessions/{id}/whep", server.base));
+    let (status, listed) = call(&server, reqwest::Method::GET, "/v1/sessions", None).await;
+    contract.check("get", "/v1/sessions", status, &listed);
+    let offer = |content_type: &'static str, body: String| {
+        let request = reqwest::Client::new().post(&whep_url).bearer_auth(&token).header("Content-Type", content_type);
+        async move {
+            let response = request.body(body).send().await.expect("whep");
+            (response.status().as_u16(), response.text().await.expect("answer"))
+        }
+    };
+
+    // WHEP: an offer in JSON's clothes, and one that is not SDP.
+    let (status, reply) = offer("application/json", "{}".into()).await;
+    assert_eq!(status, 415, "{reply}");
+    let (status, reply) = offer("application/sdp", "v=0\r\nnot an offer\r\n".into()).await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(reply.contains("malformed SDP"), "{reply}");
+
+    // A viewer that vanishes without DELETE (a closed laptop) is counted
+    // while it watches and freed once its connection goes quiet.
+    let (viewer, sdp) = live::Viewer::offer(std::net::Ipv4Addr::LOCALHOST.into()).expect("offer");
+    let (status, answer) = offer("application/sdp", sdp).await;
+    assert_eq!(status, 201, "{answer}");
+    let watching =
+        tokio::spawn(async move { viewer.watch(&answer, Duration::from_secs(1), Duration::from_secs(3)).await });
+    assert!(wait_for_viewers(&server, &id, 1, Duration::from_secs(20)).await, "the viewer is counted");
+    let watched = watching.await.expect("viewer task").expect("watched");
+    assert!(watched.fps() > 20.0, "{watched:?}");
+    assert!(wait_for_viewers(&server, &id, 0, Duration::from_secs(60)).await, "the vanished viewer is freed");
+    let leave = reqwest::Client::new().delete(format!("{whep_url}/nobody")).bearer_auth(&token).send().await;
+    assert_eq!(leave.expect("delete").status().as_u16(), 404);
+
+    // Kept alive and stopped; then its token has expired and the list is empty.
+    let (status, reply) = session_call(&server, &token, "/v1/sessions/keep-alive", json!({"session_id": id})).await;
+    assert_eq!(status, 200, "{reply}");
+    contract.check("post", "/v1/sessions/keep-alive", status, &reply);
+    let (status, reply) =
+        session_call(&server, &token, "/v1/sessions/stop", json!({"session_id": id, "reason": "done"})).await;
+    assert_eq!(status, 200, "{reply}");
+    contract.check("post", "/v1/sessions/stop", status, &reply);
+    let (status, reply) = session_call(&server, &token, "/v1/sessions/keep-alive", json!({"session_id": id})).await;
+    assert_eq!(status, 401, "{reply}");
+    let (_, listed) = call(&server, reqwest::Method::GET, "/v1/sessions", None).await;
+    assert_eq!(listed["data"]["sessions"], json!([]), "{listed}");
+}

@@ -789,6 +789,13 @@ async fn live_sessions_run_on_the_freest_worker_and_a_killed_worker_ends_only_it
     let (status, reply) = live_session(&a, &a, key, &photo).await.err().expect("the fourth is refused");
     assert_eq!(status, 429, "{reply}");
     assert!(reply["error"]["message"].as_str().unwrap_or_default().contains("full"), "{reply}");
+    let metrics =
+        |base: String| async move { reqwest::get(format!("{base}/metrics")).await.expect("metrics").text().await };
+    let worker_metrics = metrics(second_url.clone()).await.expect("text");
+    assert!(worker_metrics.contains("mouthpiece_live_sessions 2"), "{worker_metrics}");
+    assert!(worker_metrics.contains("mouthpiece_live_capacity 2"), "{worker_metrics}");
+    let front_metrics = metrics(a.clone()).await.expect("text");
+    assert!(front_metrics.contains("mouthpiece_live_capacity 0"), "a front end hosts nothing: {front_metrics}");
 
     // Stopping through a front end reaches the worker: the app's socket
     // hears the session close, and it leaves the list (where the third

@@ -54,6 +54,9 @@ pub(crate) struct Metrics {
     jobs: Family<Labels, Gauge>,
     pub workers: Gauge,
     deployment_workers: Gauge,
+    /// Live sessions this process runs, and may run.
+    pub live_sessions: Gauge,
+    pub live_capacity: Gauge,
 }
 
 impl Metrics {
@@ -80,7 +83,20 @@ impl Metrics {
             "Render workers of every live process sharing this database",
             deployment_workers.clone(),
         );
-        Metrics { registry, jobs_finished, stage_seconds, jobs, workers, deployment_workers }
+        let live_sessions = Gauge::default();
+        registry.register("live_sessions", "Live sessions this process runs", live_sessions.clone());
+        let live_capacity = Gauge::default();
+        registry.register("live_capacity", "Live sessions this process may run at once", live_capacity.clone());
+        Metrics {
+            registry,
+            jobs_finished,
+            stage_seconds,
+            jobs,
+            workers,
+            deployment_workers,
+            live_sessions,
+            live_capacity,
+        }
     }
 
     pub(crate) fn job_finished(&self, kind: &str, outcome: &'static str) {

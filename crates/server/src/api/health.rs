@@ -49,6 +49,8 @@ pub(crate) async fn metrics(State(app): State<App>) -> impl IntoResponse {
         tracing::error!(%error, "cannot count workers for /metrics");
         0
     });
+    app.metrics.live_sessions.set(app.live.held() as i64);
+    app.metrics.live_capacity.set(app.live.capacity as i64);
     (
         [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         app.metrics.render(&counts, live_workers),

@@ -8,6 +8,7 @@
 //! replies against these schemas, so the document cannot drift from what
 //! the server says.
 
+mod sessions;
 mod v3;
 
 use crate::App;
@@ -134,6 +135,7 @@ fn error_meaning(status: u16) -> &'static str {
         413 => "The file is larger than the server's limit",
         415 => "The Content-Type is not one that is accepted",
         429 => "Too many requests or queued videos; the message says how many",
+        503 => "A part of the deployment is down or missing; try again later",
         _ => "Error",
     }
 }
@@ -375,7 +377,8 @@ pub(crate) fn build(public_url: &str) -> Value {
             v1(array(string())), &[])},
     });
     let mut paths = paths;
-    for (path, operations) in v3::paths().as_object().into_iter().flatten() {
+    let more = [v3::paths(), sessions::paths()];
+    for (path, operations) in more.iter().filter_map(Value::as_object).flatten() {
         paths[path] = operations.clone();
     }
     let mut schemas = schemas();
@@ -394,7 +397,11 @@ pub(crate) fn build(public_url: &str) -> Value {
         "security": [{"ApiKey": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+            "securitySchemes": {
+                "ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                "SessionToken": {"type": "http", "scheme": "bearer",
+                                 "description": "A live session's session_token from POST /v1/sessions/token"},
+            },
             "schemas": schemas,
         },
     })
