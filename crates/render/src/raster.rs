@@ -100,44 +100,69 @@ fn fill(
     height: usize,
 ) {
     let [a, b, c] = span.corners;
-    // Edge functions, normalised so inside is positive whatever the winding.
+    // Each edge p→q as a linear function of the pixel centre, normalised so
+    // inside is positive whatever the winding: e(x, y) = ex·x + ey·y + e0.
     let sign = span.area.signum();
-    let edge = |p: Vec2, q: Vec2, x: f32, y: f32| sign * ((q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0]));
-    // A hair of slack closes the cracks that rounding would open between neighbours.
-    const SLACK: f32 = -1e-3;
+    let edges = [(b, c), (c, a), (a, b)].map(|(p, q): (Vec2, Vec2)| {
+        let (ex, ey) = (-sign * (q[1] - p[1]), sign * (q[0] - p[0]));
+        (ex, ey, -(ex * p[0] + ey * p[1]))
+    });
+    // A hair of slack (in units of the triangle's area) closes the cracks
+    // that rounding would open between neighbours.
+    let slack = -1e-3 * span.area.abs();
+    let m = &span.map;
     for y in span.rows.0.max(band_top)..span.rows.1.min(band_bottom) {
         let py = y as f32 + 0.5;
-        let row = &mut rows[(y - band_top) * stride..(y - band_top + 1) * stride];
-        for x in span.columns.0..span.columns.1 {
-            let px = x as f32 + 0.5;
-            let scale = span.area.abs();
-            if edge(b, c, px, py) / scale < SLACK
-                || edge(c, a, px, py) / scale < SLACK
-                || edge(a, b, px, py) / scale < SLACK
-            {
-                continue;
+        // The pixel centres of this row inside all three edges: each edge
+        // bounds x from one side, so the row's run is found, not searched.
+        let (mut lo, mut hi) = (span.columns.0 as f32 + 0.5, span.columns.1 as f32 - 0.5);
+        for &(ex, ey, e0) in &edges {
+            let bound = (slack - ey * py - e0) / ex;
+            if ex > 0.0 {
+                lo = lo.max(bound);
+            } else if ex < 0.0 {
+                hi = hi.min(bound);
+            } else if ey * py + e0 < slack {
+                hi = f32::MIN;
             }
-            let m = &span.map;
-            let sx = m[0] * px + m[1] * py + m[2] - 0.5;
-            let sy = m[3] * px + m[4] * py + m[5] - 0.5;
-            let rgb = bilinear(base, width, height, sx, sy);
-            row[x * 3..x * 3 + 3].copy_from_slice(&rgb);
+        }
+        // Empty, or NaN from a degenerate edge.
+        if lo.partial_cmp(&hi).is_none_or(|order| order.is_gt()) {
+            continue;
+        }
+        let (x0, x1) = ((lo - 0.5).ceil() as usize, (hi - 0.5).floor() as usize + 1);
+        let row = &mut rows[(y - band_top) * stride..(y - band_top + 1) * stride];
+        // The sampling position moves by (m0, m3) per pixel along the row.
+        let start = x0 as f32 + 0.5;
+        let (mut sx, mut sy) = (m[0] * start + m[1] * py + m[2] - 0.5, m[3] * start + m[4] * py + m[5] - 0.5);
+        for pixel in row[x0 * 3..x1.max(x0) * 3].chunks_exact_mut(3) {
+            pixel.copy_from_slice(&bilinear(base, width, height, sx, sy));
+            sx += m[0];
+            sy += m[3];
         }
     }
 }
 
+/// The base sampled between pixels, with weights in 1/256ths (integer
+/// arithmetic: the float version spent most of a frame converting).
 fn bilinear(base: &[u8], width: usize, height: usize, x: f32, y: f32) -> [u8; 3] {
     let x = x.clamp(0.0, (width - 1) as f32);
     let y = y.clamp(0.0, (height - 1) as f32);
     let (x0, y0) = (x as usize, y as usize);
-    let (x1, y1) = ((x0 + 1).min(width - 1), (y0 + 1).min(height - 1));
-    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let at = |px: usize, py: usize, ch: usize| f32::from(base[(py * width + px) * 3 + ch]);
-    let mut out = [0u8; 3];
-    for (ch, value) in out.iter_mut().enumerate() {
-        let top = at(x0, y0, ch) * (1.0 - fx) + at(x1, y0, ch) * fx;
-        let bottom = at(x0, y1, ch) * (1.0 - fx) + at(x1, y1, ch) * fx;
-        *value = (top * (1.0 - fy) + bottom * fy + 0.5) as u8;
-    }
-    out
+    let fx = ((x - x0 as f32) * 256.0) as u32;
+    let fy = ((y - y0 as f32) * 256.0) as u32;
+    let right = if x0 + 1 < width { 3 } else { 0 };
+    let down = if y0 + 1 < height { width * 3 } else { 0 };
+    let top = (y0 * width + x0) * 3;
+    // One slice from the top-left to the bottom-right corner: one bounds check.
+    let corners = &base[top..top + down + right + 3];
+    let (w00, w01, w10, w11) = ((256 - fx) * (256 - fy), fx * (256 - fy), (256 - fx) * fy, fx * fy);
+    let channel = |ch: usize| {
+        let sum = u32::from(corners[ch]) * w00
+            + u32::from(corners[right + ch]) * w01
+            + u32::from(corners[down + ch]) * w10
+            + u32::from(corners[down + right + ch]) * w11;
+        ((sum + (1 << 15)) >> 16) as u8
+    };
+    [channel(0), channel(1), channel(2)]
 }
