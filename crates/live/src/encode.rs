@@ -231,16 +231,21 @@ mod tests {
         .expect("ffmpeg");
         let tone: Vec<u8> =
             (0..1920 * 10).flat_map(|i| ((8000.0 * (i as f32 * 0.05).sin()) as i16).to_le_bytes()).collect();
-        // 40 ms at a time, as a session sends it; the encoder keeps at most a frame's time back.
+        // 40 ms at a time, as a session sends it.
         for chunk in tone.chunks(3840) {
             encoder.write(chunk).expect("write");
             std::thread::sleep(Duration::from_millis(40));
         }
+        // The input stays open: what the encoder holds back is at most a
+        // packet or two, not everything until the end. (The wait is long
+        // only because a loaded machine may start ffmpeg slowly.)
         let mut count = 0;
-        while let Ok(packet) = packets.recv_timeout(Duration::from_millis(200)) {
+        while count < 18 {
+            let Ok(packet) = packets.recv_timeout(Duration::from_secs(10)) else { break };
             assert!(!packet.is_empty() && packet.len() < 400);
             count += 1;
         }
-        assert!(count >= 17, "0.4 s of sound gives 20 packets, {count} came while the input was open");
+        assert!(count >= 18, "0.4 s of sound gives 20 packets, {count} came while the input was open");
+        drop(encoder);
     }
 }
