@@ -1512,6 +1512,22 @@ async fn live_session_requests_are_checked_and_a_vanished_viewer_is_freed() {
         }
     };
 
+    // A page of the app's own origin may send the offer: the browser's
+    // preflight is answered, and the answer's Location is readable.
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, &whep_url)
+        .header("Origin", "https://app.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "authorization,content-type")
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(preflight.status().as_u16(), 200);
+    let allowed = |name: &str| preflight.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_lowercase();
+    assert_eq!(allowed("access-control-allow-origin"), "*");
+    assert!(allowed("access-control-allow-headers").contains("authorization"), "{:?}", preflight.headers());
+    assert!(allowed("access-control-allow-methods").contains("post"), "{:?}", preflight.headers());
+
     // WHEP: an offer in JSON's clothes, and one that is not SDP.
     let (status, reply) = offer("application/json", "{}".into()).await;
     assert_eq!(status, 415, "{reply}");
@@ -1522,8 +1538,20 @@ async fn live_session_requests_are_checked_and_a_vanished_viewer_is_freed() {
     // A viewer that vanishes without DELETE (a closed laptop) is counted
     // while it watches and freed once its connection goes quiet.
     let (viewer, sdp) = live::Viewer::offer(std::net::Ipv4Addr::LOCALHOST.into()).expect("offer");
-    let (status, answer) = offer("application/sdp", sdp).await;
-    assert_eq!(status, 201, "{answer}");
+    let response = reqwest::Client::new()
+        .post(&whep_url)
+        .bearer_auth(&token)
+        .header("Content-Type", "application/sdp")
+        .header("Origin", "https://app.example")
+        .body(sdp)
+        .send()
+        .await
+        .expect("whep");
+    assert_eq!(response.status().as_u16(), 201);
+    let exposed = response.headers().get("access-control-expose-headers").and_then(|v| v.to_str().ok());
+    assert!(exposed.is_some_and(|v| v.to_lowercase().contains("location")), "{:?}", response.headers());
+    assert!(response.headers().contains_key("location"));
+    let answer = response.text().await.expect("answer");
     let watching =
         tokio::spawn(async move { viewer.watch(&answer, Duration::from_secs(1), Duration::from_secs(3)).await });
     assert!(wait_for_viewers(&server, &id, 1, Duration::from_secs(20)).await, "the viewer is counted");

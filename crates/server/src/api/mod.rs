@@ -84,14 +84,30 @@ fn health_routes() -> Router<App> {
 /// What the process running a live session answers, whether it has the
 /// API or not: the session's media and control, and keep-alive and stop
 /// passed on by a front end.
+///
+/// Browsers call these from the app's own page, another origin than the
+/// worker's (WHEP sends `Authorization` and `application/sdp`, so the
+/// browser asks first), hence CORS for any origin: the session token is a
+/// bearer token, never a cookie, so no origin gains anything it was not given.
 fn live_host_routes() -> Router<App> {
+    use axum::http::{Method, header};
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::LOCATION]);
+    // The browser's preflight is an OPTIONS request: a method of each route,
+    // so that the CORS layer around the routes sees it (the router would
+    // otherwise answer 405 before any layer).
+    let preflight = || async { axum::http::StatusCode::NO_CONTENT };
     Router::new()
-        .route("/v1/sessions/keep-alive", post(sessions::keep_alive))
-        .route("/v1/sessions/stop", post(sessions::stop))
+        .route("/v1/sessions/keep-alive", post(sessions::keep_alive).options(preflight))
+        .route("/v1/sessions/stop", post(sessions::stop).options(preflight))
         .route("/v1/sessions/{id}/launch", post(sessions::launch))
-        .route("/v1/sessions/{id}/whep", post(sessions::whep_offer))
-        .route("/v1/sessions/{id}/whep/{viewer}", axum::routing::delete(sessions::whep_leave))
+        .route("/v1/sessions/{id}/whep", post(sessions::whep_offer).options(preflight))
+        .route("/v1/sessions/{id}/whep/{viewer}", axum::routing::delete(sessions::whep_leave).options(preflight))
         .route("/v1/sessions/{id}/ws", get(sessions::socket))
+        .layer(cors)
 }
 
 /// What a worker process answers (it has no API): the operators'
