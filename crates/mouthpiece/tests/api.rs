@@ -1421,12 +1421,6 @@ fn the_cli_reports_an_error_as_one_plain_line() {
     assert!(lines[0].starts_with("error: ") && lines[0].contains("missing.png"), "{stderr}");
 }
 
-/// A live-session call with the session token as a bearer token.
-async fn session_call(server: &Server, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let request = reqwest::Client::new().post(format!("{}{path}", server.base)).bearer_auth(token).json(&body);
-    json_of(request.send().await.expect(path)).await
-}
-
 /// The number of viewers `GET /v1/sessions` shows for `session_id`.
 async fn viewers_listed(server: &Server, session_id: &str) -> i64 {
     let (status, reply) = call(server, reqwest::Method::GET, "/v1/sessions", None).await;
@@ -1492,12 +1486,12 @@ async fn live_session_requests_are_checked_and_a_vanished_viewer_is_freed() {
     contract.check("post", "/v1/sessions/token", status, &reply);
     let id = reply["data"]["session_id"].as_str().expect("session_id").to_string();
     let token = reply["data"]["session_token"].as_str().expect("session_token").to_string();
-    let (status, reply) = session_call(&server, "wrong", "/v1/sessions/start", json!({"session_id": id})).await;
+    let (status, reply) = session_call(&server.base, "wrong", "/v1/sessions/start", json!({"session_id": id})).await;
     assert_eq!(status, 401, "{reply}");
     contract.check("post", "/v1/sessions/start", status, &reply);
-    let (status, reply) = session_call(&server, &token, "/v1/sessions/start", json!({})).await;
+    let (status, reply) = session_call(&server.base, &token, "/v1/sessions/start", json!({})).await;
     assert_eq!(status, 400, "{reply}");
-    let (status, started) = session_call(&server, &token, "/v1/sessions/start", json!({"session_id": id})).await;
+    let (status, started) = session_call(&server.base, &token, "/v1/sessions/start", json!({"session_id": id})).await;
     assert_eq!(status, 200, "{started}");
     contract.check("post", "/v1/sessions/start", status, &started);
     let whep_url = started["data"]["whep_url"].as_str().expect("whep_url").to_string();
@@ -1562,14 +1556,16 @@ async fn live_session_requests_are_checked_and_a_vanished_viewer_is_freed() {
     assert_eq!(leave.expect("delete").status().as_u16(), 404);
 
     // Kept alive and stopped; then its token has expired and the list is empty.
-    let (status, reply) = session_call(&server, &token, "/v1/sessions/keep-alive", json!({"session_id": id})).await;
+    let (status, reply) =
+        session_call(&server.base, &token, "/v1/sessions/keep-alive", json!({"session_id": id})).await;
     assert_eq!(status, 200, "{reply}");
     contract.check("post", "/v1/sessions/keep-alive", status, &reply);
     let (status, reply) =
-        session_call(&server, &token, "/v1/sessions/stop", json!({"session_id": id, "reason": "done"})).await;
+        session_call(&server.base, &token, "/v1/sessions/stop", json!({"session_id": id, "reason": "done"})).await;
     assert_eq!(status, 200, "{reply}");
     contract.check("post", "/v1/sessions/stop", status, &reply);
-    let (status, reply) = session_call(&server, &token, "/v1/sessions/keep-alive", json!({"session_id": id})).await;
+    let (status, reply) =
+        session_call(&server.base, &token, "/v1/sessions/keep-alive", json!({"session_id": id})).await;
     assert_eq!(status, 401, "{reply}");
     let (_, listed) = call(&server, reqwest::Method::GET, "/v1/sessions", None).await;
     assert_eq!(listed["data"]["sessions"], json!([]), "{listed}");

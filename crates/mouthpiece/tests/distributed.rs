@@ -16,6 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_mouthpiece");
 
 mod support;
 
+use support::server::session_call;
 use support::{BUCKET, Services, free_port, run};
 
 /// A `mouthpiece serve` or `mouthpiece worker` process of the deployment.
@@ -607,19 +608,6 @@ struct LiveSession {
     token: String,
     whep_url: String,
     ws_url: String,
-}
-
-/// A call with a live session's token (`Authorization: Bearer`).
-async fn session_call(base: &str, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("session call");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// Asks for a session of `avatar` through the front end `ask` and starts it

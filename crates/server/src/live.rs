@@ -14,7 +14,7 @@ use crate::App;
 use crate::db::{LiveHost, LiveSessionRow};
 use crate::error::ApiError;
 use crate::worker::{JobError, talking_photo};
-use live::{Mode, Quality, SessionEvent, SessionState};
+use live::{Mode, Quality, SessionState};
 use rand::Rng;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -106,6 +106,11 @@ impl LiveSessions {
         self.hosted().get(id).filter(|entry| entry.token_hash == hash).map(|entry| entry.session.clone())
     }
 
+    /// The longest a session started here may run, in seconds.
+    pub(crate) fn max_seconds(&self) -> i64 {
+        self.config.max_session.as_secs() as i64
+    }
+
     /// Stops every session running here (the process shuts down).
     pub(crate) fn stop_all(&self) {
         for entry in self.hosted().values() {
@@ -182,7 +187,13 @@ pub(crate) async fn start(app: &App, row: LiveSessionRow, token: &str) -> Result
         let refusal = match launch_on(app, host, &row, token).await {
             Ok(max_seconds) => {
                 app.db.set_live_session_limit(&row.id, max_seconds).await?;
-                return authorised(app, &row.id, token).await;
+                return Ok(LiveSessionRow {
+                    host_id: Some(host.id.clone()),
+                    host_url: Some(host.public_url.clone()),
+                    max_seconds: Some(max_seconds),
+                    state: "connecting".into(),
+                    ..row
+                });
             }
             Err(refusal) => refusal,
         };
@@ -218,7 +229,7 @@ async fn launch_on(app: &App, host: &LiveHost, row: &LiveSessionRow, token: &str
     let path = format!("/v1/sessions/{}/launch", row.id);
     match call_host(app, &host.public_url, &path, token, json!({})).await {
         Ok((status, reply)) if status.is_success() => {
-            Ok(reply["data"]["max_session_duration"].as_i64().unwrap_or(app.live.config.max_session.as_secs() as i64))
+            Ok(reply["data"]["max_session_duration"].as_i64().unwrap_or(app.live.max_seconds()))
         }
         Ok((status, reply)) if status.is_client_error() && status.as_u16() != 429 && status.as_u16() != 409 => {
             Err(Refusal::Final(relayed(status, &reply)))
@@ -230,7 +241,7 @@ async fn launch_on(app: &App, host: &LiveHost, row: &LiveSessionRow, token: &str
 
 /// Starts a session placed on this process; returns its longest duration.
 pub(crate) async fn launch_here(app: &App, row: &LiveSessionRow) -> Result<i64, ApiError> {
-    let max_seconds = app.live.config.max_session.as_secs() as i64;
+    let max_seconds = app.live.max_seconds();
     if row.host_id.as_deref() != Some(app.process_id.as_str()) {
         return Err(ApiError::Conflict("the session is placed on another machine".into()));
     }
@@ -299,10 +310,9 @@ async fn report(app: App, id: String, session: live::Session) {
     let mut shown = None;
     loop {
         tokio::select! {
+            // Any event may change what is shown; a closed state is seen below.
             event = events.recv() => {
-                if matches!(event, Err(tokio::sync::broadcast::error::RecvError::Closed)
-                    | Ok(SessionEvent::State(SessionState::Closed)))
-                {
+                if let Err(tokio::sync::broadcast::error::RecvError::Closed) = event {
                     break;
                 }
             }
@@ -354,14 +364,15 @@ pub(crate) async fn steer(
     };
     if *host_id == app.process_id {
         let running = app.live.running_here(&row.id, token);
-        match (steer, running) {
-            (Steer::KeepAlive, Some(session)) => session.keep_alive(),
-            (Steer::Stop, Some(session)) => {
+        match steer {
+            Steer::KeepAlive => running.ok_or_else(ended)?.keep_alive(),
+            Steer::Stop => {
+                // The row first, so the list never shows a stopped session.
                 app.db.end_live_session(&row.id, reason).await?;
-                session.stop();
+                if let Some(session) = running {
+                    session.stop();
+                }
             }
-            (Steer::Stop, None) => app.db.end_live_session(&row.id, reason).await?,
-            (Steer::KeepAlive, None) => return Err(ended()),
         }
         return Ok(());
     }

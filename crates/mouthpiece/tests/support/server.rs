@@ -120,6 +120,12 @@ pub async fn call(server: &Server, method: reqwest::Method, path: &str, body: Op
     json_of(request.send().await.expect(path)).await
 }
 
+/// A live-session call to `base`: POST `body` with the session token as a bearer token.
+pub async fn session_call(base: &str, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let request = reqwest::Client::new().post(format!("{base}{path}")).bearer_auth(token).json(&body);
+    json_of(request.send().await.expect(path)).await
+}
+
 pub async fn json_of(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");

@@ -115,7 +115,7 @@ pub(crate) async fn start(
         "session_id": id,
         "whep_url": format!("{base}/v1/sessions/{id}/whep"),
         "ws_url": format!("{ws_base}/v1/sessions/{id}/ws"),
-        "max_session_duration": row.max_seconds.unwrap_or(app.live.config.max_session.as_secs() as i64),
+        "max_session_duration": row.max_seconds.unwrap_or(app.live.max_seconds()),
     })))
 }
 
