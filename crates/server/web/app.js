@@ -476,6 +476,15 @@ function setLiveState(name) {
   updateLiveControls();
 }
 
+/// A session is live, and takes sentences, once its picture plays and its
+/// control socket is open: on a loaded server either may come first, and a
+/// sentence sent before the socket opens would be lost.
+function goLiveWhenReady(session) {
+  if (state.live !== session || session.closed || $("live-state").dataset.state !== "connecting") return;
+  const socketOpen = session.socket && session.socket.readyState === WebSocket.OPEN;
+  if (socketOpen && session.playing) setLiveState("live");
+}
+
 function updateLiveControls() {
   const current = $("live-state").dataset.state;
   const active = Boolean(state.live);
@@ -541,6 +550,7 @@ function openControl(session, wsUrl) {
   url.searchParams.set("session_token", session.token);
   const socket = new WebSocket(url.href);
   session.socket = socket;
+  socket.addEventListener("open", () => goLiveWhenReady(session));
   socket.addEventListener("message", (event) => onLiveEvent(session, event.data));
   socket.addEventListener("close", () => {
     if (session.closed || session.stopping) return;
@@ -555,7 +565,7 @@ function onLiveEvent(session, data) {
   try { message = JSON.parse(data); } catch (_) { return; }
   switch (message.type) {
     case "session.state_updated":
-      if (message.state === "connected") setLiveState("live");
+      if (message.state === "connected") goLiveWhenReady(session);
       else if (message.state === "closed") endLive(session, null, true);
       break;
     case "avatar.speak_started":
@@ -711,7 +721,9 @@ function setUpLive() {
   $("live-stop").addEventListener("click", stopLive);
   $("live-unmute").addEventListener("click", unmuteLive);
   $("live-video").addEventListener("playing", () => {
-    if (state.live && $("live-state").dataset.state === "connecting") setLiveState("live");
+    if (!state.live) return;
+    state.live.playing = true;
+    goLiveWhenReady(state.live);
   });
   // Leaving the page ends the session rather than leaving it to time out.
   window.addEventListener("pagehide", () => {

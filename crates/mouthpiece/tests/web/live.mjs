@@ -597,8 +597,23 @@ async function measure(cfg) {
 }
 
 // ---- The web app's Live tab, once -------------------------------------------
+/// Runs the Live tab; a failure says what the page showed, so that a
+/// failure in CI can be read without a screenshot.
 async function liveTab(context, problems) {
   const page = await context.newPage();
+  try {
+    await driveLiveTab(page, problems);
+  } catch (error) {
+    const shown = await page.evaluate(() => ({
+      state: document.getElementById("live-state").dataset.state,
+      speaking: document.getElementById("live-speaking").textContent,
+      error: document.getElementById("live-error").textContent,
+    })).catch(() => ({}));
+    throw new Error(`${error.message.split("\n")[0]}; the page showed ${JSON.stringify(shown)}`);
+  }
+}
+
+async function driveLiveTab(page, problems) {
   page.on("pageerror", (error) => problems.push(`Live tab page error: ${error.message}`));
   await page.goto(`${base}/?key=${encodeURIComponent(key)}`);
   await page.getByRole("tab", { name: "Live" }).click();
